@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite on real PostgreSQL and Redis (found or started by services.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/ensure-deps.sh
+source scripts/services.sh
+npm run --silent build
+NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" exec npx jest "$@"

@@ -1,0 +1,40 @@
+import sodium from 'libsodium-wrappers';
+
+// libsodium is initialised once at boot (see main.ts / test support) before any use.
+export async function initSodium(): Promise<void> {
+  await sodium.ready;
+}
+
+export function randomBytes(length: number): Buffer {
+  return Buffer.from(sodium.randombytes_buf(length));
+}
+
+/** Hash of a secret (token, challenge, link code) for storage: BLAKE2b-256. */
+export function hashSecret(secret: Uint8Array): Buffer {
+  return Buffer.from(sodium.crypto_generichash(32, secret, null));
+}
+
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && sodium.memcmp(a, b);
+}
+
+export function verifyDetached(
+  signature: Uint8Array,
+  message: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
+  try {
+    return sodium.crypto_sign_verify_detached(signature, message, publicKey);
+  } catch {
+    return false;
+  }
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  return Buffer.concat(
+    parts.map((part) => Buffer.from(part.buffer, part.byteOffset, part.byteLength)),
+  );
+}
+
+export const BOX_KEY_CONTEXT = Buffer.from('supernode-boxkey-v1', 'utf8');
+export const AUTH_CONTEXT = Buffer.from('supernode-auth-v1', 'utf8');

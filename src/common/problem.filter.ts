@@ -1,0 +1,99 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { Problem, problemBody } from './problem.js';
+
+/** Maps every error to application/problem+json; unknown errors become a bare 500. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ProblemFilter.name);
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') return;
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    sendProblem(reply, toProblem(error, this.logger));
+  }
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem): void {
+  void reply
+    .status(problem.status)
+    .headers(problem.headers)
+    .header('content-type', 'application/problem+json')
+    .send(JSON.stringify(problemBody(problem)));
+}
+
+interface FastifyLikeError {
+  statusCode?: number;
+  code?: string;
+}
+
+export function toProblem(error: unknown, logger: Logger): Problem {
+  if (error instanceof Problem) return error;
+  if (error instanceof HttpException) return fromHttpException(error);
+  const fastifyError = error as FastifyLikeError;
+  if (fastifyError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return new Problem(413, 'body_too_large', 'Payload too large', 'The request body is too large');
+  }
+  if (fastifyError?.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return new Problem(
+      415,
+      'unsupported_media_type',
+      'Unsupported media type',
+      'Send application/json',
+    );
+  }
+  if (fastifyError?.code?.startsWith('FST_ERR_CTP_') || error instanceof SyntaxError) {
+    return Problem.badRequest('malformed_json', 'The request body is not valid JSON');
+  }
+  if (isUnavailable(error)) {
+    logger.warn(`dependency unavailable: ${describe(error)}`);
+    return Problem.unavailable('A backing service is unavailable');
+  }
+  // Only the error's class and message are logged: never request data.
+  logger.error(
+    `unhandled error: ${describe(error)}`,
+    error instanceof Error ? error.stack : undefined,
+  );
+  return new Problem(500, 'internal_error', 'Internal server error', 'Something went wrong');
+}
+
+function fromHttpException(error: HttpException): Problem {
+  const status = error.getStatus();
+  // Nest turns fastify's body-parsing failures into HttpExceptions.
+  if (status === 400 && /JSON/i.test(error.message)) {
+    return Problem.badRequest('malformed_json', 'The request body is not valid JSON');
+  }
+  const known: Record<number, [string, string]> = {
+    404: ['not_found', 'Not found'],
+    405: ['method_not_allowed', 'Method not allowed'],
+    413: ['body_too_large', 'Payload too large'],
+    415: ['unsupported_media_type', 'Unsupported media type'],
+  };
+  const [code, title] = known[status] ?? [`http_${status}`, error.name];
+  return new Problem(status, code, title, error.message);
+}
+
+// Connection failures to PostgreSQL or Redis: answer 503 with Retry-After, not 500.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P03',
+  '53300',
+]);
+function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  const message = error instanceof Error ? error.message : '';
+  return (
+    (code !== undefined && UNAVAILABLE_CODES.has(code)) ||
+    /timeout exceeded when trying to connect|Connection terminated|Connection is closed|max retries per request|enableOfflineQueue|Stream isn't writeable/i.test(
+      message,
+    )
+  );
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

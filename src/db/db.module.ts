@@ -1,0 +1,48 @@
+import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { drizzle, NodePgDatabase } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import { ENV, type Env } from '../config/env.js';
+import * as schema from './schema/index.js';
+
+export type Database = NodePgDatabase<typeof schema>;
+/** A transaction handle; repositories accept either this or the database. */
+export type Executor = Database | Parameters<Parameters<Database['transaction']>[0]>[0];
+
+export const PG_POOL = Symbol('db:pg-pool');
+export const DRIZZLE = Symbol('db:drizzle');
+
+export function createPool(env: Env): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: env.DATABASE_URL,
+    max: 20,
+    // Fail fast instead of hanging when PostgreSQL is unreachable.
+    connectionTimeoutMillis: 3000,
+    query_timeout: 15000,
+  });
+  // An idle client losing its connection must not crash the process.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+@Injectable()
+class PoolCloser implements OnApplicationShutdown {
+  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+@Global()
+@Module({
+  providers: [
+    { provide: PG_POOL, inject: [ENV], useFactory: createPool },
+    {
+      provide: DRIZZLE,
+      inject: [PG_POOL],
+      useFactory: (pool: pg.Pool): Database => drizzle({ client: pool, schema }),
+    },
+    PoolCloser,
+  ],
+  exports: [PG_POOL, DRIZZLE],
+})
+export class DbModule {}

@@ -1,0 +1,3 @@
+export * from './accounts.table.js';
+export * from './devices.table.js';
+export * from './auth.table.js';

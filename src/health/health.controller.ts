@@ -1,0 +1,65 @@
+import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import type { Redis } from 'ioredis';
+import pg from 'pg';
+import { Problem } from '../common/problem.js';
+import { PG_POOL } from '../db/db.module.js';
+import { REDIS } from '../redis/redis.module.js';
+
+const CHECK_TIMEOUT_MS = 2000;
+
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(REDIS) private readonly redis: Redis,
+  ) {}
+
+  /** The process is up and serving. */
+  @Get('live')
+  live() {
+    return { status: 'ok' };
+  }
+
+  /** PostgreSQL and Redis both answer; otherwise 503 naming the part that is down. */
+  @Get('ready')
+  async ready() {
+    try {
+      return await this.health.check([
+        () =>
+          this.indicators
+            .check('postgres')
+            .attempt(async () => {
+              await this.pool.query('SELECT 1');
+            })
+            .withTimeout(CHECK_TIMEOUT_MS),
+        () =>
+          this.indicators
+            .check('redis')
+            .attempt(async () => {
+              await this.redis.ping();
+            })
+            .withTimeout(CHECK_TIMEOUT_MS),
+      ]);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      const result = error.getResponse() as {
+        error?: Record<string, unknown>;
+        details?: Record<string, unknown>;
+      };
+      const down = Object.keys(result.error ?? {});
+      throw new Problem(
+        503,
+        'not_ready',
+        'Service unavailable',
+        `Down: ${down.join(', ')}`,
+        { down, details: result.details },
+        {
+          'Retry-After': '5',
+        },
+      );
+    }
+  }
+}

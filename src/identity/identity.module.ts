@@ -1,0 +1,22 @@
+import { Module } from '@nestjs/common';
+import { RateLimiter } from '../common/rate-limiter.js';
+import { AuthGuard } from './auth.guard.js';
+import { AuthService } from './auth.service.js';
+import { DeviceLifecycle } from './device-lifecycle.js';
+import { IdentityController } from './identity.controller.js';
+import { IdentityRepository } from './identity.repository.js';
+import { IdentityService } from './identity.service.js';
+
+@Module({
+  controllers: [IdentityController],
+  providers: [
+    IdentityRepository,
+    IdentityService,
+    AuthService,
+    AuthGuard,
+    DeviceLifecycle,
+    RateLimiter,
+  ],
+  exports: [IdentityService, AuthService, AuthGuard, DeviceLifecycle, RateLimiter],
+})
+export class IdentityModule {}

@@ -1,0 +1,222 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { and, asc, count, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { type Database, DRIZZLE, type Executor } from '../db/db.module.js';
+import { accounts, authChallenges, authTokens, devices, linkCodes } from '../db/schema/index.js';
+import type { DeviceKeys } from './dto/identity.dto.js';
+
+export interface DeviceRecord {
+  id: string;
+  accountId: string;
+  name: string;
+  signingKey: Buffer;
+  boxKey: Buffer;
+  boxKeySignature: Buffer;
+  createdAt: Date;
+  lastSeenAt: Date | null;
+}
+
+const currentDevice = {
+  id: devices.id,
+  accountId: devices.accountId,
+  name: devices.name,
+  signingKey: devices.signingKey,
+  boxKey: devices.boxKey,
+  boxKeySignature: devices.boxKeySignature,
+  createdAt: devices.createdAt,
+  lastSeenAt: devices.lastSeenAt,
+};
+
+/** The only code that touches the identity tables. */
+@Injectable()
+export class IdentityRepository {
+  constructor(@Inject(DRIZZLE) readonly db: Database) {}
+
+  transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
+    return this.db.transaction(work);
+  }
+
+  /** Inserts the account, or returns null when the handle is taken (ignoring case). */
+  async insertAccount(tx: Executor, handle: string): Promise<string | null> {
+    const rows = await tx
+      .insert(accounts)
+      .values({ handle })
+      .onConflictDoNothing()
+      .returning({ id: accounts.id });
+    return rows[0]?.id ?? null;
+  }
+
+  async insertDevice(tx: Executor, accountId: string, keys: DeviceKeys): Promise<string> {
+    const [row] = await tx
+      .insert(devices)
+      .values({ accountId, ...keys })
+      .returning({ id: devices.id });
+    return row.id;
+  }
+
+  /** Locks the account row so concurrent device additions count correctly. */
+  async lockAccount(tx: Executor, accountId: string): Promise<boolean> {
+    const rows = await tx
+      .select({ id: accounts.id })
+      .from(accounts)
+      .where(eq(accounts.id, accountId))
+      .for('update');
+    return rows.length > 0;
+  }
+
+  async countCurrentDevices(tx: Executor, accountId: string): Promise<number> {
+    const [row] = await tx
+      .select({ total: count() })
+      .from(devices)
+      .where(and(eq(devices.accountId, accountId), isNull(devices.revokedAt)));
+    return row.total;
+  }
+
+  async findCurrentDevice(deviceId: string): Promise<DeviceRecord | null> {
+    const rows = await this.db
+      .select(currentDevice)
+      .from(devices)
+      .where(and(eq(devices.id, deviceId), isNull(devices.revokedAt)));
+    return rows[0] ?? null;
+  }
+
+  async listCurrentDevices(accountIds: string[]): Promise<DeviceRecord[]> {
+    if (accountIds.length === 0) return [];
+    return this.db
+      .select(currentDevice)
+      .from(devices)
+      .where(and(inArray(devices.accountId, accountIds), isNull(devices.revokedAt)))
+      .orderBy(asc(devices.createdAt), asc(devices.id));
+  }
+
+  async findAccountByHandle(handle: string): Promise<{ id: string; handle: string } | null> {
+    const rows = await this.db
+      .select({ id: accounts.id, handle: accounts.handle })
+      .from(accounts)
+      .where(sql`lower(${accounts.handle}) = lower(${handle})`);
+    return rows[0] ?? null;
+  }
+
+  async findAccount(accountId: string): Promise<{ id: string; handle: string } | null> {
+    const rows = await this.db
+      .select({ id: accounts.id, handle: accounts.handle })
+      .from(accounts)
+      .where(eq(accounts.id, accountId));
+    return rows[0] ?? null;
+  }
+
+  async existingAccountIds(accountIds: string[]): Promise<string[]> {
+    if (accountIds.length === 0) return [];
+    const rows = await this.db
+      .select({ id: accounts.id })
+      .from(accounts)
+      .where(inArray(accounts.id, accountIds));
+    return rows.map((row) => row.id);
+  }
+
+  /** Marks the device revoked and ends its tokens; false when it is not a current device of the account. */
+  async revokeDevice(tx: Executor, accountId: string, deviceId: string): Promise<boolean> {
+    const rows = await tx
+      .update(devices)
+      .set({ revokedAt: sql`now()` })
+      .where(
+        and(eq(devices.id, deviceId), eq(devices.accountId, accountId), isNull(devices.revokedAt)),
+      )
+      .returning({ id: devices.id });
+    if (rows.length === 0) return false;
+    await tx.delete(authTokens).where(eq(authTokens.deviceId, deviceId));
+    await tx.delete(authChallenges).where(eq(authChallenges.deviceId, deviceId));
+    await tx.delete(linkCodes).where(eq(linkCodes.createdByDeviceId, deviceId));
+    return true;
+  }
+
+  async touchDevice(deviceId: string): Promise<void> {
+    await this.db
+      .update(devices)
+      .set({ lastSeenAt: sql`now()` })
+      .where(eq(devices.id, deviceId));
+  }
+
+  // --- challenges ---
+
+  async insertChallenge(deviceId: string, challengeHash: Buffer, expiresAt: Date): Promise<void> {
+    await this.db.insert(authChallenges).values({ deviceId, challengeHash, expiresAt });
+  }
+
+  /** Deletes the challenge (single use) and says whether it existed unexpired. */
+  async consumeChallenge(tx: Executor, deviceId: string, challengeHash: Buffer): Promise<boolean> {
+    const rows = await tx
+      .delete(authChallenges)
+      .where(
+        and(eq(authChallenges.deviceId, deviceId), eq(authChallenges.challengeHash, challengeHash)),
+      )
+      .returning({ expiresAt: authChallenges.expiresAt });
+    return rows.length > 0 && rows[0].expiresAt.getTime() > Date.now();
+  }
+
+  // --- tokens ---
+
+  async insertToken(
+    tx: Executor,
+    deviceId: string,
+    tokenHash: Buffer,
+    expiresAt: Date,
+  ): Promise<void> {
+    await tx.insert(authTokens).values({ deviceId, tokenHash, expiresAt });
+  }
+
+  /** Unexpired token hashes of a current device, with its account. */
+  async liveTokenHashes(deviceId: string): Promise<{ tokenHash: Buffer; accountId: string }[]> {
+    return this.db
+      .select({ tokenHash: authTokens.tokenHash, accountId: devices.accountId })
+      .from(authTokens)
+      .innerJoin(devices, eq(devices.id, authTokens.deviceId))
+      .where(
+        and(
+          eq(authTokens.deviceId, deviceId),
+          gt(authTokens.expiresAt, sql`now()`),
+          isNull(devices.revokedAt),
+        ),
+      );
+  }
+
+  // --- link codes ---
+
+  async insertLinkCode(
+    accountId: string,
+    createdByDeviceId: string,
+    codeHash: Buffer,
+    expiresAt: Date,
+  ): Promise<void> {
+    await this.db.insert(linkCodes).values({ accountId, createdByDeviceId, codeHash, expiresAt });
+  }
+
+  /** Deletes the code (single use); the account it links to, if it was valid. */
+  async consumeLinkCode(tx: Executor, codeHash: Buffer): Promise<string | null> {
+    const rows = await tx
+      .delete(linkCodes)
+      .where(eq(linkCodes.codeHash, codeHash))
+      .returning({ accountId: linkCodes.accountId, expiresAt: linkCodes.expiresAt });
+    const row = rows[0];
+    return row && row.expiresAt.getTime() > Date.now() ? row.accountId : null;
+  }
+
+  /** Removes expired challenges, tokens and link codes (run by retention). */
+  async deleteExpiredSecrets(): Promise<number> {
+    const now = sql`now()`;
+    const results = await Promise.all([
+      this.db
+        .delete(authChallenges)
+        .where(lt(authChallenges.expiresAt, now))
+        .returning({ id: authChallenges.deviceId }),
+      this.db
+        .delete(authTokens)
+        .where(lt(authTokens.expiresAt, now))
+        .returning({ id: authTokens.deviceId }),
+      this.db
+        .delete(linkCodes)
+        .where(lt(linkCodes.expiresAt, now))
+        .returning({ id: linkCodes.accountId }),
+    ]);
+    return results.reduce((total, rows) => total + rows.length, 0);
+  }
+}

@@ -1,0 +1,70 @@
+import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { ENV, type Env } from '../config/env.js';
+
+export const REDIS = Symbol('redis:client');
+export const REDIS_KEYS = Symbol('redis:keys');
+
+/** Builds every Redis key of ours under the configured prefix. */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+  key(...parts: string[]): string {
+    return [this.prefix, ...parts].join(':');
+  }
+}
+
+export function createRedis(env: Env, options: { forWorker?: boolean } = {}): Redis {
+  return new Redis(env.REDIS_URL, {
+    // Commands fail fast while Redis is down instead of queueing forever:
+    // requests answer 503 rather than hang. BullMQ workers need null here.
+    maxRetriesPerRequest: options.forWorker ? null : 1,
+    enableOfflineQueue: options.forWorker ?? false,
+    connectTimeout: 3000,
+    lazyConnect: false,
+  });
+}
+
+/** Waits for the first connection; a Redis that is down does not stop the boot (readiness says 503). */
+function waitUntilReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+@Injectable()
+class RedisCloser implements OnApplicationShutdown {
+  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  onApplicationShutdown(): void {
+    this.redis.disconnect();
+  }
+}
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: REDIS,
+      inject: [ENV],
+      useFactory: async (env: Env) => {
+        const redis = createRedis(env);
+        // Errors surface on the commands that need Redis; the event must not crash.
+        redis.on('error', () => undefined);
+        await waitUntilReady(redis, 3000);
+        return redis;
+      },
+    },
+    {
+      provide: REDIS_KEYS,
+      inject: [ENV],
+      useFactory: (env: Env) => new RedisKeys(env.REDIS_PREFIX),
+    },
+    RedisCloser,
+  ],
+  exports: [REDIS, REDIS_KEYS],
+})
+export class RedisModule {}

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { runMigrations } from '../../scripts/migrate.js';
+import { type Env, loadEnv } from '../../src/config/env.js';
+
+/**
+ * An isolated world for one test file: its own migrated database and its own
+ * Redis key prefix on the servers found by scripts/services.sh.
+ */
+export interface TestEnv {
+  env: Env;
+  pool: pg.Pool;
+  /** Drops the database and the Redis keys of this world. */
+  destroy(): Promise<void>;
+}
+
+export async function createTestEnv(
+  overrides: Partial<Record<keyof Env, string>> = {},
+): Promise<TestEnv> {
+  // The creation time in the name lets global-setup drop only stale leftovers.
+  const suffix = `${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
+  const base = loadEnv({ ...process.env, ...overrides });
+  const url = new URL(base.DATABASE_URL);
+  url.pathname = `/sn_test_${suffix}`;
+  const env = loadEnv({
+    ...process.env,
+    LOG_LEVEL: 'warn',
+    ...overrides,
+    DATABASE_URL: url.toString(),
+    REDIS_PREFIX: `snt_${suffix}`,
+  });
+  await runMigrations(env.DATABASE_URL);
+  const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 4 });
+  return {
+    env,
+    pool,
+    async destroy() {
+      await pool.end();
+      await dropDatabase(env.DATABASE_URL);
+      await deleteRedisPrefix(env.REDIS_URL, env.REDIS_PREFIX);
+    },
+  };
+}
+
+async function dropDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = url.pathname.slice(1);
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+export async function deleteRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Row counts of the given tables: the "nothing changed" check of bad-input tests. */
+export async function tableCounts(
+  pool: pg.Pool,
+  tables: string[],
+): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of tables) {
+    const result = await pool.query<{ total: string }>(`SELECT count(*) AS total FROM ${table}`);
+    counts[table] = Number(result.rows[0].total);
+  }
+  return counts;
+}
