@@ -1,25 +1,36 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from './config/config.module.js';
 import type { Env } from './config/env.js';
+import { ConversationsModule } from './conversations/conversations.module.js';
 import { DbModule } from './db/db.module.js';
 import { DirectoryModule } from './directory/directory.module.js';
 import { HealthModule } from './health/health.module.js';
 import { IdentityModule } from './identity/identity.module.js';
+import { MessagesModule } from './messages/messages.module.js';
+import { QueueModule } from './queue/queue.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { RetentionModule } from './retention/retention.module.js';
+import { SyncModule } from './sync/sync.module.js';
 
 @Module({})
 export class AppModule {
   /** ROLE=api serves HTTP and WebSocket; ROLE=worker runs the processors; ROLE=all does both. */
   static forRole(env: Env): DynamicModule {
+    const runsWorkers = env.ROLE !== 'api';
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(env),
         DbModule,
         RedisModule,
+        QueueModule,
         HealthModule,
         IdentityModule,
         DirectoryModule,
+        ConversationsModule,
+        MessagesModule,
+        SyncModule,
+        ...(runsWorkers ? [RetentionModule] : []),
       ],
     };
   }

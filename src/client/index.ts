@@ -1,4 +1,6 @@
 export * from './crypto.js';
 export * from './errors.js';
 export * from './supernode-client.js';
+export * from './device-directory.js';
+export * from './message-crypto.js';
 export type * from './types.js';

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { type KnownDevice, DeviceDirectory } from './device-directory.js';
+import { openMessage, sealMessage } from './message-crypto.js';
 import {
   fromBase64,
   generateDeviceKeys,
@@ -7,9 +10,28 @@ import {
   toBase64,
   type DeviceKeyPairs,
 } from './crypto.js';
-import { UnauthorizedError } from './errors.js';
+import {
+  DevicesMissingError,
+  DevicesStaleError,
+  SupernodeError,
+  UnauthorizedError,
+} from './errors.js';
 import { requestJson } from './http.js';
-import type { CreatedDevice, DeviceSummary, DirectoryEntry } from './types.js';
+import type {
+  Accepted,
+  Conversation,
+  CreatedDevice,
+  DeviceSummary,
+  DirectoryEntry,
+  InboxMessage,
+  MessageStatus,
+  ReceivedMessage,
+  Recipient,
+  SendOptions,
+} from './types.js';
+
+// A send retried after 409/410 more often than this means the devices keep changing.
+const MAX_COVERAGE_ROUNDS = 4;
 
 /** Everything a device needs to come back later: ids and its private keys. Keep it secret. */
 export interface DeviceIdentity {
@@ -29,6 +51,8 @@ export interface ClientOptions {
  */
 export class SupernodeClient {
   private token: string | undefined;
+  /** Public keys of the devices this client writes to and reads from. */
+  protected readonly directory = new DeviceDirectory();
 
   protected constructor(
     readonly baseUrl: string,
@@ -138,5 +162,142 @@ export class SupernodeClient {
   /** An account's current devices' public keys, by account id. */
   devicesOf(accountId: string): Promise<DirectoryEntry> {
     return this.request('GET', `/v1/accounts/${encodeURIComponent(accountId)}/devices`);
+  }
+
+  // --- messages ---
+
+  /**
+   * Encrypts `content` (JSON) once, wraps its key for every device of the
+   * recipients and for this account's other devices, and sends it. When the
+   * server answers that devices were added (409) or removed (410), the SDK
+   * learns them from the answer, re-wraps and resends by itself.
+   */
+  async send(to: Recipient, content: unknown, options: SendOptions = {}): Promise<Accepted> {
+    const clientMessageId = options.clientMessageId ?? randomUUID();
+    const plaintext = new TextEncoder().encode(JSON.stringify(content));
+    const target =
+      'accountId' in to ? `account:${to.accountId}` : `conversation:${to.conversationId}`;
+    for (let round = 1; ; round++) {
+      const sealed = sealMessage(
+        plaintext,
+        { deviceId: this.deviceId, boxSecretKey: this.identity.keys.boxSecretKey },
+        clientMessageId,
+        this.directory.recipientsOf(target),
+      );
+      try {
+        const accepted = await this.request<Omit<Accepted, 'clientMessageId'>>(
+          'POST',
+          '/v1/messages',
+          {
+            clientMessageId,
+            to,
+            ttlSeconds: options.ttlSeconds,
+            ...sealed,
+          },
+        );
+        return { ...accepted, clientMessageId };
+      } catch (error) {
+        if (
+          !(error instanceof DevicesMissingError || error instanceof DevicesStaleError) ||
+          round >= MAX_COVERAGE_ROUNDS
+        ) {
+          throw error;
+        }
+        const missing = (error.problem.missingDevices ?? []) as KnownDevice[];
+        const stale = (error.problem.staleDevices ?? []) as string[];
+        this.directory.update(target, missing, stale);
+      }
+    }
+  }
+
+  /** Sends a text message ({"type":"text","text":…}). */
+  sendText(to: Recipient, text: string, options?: SendOptions): Promise<Accepted> {
+    return this.send(to, { type: 'text', text }, options);
+  }
+
+  /** Up to `limit` messages pending for this device, oldest first, still encrypted. */
+  fetchInbox(limit = 100): Promise<{ messages: InboxMessage[]; more: boolean }> {
+    return this.request('GET', `/v1/inbox?limit=${limit}`);
+  }
+
+  /** Acknowledges messages: the server will not send them to this device again. */
+  async ack(messageIds: string[]): Promise<number> {
+    if (messageIds.length === 0) return 0;
+    return (await this.request<{ acked: number }>('POST', '/v1/inbox/ack', { messageIds })).acked;
+  }
+
+  /**
+   * Pulls every pending message, decrypts it, passes it to `handler`, and acks
+   * it once the handler has returned; returns the messages handled.
+   */
+  async sync(
+    handler: (message: ReceivedMessage) => Promise<void> | void = () => undefined,
+    pageSize = 100,
+  ) {
+    const handled: ReceivedMessage[] = [];
+    for (;;) {
+      const page = await this.fetchInbox(pageSize);
+      for (const message of page.messages) {
+        const received = await this.decrypt(message);
+        await handler(received);
+        handled.push(received);
+      }
+      await this.ack(page.messages.map((message) => message.messageId));
+      if (!page.more) return handled;
+    }
+  }
+
+  /** Decrypts an InboxMessage addressed to this device, checking the sender device's signed key. */
+  async decrypt(message: InboxMessage): Promise<ReceivedMessage> {
+    let senderBoxKey = this.directory.boxKeyOf(message.senderDeviceId);
+    if (!senderBoxKey) {
+      this.directory.rememberEntry(await this.devicesOf(message.senderAccountId));
+      senderBoxKey = this.directory.boxKeyOf(message.senderDeviceId);
+    }
+    if (!senderBoxKey) {
+      throw new SupernodeError(
+        0,
+        'sender_unknown',
+        `Device ${message.senderDeviceId} is not in the directory`,
+        {},
+      );
+    }
+    const plaintext = openMessage(message, senderBoxKey, this.identity.keys.boxSecretKey);
+    const { body: _body, wrappedKey: _wrappedKey, ...envelope } = message;
+    return { ...envelope, content: JSON.parse(new TextDecoder().decode(plaintext)) as unknown };
+  }
+
+  /** Who of the addressed devices has acked a message this account sent. */
+  messageStatus(messageId: string): Promise<MessageStatus> {
+    return this.request('GET', `/v1/messages/${encodeURIComponent(messageId)}/status`);
+  }
+
+  // --- conversations ---
+
+  /** A conversation with these accounts (and this one, as owner). */
+  async createConversation(memberAccountIds: string[], title?: string): Promise<string> {
+    const created = await this.request<{ conversationId: string }>('POST', '/v1/conversations', {
+      members: memberAccountIds,
+      title,
+    });
+    return created.conversationId;
+  }
+
+  getConversation(conversationId: string): Promise<Conversation> {
+    return this.request('GET', `/v1/conversations/${encodeURIComponent(conversationId)}`);
+  }
+
+  async addMember(conversationId: string, accountId: string): Promise<void> {
+    await this.request('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/members`, {
+      accountId,
+    });
+  }
+
+  /** Removes a member (the owner removes anyone; a member removes only themself). */
+  async removeMember(conversationId: string, accountId: string): Promise<void> {
+    await this.request(
+      'DELETE',
+      `/v1/conversations/${encodeURIComponent(conversationId)}/members/${encodeURIComponent(accountId)}`,
+    );
   }
 }

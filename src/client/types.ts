@@ -21,3 +21,58 @@ export interface DirectoryEntry {
   handle: string;
   devices: DirectoryDevice[];
 }
+
+/** Where a message goes: every device of an account, or of a conversation's members. */
+export type Recipient = { accountId: string } | { conversationId: string };
+
+export interface SendOptions {
+  /** Defaults to a fresh UUID; reuse it to retry a send safely. */
+  clientMessageId?: string;
+  ttlSeconds?: number;
+}
+
+export interface Accepted {
+  messageId: string;
+  clientMessageId: string;
+  acceptedAt: string;
+  expiresAt: string;
+}
+
+/** A message as the server holds it for this device (PROTOCOL.md InboxMessage). */
+export interface InboxMessage {
+  messageId: string;
+  clientMessageId: string;
+  senderAccountId: string;
+  senderDeviceId: string;
+  conversationId: string | null;
+  body: string;
+  wrappedKey: string;
+  acceptedAt: string;
+  expiresAt: string;
+}
+
+/** A decrypted message. `content` is the sender's JSON (e.g. {"type":"text","text":"hi"}). */
+export interface ReceivedMessage {
+  messageId: string;
+  clientMessageId: string;
+  senderAccountId: string;
+  senderDeviceId: string;
+  conversationId: string | null;
+  acceptedAt: string;
+  expiresAt: string;
+  content: unknown;
+}
+
+export interface MessageStatus {
+  devices: number;
+  delivered: number;
+  pending: number;
+  deliveredDevices: { deviceId: string; ackedAt: string }[];
+  pendingDevices: string[];
+}
+
+export interface Conversation {
+  conversationId: string;
+  title: string | null;
+  members: { accountId: string; role: 'owner' | 'member' }[];
+}

@@ -24,8 +24,8 @@ export class Problem extends Error {
   static forbidden(code: string, detail: string): Problem {
     return new Problem(403, code, 'Forbidden', detail);
   }
-  static notFound(code: string, detail: string): Problem {
-    return new Problem(404, code, 'Not found', detail);
+  static notFound(code: string, detail: string, extra?: Record<string, unknown>): Problem {
+    return new Problem(404, code, 'Not found', detail, extra);
   }
   static conflict(code: string, detail: string, extra?: Record<string, unknown>): Problem {
     return new Problem(409, code, 'Conflict', detail, extra);

@@ -97,6 +97,10 @@ export class IdentityService {
     return this.repository.existingAccountIds(accountIds);
   }
 
+  deleteExpiredSecrets(): Promise<number> {
+    return this.repository.deleteExpiredSecrets();
+  }
+
   /** Revokes one of the caller's account's devices: its tokens fail from now on. */
   async revokeDevice(accountId: string, deviceId: string): Promise<void> {
     await this.repository.transaction(async (tx) => {

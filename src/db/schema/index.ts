@@ -1,3 +1,5 @@
 export * from './accounts.table.js';
 export * from './devices.table.js';
 export * from './auth.table.js';
+export * from './conversations.table.js';
+export * from './messages.table.js';

@@ -1,0 +1,129 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { and, asc, count, eq, sql } from 'drizzle-orm';
+import { type Database, DRIZZLE } from '../db/db.module.js';
+import { conversationMembers, conversations } from '../db/schema/index.js';
+
+export type MemberRole = 'owner' | 'member';
+
+export interface ConversationRecord {
+  id: string;
+  title: string | null;
+  members: { accountId: string; role: MemberRole }[];
+}
+
+/** The only code that touches the conversation tables. */
+@Injectable()
+export class ConversationsRepository {
+  constructor(@Inject(DRIZZLE) private readonly db: Database) {}
+
+  async create(
+    ownerAccountId: string,
+    memberAccountIds: string[],
+    title: string | null,
+  ): Promise<string> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(conversations)
+        .values({ title, createdByAccountId: ownerAccountId })
+        .returning({ id: conversations.id });
+      await tx
+        .insert(conversationMembers)
+        .values([
+          { conversationId: row.id, accountId: ownerAccountId, role: 'owner' as const },
+          ...memberAccountIds.map((accountId) => ({
+            conversationId: row.id,
+            accountId,
+            role: 'member' as const,
+          })),
+        ]);
+      return row.id;
+    });
+  }
+
+  async find(conversationId: string): Promise<ConversationRecord | null> {
+    const [conversation] = await this.db
+      .select({ id: conversations.id, title: conversations.title })
+      .from(conversations)
+      .where(eq(conversations.id, conversationId));
+    if (!conversation) return null;
+    const members = await this.db
+      .select({ accountId: conversationMembers.accountId, role: conversationMembers.role })
+      .from(conversationMembers)
+      .where(eq(conversationMembers.conversationId, conversationId))
+      .orderBy(asc(conversationMembers.joinedAt), asc(conversationMembers.accountId));
+    return { ...conversation, members };
+  }
+
+  async memberRole(conversationId: string, accountId: string): Promise<MemberRole | null> {
+    const [row] = await this.db
+      .select({ role: conversationMembers.role })
+      .from(conversationMembers)
+      .where(
+        and(
+          eq(conversationMembers.conversationId, conversationId),
+          eq(conversationMembers.accountId, accountId),
+        ),
+      );
+    return row?.role ?? null;
+  }
+
+  async memberAccountIds(conversationId: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ accountId: conversationMembers.accountId })
+      .from(conversationMembers)
+      .where(eq(conversationMembers.conversationId, conversationId));
+    return rows.map((row) => row.accountId);
+  }
+
+  /** Adds a member unless the conversation would pass `maxMembers`; false when full. */
+  async addMember(conversationId: string, accountId: string, maxMembers: number): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      // Serialises concurrent additions so the cap holds.
+      await tx.execute(
+        sql`SELECT 1 FROM ${conversations} WHERE ${conversations.id} = ${conversationId} FOR UPDATE`,
+      );
+      const [{ total }] = await tx
+        .select({ total: count() })
+        .from(conversationMembers)
+        .where(eq(conversationMembers.conversationId, conversationId));
+      const already = await tx
+        .select({ accountId: conversationMembers.accountId })
+        .from(conversationMembers)
+        .where(
+          and(
+            eq(conversationMembers.conversationId, conversationId),
+            eq(conversationMembers.accountId, accountId),
+          ),
+        );
+      if (already.length > 0) return true;
+      if (total >= maxMembers) return false;
+      await tx
+        .insert(conversationMembers)
+        .values({ conversationId, accountId, role: 'member' })
+        .onConflictDoNothing();
+      return true;
+    });
+  }
+
+  async removeMember(conversationId: string, accountId: string): Promise<boolean> {
+    const rows = await this.db
+      .delete(conversationMembers)
+      .where(
+        and(
+          eq(conversationMembers.conversationId, conversationId),
+          eq(conversationMembers.accountId, accountId),
+        ),
+      )
+      .returning({ accountId: conversationMembers.accountId });
+    return rows.length > 0;
+  }
+
+  async listFor(accountId: string): Promise<{ id: string; title: string | null }[]> {
+    return this.db
+      .select({ id: conversations.id, title: conversations.title })
+      .from(conversations)
+      .innerJoin(conversationMembers, eq(conversationMembers.conversationId, conversations.id))
+      .where(eq(conversationMembers.accountId, accountId))
+      .orderBy(asc(conversations.createdAt));
+  }
+}

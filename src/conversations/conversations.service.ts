@@ -1,0 +1,104 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Problem } from '../common/problem.js';
+import { ENV, type Env } from '../config/env.js';
+import { IdentityService } from '../identity/identity.service.js';
+import { type ConversationRecord, ConversationsRepository } from './conversations.repository.js';
+
+const notFound = () =>
+  Problem.notFound('conversation_not_found', 'No such conversation, or you are not a member');
+
+/**
+ * Direct and group conversations. Only members see a conversation; to anyone
+ * else it does not exist (404), so ids cannot be probed.
+ */
+@Injectable()
+export class ConversationsService {
+  constructor(
+    private readonly repository: ConversationsRepository,
+    private readonly identity: IdentityService,
+    @Inject(ENV) private readonly env: Env,
+  ) {}
+
+  async create(
+    callerAccountId: string,
+    memberAccountIds: string[],
+    title?: string,
+  ): Promise<string> {
+    const others = [...new Set(memberAccountIds)].filter(
+      (accountId) => accountId !== callerAccountId,
+    );
+    if (others.length + 1 > this.env.MAX_CONVERSATION_MEMBERS) {
+      throw Problem.conflict(
+        'too_many_members',
+        `A conversation has at most ${this.env.MAX_CONVERSATION_MEMBERS} members`,
+      );
+    }
+    await this.assertAccountsExist(others);
+    return this.repository.create(callerAccountId, others, title ?? null);
+  }
+
+  async read(callerAccountId: string, conversationId: string): Promise<ConversationRecord> {
+    const conversation = await this.repository.find(conversationId);
+    if (!conversation?.members.some((member) => member.accountId === callerAccountId))
+      throw notFound();
+    return conversation;
+  }
+
+  /** The member accounts of a conversation the caller belongs to (the send path uses this). */
+  async membersForSender(callerAccountId: string, conversationId: string): Promise<string[]> {
+    const members = await this.repository.memberAccountIds(conversationId);
+    if (!members.includes(callerAccountId)) throw notFound();
+    return members;
+  }
+
+  async addMember(
+    callerAccountId: string,
+    conversationId: string,
+    accountId: string,
+  ): Promise<void> {
+    if (!(await this.repository.memberRole(conversationId, callerAccountId))) throw notFound();
+    await this.assertAccountsExist([accountId]);
+    if (
+      !(await this.repository.addMember(
+        conversationId,
+        accountId,
+        this.env.MAX_CONVERSATION_MEMBERS,
+      ))
+    ) {
+      throw Problem.conflict(
+        'too_many_members',
+        `A conversation has at most ${this.env.MAX_CONVERSATION_MEMBERS} members`,
+      );
+    }
+  }
+
+  /** A member may leave; the owner may remove anyone. */
+  async removeMember(
+    callerAccountId: string,
+    conversationId: string,
+    accountId: string,
+  ): Promise<void> {
+    const role = await this.repository.memberRole(conversationId, callerAccountId);
+    if (!role) throw notFound();
+    if (accountId !== callerAccountId && role !== 'owner') {
+      throw Problem.forbidden('not_owner', 'Only the owner removes other members');
+    }
+    if (!(await this.repository.removeMember(conversationId, accountId))) {
+      throw Problem.notFound('member_not_found', 'That account is not a member');
+    }
+  }
+
+  listFor(accountId: string) {
+    return this.repository.listFor(accountId);
+  }
+
+  private async assertAccountsExist(accountIds: string[]): Promise<void> {
+    const existing = new Set(await this.identity.existingAccountIds(accountIds));
+    const unknown = accountIds.filter((accountId) => !existing.has(accountId));
+    if (unknown.length > 0) {
+      throw Problem.notFound('account_not_found', 'Some accounts do not exist', {
+        unknownAccounts: unknown,
+      });
+    }
+  }
+}

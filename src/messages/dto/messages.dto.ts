@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { base64Bytes, uuidString, zodDto } from '../../common/validation.js';
+
+// nonce(24) ‖ crypto_box_easy(K: 32 bytes) with its 16-byte MAC (PROTOCOL.md).
+export const WRAPPED_KEY_BYTES = 24 + 32 + 16;
+// nonce(24) and the AEAD tag (16) around an empty plaintext.
+const MIN_BODY_BYTES = 24 + 16;
+
+export class SendMessageDto extends zodDto(
+  z.strictObject({
+    clientMessageId: uuidString(),
+    to: z.union(
+      [
+        z.strictObject({ accountId: uuidString() }),
+        z.strictObject({ conversationId: uuidString() }),
+      ],
+      {
+        error: 'must be {accountId} or {conversationId}',
+      },
+    ),
+    ttlSeconds: z.number().int().positive().optional(),
+    body: base64Bytes({ minLength: MIN_BODY_BYTES }),
+    keys: z
+      .array(
+        z.strictObject({
+          deviceId: uuidString(),
+          wrappedKey: base64Bytes({ length: WRAPPED_KEY_BYTES }),
+        }),
+      )
+      .max(20_000)
+      .refine(
+        (keys) => new Set(keys.map((key) => key.deviceId)).size === keys.length,
+        'names a device twice',
+      ),
+  }),
+) {}
+
+export class InboxQueryDto extends zodDto(
+  z.strictObject({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+) {}
+
+export class AckDto extends zodDto(
+  z.strictObject({ messageIds: z.array(uuidString()).min(1).max(1000) }),
+) {}

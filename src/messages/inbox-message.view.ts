@@ -1,0 +1,18 @@
+import type { PendingMessage } from './messages.repository.js';
+
+/** InboxMessage of PROTOCOL.md: the body and the wrapped key addressed to the reading device, base64. */
+export function inboxMessageView(message: PendingMessage) {
+  return {
+    messageId: message.messageId,
+    clientMessageId: message.clientMessageId,
+    senderAccountId: message.senderAccountId,
+    senderDeviceId: message.senderDeviceId,
+    conversationId: message.conversationId,
+    body: message.body.toString('base64'),
+    wrappedKey: message.wrappedKey.toString('base64'),
+    acceptedAt: message.acceptedAt.toISOString(),
+    expiresAt: message.expiresAt.toISOString(),
+  };
+}
+
+export type InboxMessage = ReturnType<typeof inboxMessageView>;

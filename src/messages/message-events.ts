@@ -1,0 +1,43 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { AckedMessage } from './messages.repository.js';
+
+type AcceptedListener = (messageId: string) => Promise<void>;
+type AckedListener = (deviceId: string, acked: AckedMessage[]) => Promise<void>;
+
+/**
+ * What happened to messages, for the modules that act on it (fan-out,
+ * receipts) without messages knowing them. Listeners run after the commit;
+ * a failing listener is logged and never undoes or fails the send or ack —
+ * the reconciler covers a fan-out that was not enqueued.
+ */
+@Injectable()
+export class MessageEvents {
+  private readonly logger = new Logger(MessageEvents.name);
+  private readonly acceptedListeners: AcceptedListener[] = [];
+  private readonly ackedListeners: AckedListener[] = [];
+
+  onAccepted(listener: AcceptedListener): void {
+    this.acceptedListeners.push(listener);
+  }
+
+  onAcked(listener: AckedListener): void {
+    this.ackedListeners.push(listener);
+  }
+
+  emitAccepted(messageId: string): void {
+    for (const listener of this.acceptedListeners) {
+      listener(messageId).catch((error: Error) =>
+        this.logger.warn(`accepted listener failed: ${error.message}`),
+      );
+    }
+  }
+
+  emitAcked(deviceId: string, acked: AckedMessage[]): void {
+    if (acked.length === 0) return;
+    for (const listener of this.ackedListeners) {
+      listener(deviceId, acked).catch((error: Error) =>
+        this.logger.warn(`acked listener failed: ${error.message}`),
+      );
+    }
+  }
+}

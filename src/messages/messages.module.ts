@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { ConversationsModule } from '../conversations/conversations.module.js';
+import { IdentityModule } from '../identity/identity.module.js';
+import { MessageEvents } from './message-events.js';
+import { MessagesController } from './messages.controller.js';
+import { MessagesRepository } from './messages.repository.js';
+import { MessagesService } from './messages.service.js';
+
+@Module({
+  imports: [IdentityModule, ConversationsModule],
+  controllers: [MessagesController],
+  providers: [MessagesRepository, MessagesService, MessageEvents],
+  exports: [MessagesService, MessageEvents],
+})
+export class MessagesModule {}

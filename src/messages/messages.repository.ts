@@ -1,0 +1,204 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { type Executor, PG_POOL } from '../db/db.module.js';
+
+export interface NewMessage {
+  senderAccountId: string;
+  senderDeviceId: string;
+  clientMessageId: string;
+  recipientAccountId: string | null;
+  conversationId: string | null;
+  body: Buffer;
+  ttlSeconds: number;
+  deliveries: { deviceId: string; wrappedKey: Buffer }[];
+}
+
+export interface AcceptedMessage {
+  messageId: string;
+  acceptedAt: Date;
+  expiresAt: Date;
+}
+
+export interface PendingMessage {
+  seq: number;
+  messageId: string;
+  clientMessageId: string;
+  senderAccountId: string;
+  senderDeviceId: string;
+  conversationId: string | null;
+  body: Buffer;
+  wrappedKey: Buffer;
+  acceptedAt: Date;
+  expiresAt: Date;
+}
+
+export interface AckedMessage {
+  messageId: string;
+  senderAccountId: string;
+}
+
+export interface MessageStatusRow {
+  senderAccountId: string;
+  deviceCount: number;
+  pending: string[];
+  delivered: { deviceId: string; ackedAt: Date }[];
+}
+
+// A delivery is gone (acked or dropped): the body goes with the last one.
+const ONE_DELIVERY_LESS = `pending_count = m.pending_count - 1,
+  body = CASE WHEN m.pending_count <= 1 THEN NULL ELSE m.body END`;
+
+const PENDING_COLUMNS = `
+  d.message_seq AS seq, m.id AS "messageId", m.client_message_id AS "clientMessageId",
+  m.sender_account_id AS "senderAccountId", m.sender_device_id AS "senderDeviceId",
+  m.conversation_id AS "conversationId", m.body, d.wrapped_key AS "wrappedKey",
+  m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt"`;
+
+/**
+ * The only code that touches messages, deliveries and receipts. The hot paths
+ * are single SQL statements on the pool (named, so PostgreSQL plans them once).
+ */
+@Injectable()
+export class MessagesRepository {
+  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+
+  /**
+   * Stores the body once and one delivery per device, atomically (one
+   * statement). Null when (sender device, client message id) already exists.
+   */
+  async insert(message: NewMessage): Promise<AcceptedMessage | null> {
+    const result = await this.pool.query<AcceptedMessage>({
+      name: 'messages-insert',
+      text: `
+        WITH message AS (
+          INSERT INTO messages (sender_account_id, sender_device_id, client_message_id, recipient_account_id,
+                                conversation_id, body, device_count, pending_count, expires_at)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $7, now() + make_interval(secs => $8))
+          ON CONFLICT (sender_device_id, client_message_id) DO NOTHING
+          RETURNING id, seq, accepted_at, expires_at
+        ), stored AS (
+          INSERT INTO deliveries (device_id, message_seq, message_id, wrapped_key)
+          SELECT keyed.device_id, message.seq, message.id, keyed.wrapped_key
+          FROM message, unnest($9::uuid[], $10::bytea[]) AS keyed(device_id, wrapped_key)
+        )
+        SELECT id AS "messageId", accepted_at AS "acceptedAt", expires_at AS "expiresAt" FROM message`,
+      values: [
+        message.senderAccountId,
+        message.senderDeviceId,
+        message.clientMessageId,
+        message.recipientAccountId,
+        message.conversationId,
+        message.body,
+        message.deliveries.length,
+        message.ttlSeconds,
+        message.deliveries.map((delivery) => delivery.deviceId),
+        message.deliveries.map((delivery) => delivery.wrappedKey),
+      ],
+    });
+    return result.rows[0] ?? null;
+  }
+
+  /** The first answer to a send, for an idempotent retry. */
+  async findBySenderClientId(
+    senderDeviceId: string,
+    clientMessageId: string,
+  ): Promise<AcceptedMessage | null> {
+    const result = await this.pool.query<AcceptedMessage>({
+      name: 'messages-find-by-client-id',
+      text: `SELECT id AS "messageId", accepted_at AS "acceptedAt", expires_at AS "expiresAt"
+             FROM messages WHERE sender_device_id = $1 AND client_message_id = $2`,
+      values: [senderDeviceId, clientMessageId],
+    });
+    return result.rows[0] ?? null;
+  }
+
+  /**
+   * What is still pending for a device, in acceptance order, after `afterSeq`.
+   * Acked rows are gone, so reading from the start again can never skip a
+   * row that committed late; `afterSeq` is only for paging within one read.
+   */
+  async pending(deviceId: string, limit: number, afterSeq = 0): Promise<PendingMessage[]> {
+    const result = await this.pool.query<PendingMessage>({
+      name: 'deliveries-pending',
+      text: `SELECT ${PENDING_COLUMNS}
+             FROM deliveries d JOIN messages m ON m.id = d.message_id
+             WHERE d.device_id = $1 AND d.message_seq > $2 AND m.expires_at > now()
+             ORDER BY d.message_seq LIMIT $3`,
+      values: [deviceId, afterSeq, limit],
+    });
+    return result.rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+  }
+
+  /** Pending deliveries of given messages for given devices (live delivery reads these). */
+  async pendingFor(
+    messageId: string,
+    deviceIds: string[],
+  ): Promise<(PendingMessage & { deviceId: string })[]> {
+    const result = await this.pool.query<PendingMessage & { deviceId: string }>({
+      name: 'deliveries-pending-for-message',
+      text: `SELECT ${PENDING_COLUMNS}, d.device_id AS "deviceId"
+             FROM deliveries d JOIN messages m ON m.id = d.message_id
+             WHERE d.message_id = $1 AND d.device_id = ANY($2::uuid[]) AND m.expires_at > now()`,
+      values: [messageId, deviceIds],
+    });
+    return result.rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+  }
+
+  /**
+   * Acks: deletes the device's deliveries of these messages, records receipts,
+   * and drops a body once its last delivery is gone. Ids that are not pending
+   * for this device change nothing.
+   */
+  async ack(deviceId: string, messageIds: string[]): Promise<AckedMessage[]> {
+    const result = await this.pool.query<AckedMessage>({
+      name: 'deliveries-ack',
+      text: `
+        WITH acked AS (
+          DELETE FROM deliveries d USING messages m
+          WHERE m.id = ANY($2::uuid[]) AND d.device_id = $1 AND d.message_seq = m.seq
+          RETURNING d.message_id
+        ), receipts AS (
+          INSERT INTO message_receipts (message_id, device_id)
+          SELECT message_id, $1 FROM acked ON CONFLICT DO NOTHING
+        )
+        UPDATE messages m SET ${ONE_DELIVERY_LESS}
+        FROM acked WHERE m.id = acked.message_id
+        RETURNING m.id AS "messageId", m.sender_account_id AS "senderAccountId"`,
+      values: [deviceId, messageIds],
+    });
+    return result.rows;
+  }
+
+  /** Drops every pending delivery of a device (it was revoked), inside the revoking transaction. */
+  async dropDeviceDeliveries(tx: Executor, deviceId: string): Promise<void> {
+    await tx.execute(
+      sql`WITH dropped AS (DELETE FROM deliveries WHERE device_id = ${deviceId} RETURNING message_id)
+          UPDATE messages m SET ${sql.raw(ONE_DELIVERY_LESS)} FROM dropped WHERE m.id = dropped.message_id`,
+    );
+  }
+
+  async status(messageId: string): Promise<MessageStatusRow | null> {
+    const result = await this.pool.query<MessageStatusRow>({
+      name: 'messages-status',
+      text: `SELECT m.sender_account_id AS "senderAccountId", m.device_count AS "deviceCount",
+               COALESCE((SELECT array_agg(d.device_id) FROM deliveries d WHERE d.message_id = m.id), '{}') AS pending,
+               COALESCE((SELECT json_agg(json_build_object('deviceId', r.device_id, 'ackedAt', r.acked_at))
+                         FROM message_receipts r WHERE r.message_id = m.id), '[]') AS delivered
+             FROM messages m WHERE m.id = $1`,
+      values: [messageId],
+    });
+    return result.rows[0] ?? null;
+  }
+
+  /** Deletes up to `batchSize` expired messages (their deliveries and receipts go with them). */
+  async deleteExpired(batchSize: number): Promise<number> {
+    const result = await this.pool.query({
+      name: 'messages-delete-expired',
+      text: `DELETE FROM messages WHERE id IN (
+               SELECT id FROM messages WHERE expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+      values: [batchSize],
+    });
+    return result.rowCount ?? 0;
+  }
+}

@@ -1,0 +1,204 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Problem } from '../common/problem.js';
+import { RateLimiter } from '../common/rate-limiter.js';
+import { ENV, type Env } from '../config/env.js';
+import { ConversationsService } from '../conversations/conversations.service.js';
+import type { AuthenticatedDevice } from '../identity/auth.service.js';
+import { DeviceLifecycle } from '../identity/device-lifecycle.js';
+import { publicDeviceView } from '../identity/device-view.js';
+import { IdentityService } from '../identity/identity.service.js';
+import { checkCoverage, expectedDevices } from './device-coverage.js';
+import type { SendMessageDto } from './dto/messages.dto.js';
+import { MessageEvents } from './message-events.js';
+import {
+  type AcceptedMessage,
+  MessagesRepository,
+  type PendingMessage,
+} from './messages.repository.js';
+
+/** Ingest (coverage, idempotency, the transactional store) and the per-device inbox. */
+@Injectable()
+export class MessagesService implements OnModuleInit {
+  constructor(
+    private readonly repository: MessagesRepository,
+    private readonly identity: IdentityService,
+    private readonly conversations: ConversationsService,
+    private readonly lifecycle: DeviceLifecycle,
+    private readonly events: MessageEvents,
+    private readonly rateLimiter: RateLimiter,
+    @Inject(ENV) private readonly env: Env,
+  ) {}
+
+  onModuleInit(): void {
+    // A revoked device's pending messages end with it, in the same transaction.
+    this.lifecycle.onRevokedInTransaction((device, tx) =>
+      this.repository.dropDeviceDeliveries(tx, device.deviceId),
+    );
+  }
+
+  async send(sender: AuthenticatedDevice, request: SendMessageDto): Promise<AcceptedMessage> {
+    await this.rateLimiter.hit(
+      'send',
+      sender.deviceId,
+      this.env.RATE_LIMIT_SEND_PER_DEVICE,
+      this.env.RATE_LIMIT_WINDOW_SECONDS,
+    );
+    const ttlSeconds = this.ttlOf(request.ttlSeconds);
+    if (request.body.length > this.env.MAX_BODY_BYTES) {
+      throw new Problem(
+        413,
+        'body_too_large',
+        'Payload too large',
+        `The body is at most ${this.env.MAX_BODY_BYTES} bytes`,
+      );
+    }
+    const recipients = await this.recipientAccounts(sender, request.to);
+    const current = await this.identity.currentDevicesOf([
+      ...new Set([...recipients, sender.accountId]),
+    ]);
+    if ('accountId' in request.to) await this.assertAccountExists(request.to.accountId, current);
+    const expected = expectedDevices(
+      current.map((device) => ({ deviceId: device.id, accountId: device.accountId, device })),
+      sender.deviceId,
+    );
+    const coverage = checkCoverage(
+      expected,
+      request.keys.map((key) => key.deviceId),
+    );
+    if (coverage.kind !== 'covered') {
+      // A retry of a send accepted before the devices changed still gets its first answer.
+      const earlier = await this.repository.findBySenderClientId(
+        sender.deviceId,
+        request.clientMessageId,
+      );
+      if (earlier) return earlier;
+      const missingDevices = coverage.missing.map((entry) => ({
+        accountId: entry.accountId,
+        ...publicDeviceView(entry.device),
+      }));
+      if (coverage.kind === 'stale') {
+        throw new Problem(
+          410,
+          'devices_stale',
+          'Gone',
+          'Some keys are for devices that are not current recipients',
+          {
+            staleDevices: coverage.staleDeviceIds,
+            missingDevices,
+          },
+        );
+      }
+      throw Problem.conflict(
+        'devices_missing',
+        'Some current devices of the recipients have no key',
+        { missingDevices },
+      );
+    }
+    if (coverage.devices.length === 0) {
+      throw new Problem(
+        422,
+        'no_recipient_devices',
+        'Unprocessable',
+        'The recipients have no device to deliver to',
+      );
+    }
+    const accepted =
+      (await this.repository.insert({
+        senderAccountId: sender.accountId,
+        senderDeviceId: sender.deviceId,
+        clientMessageId: request.clientMessageId,
+        recipientAccountId: 'accountId' in request.to ? request.to.accountId : null,
+        conversationId: 'conversationId' in request.to ? request.to.conversationId : null,
+        body: request.body,
+        ttlSeconds,
+        deliveries: request.keys,
+      })) ?? (await this.repository.findBySenderClientId(sender.deviceId, request.clientMessageId));
+    if (!accepted) throw new Error('idempotent insert found neither a new nor an earlier message');
+    this.events.emitAccepted(accepted.messageId);
+    return accepted;
+  }
+
+  /** Up to `limit` messages pending for the device, oldest first; `more` when others wait. */
+  async inbox(
+    deviceId: string,
+    limit: number,
+  ): Promise<{ messages: PendingMessage[]; more: boolean }> {
+    const rows = await this.repository.pending(deviceId, limit + 1);
+    return { messages: rows.slice(0, limit), more: rows.length > limit };
+  }
+
+  /** A page of pending messages after `afterSeq`, for streaming a backlog. */
+  pendingAfter(deviceId: string, afterSeq: number, limit: number): Promise<PendingMessage[]> {
+    return this.repository.pending(deviceId, limit, afterSeq);
+  }
+
+  pendingFor(messageId: string, deviceIds: string[]) {
+    return this.repository.pendingFor(messageId, deviceIds);
+  }
+
+  /** Acks messages for the device; returns how many were pending for it. */
+  async ack(deviceId: string, messageIds: string[]): Promise<number> {
+    const acked = await this.repository.ack(deviceId, [...new Set(messageIds)]);
+    this.events.emitAcked(deviceId, acked);
+    return acked.length;
+  }
+
+  async status(callerAccountId: string, messageId: string) {
+    const status = await this.repository.status(messageId);
+    if (!status || status.senderAccountId !== callerAccountId) {
+      throw Problem.notFound('message_not_found', 'No such message sent by this account');
+    }
+    return {
+      devices: status.deviceCount,
+      delivered: status.delivered.length,
+      pending: status.pending.length,
+      deliveredDevices: status.delivered,
+      pendingDevices: status.pending,
+    };
+  }
+
+  /** Deletes expired messages in bounded batches; returns how many went. */
+  async purgeExpired(batchSize: number, maxBatches = Number.POSITIVE_INFINITY): Promise<number> {
+    let total = 0;
+    for (let batch = 0; batch < maxBatches; batch++) {
+      const deleted = await this.repository.deleteExpired(batchSize);
+      total += deleted;
+      if (deleted < batchSize) break;
+    }
+    return total;
+  }
+
+  private ttlOf(requested: number | undefined): number {
+    const ttl = requested ?? this.env.DEFAULT_TTL_SECONDS;
+    if (ttl > this.env.MAX_TTL_SECONDS) {
+      throw Problem.badRequest(
+        'validation_failed',
+        `ttlSeconds: at most ${this.env.MAX_TTL_SECONDS}`,
+        {
+          errors: [{ field: 'ttlSeconds', message: `must be at most ${this.env.MAX_TTL_SECONDS}` }],
+        },
+      );
+    }
+    return ttl;
+  }
+
+  private async recipientAccounts(
+    sender: AuthenticatedDevice,
+    to: SendMessageDto['to'],
+  ): Promise<string[]> {
+    if ('conversationId' in to)
+      return this.conversations.membersForSender(sender.accountId, to.conversationId);
+    return [to.accountId];
+  }
+
+  // Only asked of the database when the account shows no device (the rare case).
+  private async assertAccountExists(
+    accountId: string,
+    current: { accountId: string }[],
+  ): Promise<void> {
+    if (current.some((device) => device.accountId === accountId)) return;
+    if ((await this.identity.existingAccountIds([accountId])).length === 0) {
+      throw Problem.notFound('account_not_found', 'No such account');
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Global, Module } from '@nestjs/common';
+import { ENV, type Env } from '../config/env.js';
+import { QUEUES } from './queue-names.js';
+
+// Defaults live where the queues are registered: retries with backoff, and
+// bounded history so Redis does not grow with every job ever run.
+const DEFAULT_JOB_OPTIONS = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 200 },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { count: 5000 },
+};
+
+@Global()
+@Module({
+  imports: [
+    BullModule.forRootAsync({
+      inject: [ENV],
+      // BullMQ makes its own connections from these options.
+      useFactory: (env: Env) => ({
+        connection: { url: env.REDIS_URL, maxRetriesPerRequest: null },
+        prefix: `${env.REDIS_PREFIX}:bull`,
+      }),
+    }),
+    BullModule.registerQueue(
+      { name: QUEUES.fanout, defaultJobOptions: DEFAULT_JOB_OPTIONS },
+      { name: QUEUES.retention, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, attempts: 3 } },
+    ),
+  ],
+  exports: [BullModule],
+})
+export class QueueModule {}

@@ -1,0 +1,25 @@
+import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
+import { AuthGuard, Caller } from '../identity/auth.guard.js';
+import type { AuthenticatedDevice } from '../identity/auth.service.js';
+import { AckDto, InboxQueryDto } from '../messages/dto/messages.dto.js';
+import { inboxMessageView } from '../messages/inbox-message.view.js';
+import { MessagesService } from '../messages/messages.service.js';
+
+/** Pull and ack over HTTP, for the calling device only. */
+@Controller('v1/inbox')
+@UseGuards(AuthGuard)
+export class InboxController {
+  constructor(private readonly messages: MessagesService) {}
+
+  @Get()
+  async pending(@Caller() caller: AuthenticatedDevice, @Query() query: InboxQueryDto) {
+    const page = await this.messages.inbox(caller.deviceId, query.limit);
+    return { messages: page.messages.map(inboxMessageView), more: page.more };
+  }
+
+  @Post('ack')
+  @HttpCode(200)
+  async ack(@Caller() caller: AuthenticatedDevice, @Body() body: AckDto) {
+    return { acked: await this.messages.ack(caller.deviceId, body.messageIds) };
+  }
+}
