@@ -10,6 +10,7 @@ import { MessagesModule } from './messages/messages.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { RetentionModule } from './retention/retention.module.js';
+import { SyncWorkerModule } from './sync/sync-worker.module.js';
 import { SyncModule } from './sync/sync.module.js';
 
 @Module({})
@@ -17,6 +18,7 @@ export class AppModule {
   /** ROLE=api serves HTTP and WebSocket; ROLE=worker runs the processors; ROLE=all does both. */
   static forRole(env: Env): DynamicModule {
     const runsWorkers = env.ROLE !== 'api';
+    const servesClients = env.ROLE !== 'worker';
     return {
       module: AppModule,
       imports: [
@@ -29,8 +31,8 @@ export class AppModule {
         DirectoryModule,
         ConversationsModule,
         MessagesModule,
-        SyncModule,
-        ...(runsWorkers ? [RetentionModule] : []),
+        ...(servesClients ? [SyncModule] : []),
+        ...(runsWorkers ? [RetentionModule, SyncWorkerModule] : []),
       ],
     };
   }

@@ -3,4 +3,5 @@ export * from './errors.js';
 export * from './supernode-client.js';
 export * from './device-directory.js';
 export * from './message-crypto.js';
+export * from './message-stream.js';
 export type * from './types.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type KnownDevice, DeviceDirectory } from './device-directory.js';
 import { openMessage, sealMessage } from './message-crypto.js';
+import { MessageStream, type StreamHandlers, type StreamOptions } from './message-stream.js';
 import {
   fromBase64,
   generateDeviceKeys,
@@ -270,6 +271,30 @@ export class SupernodeClient {
   /** Who of the addressed devices has acked a message this account sent. */
   messageStatus(messageId: string): Promise<MessageStatus> {
     return this.request('GET', `/v1/messages/${encodeURIComponent(messageId)}/status`);
+  }
+
+  // --- live stream ---
+
+  /**
+   * Opens the live stream: everything pending arrives first, then live
+   * messages, each decrypted and passed to `handlers.onMessage`, acked once
+   * the handler returns. Reconnects by itself until `close()`.
+   */
+  async connect(handlers: StreamHandlers, options?: StreamOptions): Promise<MessageStream> {
+    const stream = new MessageStream(
+      {
+        streamUrl: () => new URL('/v1/stream', this.baseUrl.replace(/^http/, 'ws')).toString(),
+        freshToken: async (forceLogin) => {
+          if (forceLogin || !this.token) await this.login();
+          return this.token as string;
+        },
+        decrypt: (message) => this.decrypt(message),
+      },
+      handlers,
+      options,
+    );
+    await stream.open();
+    return stream;
   }
 
   // --- conversations ---

@@ -36,8 +36,11 @@ const envSchema = z.object({
 
   PURGE_INTERVAL_SECONDS: integer(60, 1),
   PURGE_BATCH_SIZE: integer(5000, 1),
-  RECONCILE_INTERVAL_SECONDS: integer(30, 1),
-  WS_HEARTBEAT_SECONDS: integer(30, 1),
+  RECONCILE_INTERVAL_SECONDS: integer(10, 1),
+  // Pings on every socket and refreshes presence; a socket silent for two
+  // intervals is dropped, and presence expires after three.
+  WS_HEARTBEAT_SECONDS: integer(25, 1),
+  FANOUT_CONCURRENCY: integer(8, 1),
 });
 
 export type Env = z.infer<typeof envSchema>;

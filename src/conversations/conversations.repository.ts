@@ -26,16 +26,14 @@ export class ConversationsRepository {
         .insert(conversations)
         .values({ title, createdByAccountId: ownerAccountId })
         .returning({ id: conversations.id });
-      await tx
-        .insert(conversationMembers)
-        .values([
-          { conversationId: row.id, accountId: ownerAccountId, role: 'owner' as const },
-          ...memberAccountIds.map((accountId) => ({
-            conversationId: row.id,
-            accountId,
-            role: 'member' as const,
-          })),
-        ]);
+      await tx.insert(conversationMembers).values([
+        { conversationId: row.id, accountId: ownerAccountId, role: 'owner' as const },
+        ...memberAccountIds.map((accountId) => ({
+          conversationId: row.id,
+          accountId,
+          role: 'member' as const,
+        })),
+      ]);
       return row.id;
     });
   }

@@ -2,11 +2,12 @@ import { Module } from '@nestjs/common';
 import { IdentityModule } from '../identity/identity.module.js';
 import { DirectoryController } from './directory.controller.js';
 import { DirectoryService } from './directory.service.js';
+import { PresenceService } from './presence.service.js';
 
 @Module({
   imports: [IdentityModule],
   controllers: [DirectoryController],
-  providers: [DirectoryService],
-  exports: [DirectoryService],
+  providers: [DirectoryService, PresenceService],
+  exports: [DirectoryService, PresenceService],
 })
 export class DirectoryModule {}

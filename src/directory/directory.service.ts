@@ -2,11 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { Problem } from '../common/problem.js';
 import { publicDeviceView } from '../identity/device-view.js';
 import { IdentityService } from '../identity/identity.service.js';
+import { PresenceService } from './presence.service.js';
 
 /** Who is who: an account's current devices and their public keys. */
 @Injectable()
 export class DirectoryService {
-  constructor(private readonly identity: IdentityService) {}
+  constructor(
+    private readonly identity: IdentityService,
+    private readonly presence: PresenceService,
+  ) {}
 
   async lookupHandle(handle: string) {
     const account = await this.identity.findAccountByHandle(handle);
@@ -28,8 +32,14 @@ export class DirectoryService {
     };
   }
 
+  /** Current devices with their keys, and `online`: whether a live connection holds each now. */
   private async devicesOf(accountId: string) {
     const devices = await this.identity.currentDevicesOf([accountId]);
-    return devices.map(publicDeviceView);
+    // Presence lives in Redis; without it the keys are still served, reachability as unknown (null).
+    const online = await this.presence.locate(devices.map((device) => device.id)).catch(() => null);
+    return devices.map((device) => ({
+      ...publicDeviceView(device),
+      online: online ? online.has(device.id) : null,
+    }));
   }
 }

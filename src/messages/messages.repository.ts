@@ -178,6 +178,36 @@ export class MessagesRepository {
     );
   }
 
+  /** Devices that still have this message pending. */
+  async pendingDeviceIds(messageId: string): Promise<string[]> {
+    const result = await this.pool.query<{ deviceId: string }>({
+      name: 'deliveries-devices-of-message',
+      text: `SELECT device_id AS "deviceId" FROM deliveries WHERE message_id = $1`,
+      values: [messageId],
+    });
+    return result.rows.map((row) => row.deviceId);
+  }
+
+  async markFannedOut(messageId: string): Promise<void> {
+    await this.pool.query({
+      name: 'messages-mark-fanned-out',
+      text: `UPDATE messages SET fanned_out_at = now() WHERE id = $1 AND fanned_out_at IS NULL`,
+      values: [messageId],
+    });
+  }
+
+  /** Unexpired messages accepted over `graceSeconds` ago whose fan-out never finished. */
+  async notFannedOut(graceSeconds: number, limit: number): Promise<string[]> {
+    const result = await this.pool.query<{ id: string }>({
+      name: 'messages-not-fanned-out',
+      text: `SELECT id FROM messages
+             WHERE fanned_out_at IS NULL AND accepted_at < now() - make_interval(secs => $1) AND expires_at > now()
+             ORDER BY accepted_at LIMIT $2`,
+      values: [graceSeconds, limit],
+    });
+    return result.rows.map((row) => row.id);
+  }
+
   async status(messageId: string): Promise<MessageStatusRow | null> {
     const result = await this.pool.query<MessageStatusRow>({
       name: 'messages-status',

@@ -136,6 +136,18 @@ export class MessagesService implements OnModuleInit {
     return this.repository.pendingFor(messageId, deviceIds);
   }
 
+  pendingDeviceIds(messageId: string): Promise<string[]> {
+    return this.repository.pendingDeviceIds(messageId);
+  }
+
+  markFannedOut(messageId: string): Promise<void> {
+    return this.repository.markFannedOut(messageId);
+  }
+
+  notFannedOut(graceSeconds: number, limit: number): Promise<string[]> {
+    return this.repository.notFannedOut(graceSeconds, limit);
+  }
+
   /** Acks messages for the device; returns how many were pending for it. */
   async ack(deviceId: string, messageIds: string[]): Promise<number> {
     const acked = await this.repository.ack(deviceId, [...new Set(messageIds)]);

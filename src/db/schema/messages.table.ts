@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import {
   bigint,
   index,
@@ -30,11 +31,17 @@ export const messages = pgTable(
     pendingCount: integer('pending_count').notNull(),
     acceptedAt: timestamptz('accepted_at').notNull().defaultNow(),
     expiresAt: timestamptz('expires_at').notNull(),
+    // Set once the fan-out job has routed the message; the reconciler
+    // re-enqueues messages where it stays NULL (their job was lost with Redis).
+    fannedOutAt: timestamptz('fanned_out_at'),
   },
   (table) => [
     // Idempotency: one message per (sender device, client message id).
     uniqueIndex('messages_sender_client_id_idx').on(table.senderDeviceId, table.clientMessageId),
     index('messages_expires_at_idx').on(table.expiresAt),
+    index('messages_not_fanned_out_idx')
+      .on(table.acceptedAt)
+      .where(sql`${table.fannedOutAt} IS NULL`),
   ],
 );
 

@@ -1,0 +1,200 @@
+import WebSocket from 'ws';
+import type { InboxMessage, ReceivedMessage } from './types.js';
+
+export interface Receipt {
+  messageId: string;
+  /** The recipient device that acked. */
+  deviceId: string;
+}
+
+export interface StreamHandlers {
+  /** Called once per message (deduped by id), in arrival order; the message is acked after it returns. */
+  onMessage(message: ReceivedMessage): Promise<void> | void;
+  onReceipt?(receipt: Receipt): void;
+  /** A handler or decryption failure (the message is not acked, so it comes again), or a server error frame. */
+  onError?(error: Error): void;
+  /** Every (re)connection, after the socket opens. */
+  onConnect?(): void;
+}
+
+export interface StreamOptions {
+  minReconnectDelayMs?: number;
+  maxReconnectDelayMs?: number;
+  /** How long acks are gathered into one frame. */
+  ackDelayMs?: number;
+}
+
+/** What the stream needs from its client: a token, a URL, and decryption. */
+export interface StreamHost {
+  streamUrl(): string;
+  freshToken(forceLogin: boolean): Promise<string>;
+  decrypt(message: InboxMessage): Promise<ReceivedMessage>;
+}
+
+const CLOSE_TOKEN_INVALID = 4401;
+const CLOSE_REVOKED = 4403;
+const REMEMBERED_IDS = 10_000;
+
+/**
+ * A live connection to /v1/stream that reconnects with exponential backoff
+ * and resumes (the server resends whatever is not acked), dedupes by message
+ * id, decrypts, calls the handler in order and acks after it succeeds.
+ */
+export class MessageStream {
+  private socket: WebSocket | undefined;
+  private closedByUser = false;
+  private attempts = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly handled = new Set<string>();
+  private chain: Promise<void> = Promise.resolve();
+  private pendingAcks: string[] = [];
+  private ackTimer: NodeJS.Timeout | undefined;
+  private forceLogin = false;
+  private readonly options: Required<StreamOptions>;
+  /** Set when the server revoked this device: the stream stops for good. */
+  revoked = false;
+
+  constructor(
+    private readonly host: StreamHost,
+    private readonly handlers: StreamHandlers,
+    options: StreamOptions = {},
+  ) {
+    this.options = {
+      minReconnectDelayMs: 100,
+      maxReconnectDelayMs: 10_000,
+      ackDelayMs: 5,
+      ...options,
+    };
+  }
+
+  /** Opens the first connection; resolves once it is open. */
+  async open(): Promise<void> {
+    await this.connect();
+  }
+
+  get isOpen(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  /** Closes for good (no reconnect), after sending the acks gathered so far. */
+  async close(): Promise<void> {
+    this.closedByUser = true;
+    clearTimeout(this.reconnectTimer);
+    await this.chain;
+    this.flushAcks();
+    const socket = this.socket;
+    if (!socket || socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.close(1000);
+    });
+  }
+
+  /** Drops the connection as a network failure would (it reconnects by itself); for tests and demos. */
+  dropConnection(): void {
+    this.socket?.terminate();
+  }
+
+  private async connect(): Promise<void> {
+    const token = await this.host.freshToken(this.forceLogin);
+    this.forceLogin = false;
+    const socket = new WebSocket(this.host.streamUrl(), {
+      headers: { authorization: `Bearer ${token}` },
+      perMessageDeflate: false,
+    });
+    this.socket = socket;
+    socket.on('message', (data) => this.onFrame(data.toString()));
+    socket.on('close', (code) => this.onClose(code));
+    socket.on('error', () => undefined); // 'close' follows and decides
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => {
+        this.attempts = 0;
+        this.handlers.onConnect?.();
+        resolve();
+      });
+      socket.once('close', (code) => reject(new Error(`stream closed before opening (${code})`)));
+    });
+  }
+
+  private onClose(code: number): void {
+    if (this.closedByUser) return;
+    if (code === CLOSE_REVOKED) {
+      this.revoked = true;
+      this.handlers.onError?.(new Error('this device was revoked'));
+      return;
+    }
+    if (code === CLOSE_TOKEN_INVALID) this.forceLogin = true;
+    const delay = Math.min(
+      this.options.maxReconnectDelayMs,
+      this.options.minReconnectDelayMs * 2 ** this.attempts++,
+    );
+    const jittered = delay / 2 + Math.random() * (delay / 2);
+    this.reconnectTimer = setTimeout(() => {
+      this.connect().catch(() => undefined); // a failed attempt closes, which schedules the next
+    }, jittered);
+  }
+
+  private onFrame(text: string): void {
+    let frame: {
+      type?: string;
+      message?: InboxMessage;
+      messageId?: string;
+      deviceId?: string;
+      code?: string;
+      detail?: string;
+    };
+    try {
+      frame = JSON.parse(text) as typeof frame;
+    } catch {
+      return;
+    }
+    if (frame.type === 'message' && frame.message) {
+      const message = frame.message;
+      // Handled in arrival order, one at a time.
+      this.chain = this.chain.then(() => this.handle(message));
+    } else if (frame.type === 'receipt' && frame.messageId && frame.deviceId) {
+      this.handlers.onReceipt?.({ messageId: frame.messageId, deviceId: frame.deviceId });
+    } else if (frame.type === 'error') {
+      this.handlers.onError?.(new Error(`server: ${frame.code}: ${frame.detail}`));
+    }
+  }
+
+  private async handle(message: InboxMessage): Promise<void> {
+    if (this.handled.has(message.messageId)) {
+      this.queueAck(message.messageId); // seen before a crash or reconnect: ack again, never handle twice
+      return;
+    }
+    try {
+      await this.handlers.onMessage(await this.host.decrypt(message));
+    } catch (error) {
+      this.handlers.onError?.(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    this.remember(message.messageId);
+    this.queueAck(message.messageId);
+  }
+
+  private remember(messageId: string): void {
+    if (this.handled.size >= REMEMBERED_IDS)
+      this.handled.delete(this.handled.values().next().value as string);
+    this.handled.add(messageId);
+  }
+
+  private queueAck(messageId: string): void {
+    this.pendingAcks.push(messageId);
+    if (this.pendingAcks.length >= 500) this.flushAcks();
+    else this.ackTimer ??= setTimeout(() => this.flushAcks(), this.options.ackDelayMs);
+  }
+
+  private flushAcks(): void {
+    clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (this.pendingAcks.length === 0 || this.socket?.readyState !== WebSocket.OPEN) return;
+    for (let start = 0; start < this.pendingAcks.length; start += 1000) {
+      this.socket.send(
+        JSON.stringify({ type: 'ack', messageIds: this.pendingAcks.slice(start, start + 1000) }),
+      );
+    }
+    this.pendingAcks = [];
+  }
+}

@@ -1,0 +1,22 @@
+/** What one process tells another about live connections. Ids only. */
+export type RoutedEvent =
+  | { kind: 'message'; messageId: string; deviceIds: string[] }
+  | { kind: 'receipt'; messageId: string; ackedByDeviceId: string; deviceIds: string[] }
+  | { kind: 'revoked'; deviceId: string };
+
+export type RoutedEventHandler = (event: RoutedEvent) => void;
+
+/**
+ * Reaches the process that holds a device's socket. The one implementation
+ * today is Redis pub/sub (see redis-pubsub.router.ts and BENCHMARKS.md);
+ * BullMQ's Relay could replace it behind this interface.
+ */
+export interface DeviceRouter {
+  /** Starts delivering events addressed to `processId` (and broadcasts) to `handler`. */
+  listen(processId: string, handler: RoutedEventHandler): Promise<void>;
+  sendTo(processId: string, event: RoutedEvent): Promise<void>;
+  broadcast(event: RoutedEvent): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const DEVICE_ROUTER = Symbol('sync:device-router');

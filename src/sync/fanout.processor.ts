@@ -1,0 +1,41 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, OnApplicationBootstrap } from '@nestjs/common';
+import { Job, UnrecoverableError } from 'bullmq';
+import { ENV, type Env } from '../config/env.js';
+import { MessagesService } from '../messages/messages.service.js';
+import { WakeupService } from '../push/wakeup.service.js';
+import type { JobPayloads } from '../queue/job-payloads.js';
+import { JOBS, QUEUES } from '../queue/queue-names.js';
+import { LiveRoutingService } from './live-routing.service.js';
+
+type FanoutJob = Job<JobPayloads[typeof JOBS.fanoutMessage]>;
+
+/**
+ * Fan-out of one accepted message: routes it to every addressed device that
+ * is connected (wherever), marks the others for a wake-up push, then records
+ * that the message was fanned out. Safe to run twice: clients dedupe by id.
+ */
+@Processor(QUEUES.fanout)
+export class FanoutProcessor extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly messages: MessagesService,
+    private readonly routing: LiveRoutingService,
+    private readonly wakeups: WakeupService,
+    @Inject(ENV) private readonly env: Env,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.env.FANOUT_CONCURRENCY;
+  }
+
+  async process(job: FanoutJob): Promise<void> {
+    if (job.name !== JOBS.fanoutMessage) throw new UnrecoverableError(`unknown job ${job.name}`);
+    const { messageId } = job.data;
+    const deviceIds = await this.messages.pendingDeviceIds(messageId);
+    const offline = await this.routing.routeMessage(messageId, deviceIds);
+    await this.wakeups.request(offline);
+    await this.messages.markFannedOut(messageId);
+  }
+}

@@ -1,0 +1,103 @@
+import WebSocket from 'ws';
+import { linkDevice, newAccount } from '../factories/accounts.js';
+import { LiveInbox } from '../support/live-inbox.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait.js';
+
+function closeCodeOf(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers });
+    socket.on('close', (code) => resolve(code));
+    socket.on('error', reject);
+  });
+}
+
+describe('live delivery over the WebSocket stream', () => {
+  let world: TestApp;
+  let streamUrl: string;
+  beforeAll(async () => {
+    world = await startTestApp({ WS_HEARTBEAT_SECONDS: '1' });
+    streamUrl = `${world.baseUrl.replace('http', 'ws')}/v1/stream`;
+  });
+  afterAll(() => world.close());
+
+  it('delivers live to both devices of the recipient and to the sender’s other device', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const aliceLaptop = await linkDevice(alice, 'laptop');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    const bobTablet = await linkDevice(bob, 'tablet');
+    const inboxes = await Promise.all(
+      [bob, bobTablet, aliceLaptop].map((client) => LiveInbox.connect(client)),
+    );
+
+    const first = await alice.sendText({ accountId: bob.accountId }, 'live one');
+    await alice.sendText({ accountId: bob.accountId }, 'live two');
+    for (const inbox of inboxes) {
+      await inbox.waitForCount(2);
+      expect(inbox.texts()).toEqual(['live one', 'live two']);
+    }
+    // Handled messages are acked over the socket: nothing stays pending.
+    await waitFor(
+      'acks from all three devices',
+      async () => (await alice.messageStatus(first.messageId)).delivered === 3,
+    );
+    await Promise.all(inboxes.map((inbox) => inbox.stream.close()));
+  });
+
+  it('sends what was pending first, in order, then live messages', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    for (const text of ['one', 'two', 'three'])
+      await alice.sendText({ accountId: bob.accountId }, text);
+    const inbox = await LiveInbox.connect(bob);
+    await alice.sendText({ accountId: bob.accountId }, 'four');
+    await inbox.waitForCount(4);
+    expect(inbox.texts()).toEqual(['one', 'two', 'three', 'four']);
+    await inbox.stream.close();
+  });
+
+  it('a device that drops mid-stream gets what it missed on reconnect, and nothing twice', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    const inbox = await LiveInbox.connect(bob);
+    await alice.sendText({ accountId: bob.accountId }, 'before');
+    await inbox.waitForCount(1);
+    inbox.stream.dropConnection();
+    for (let index = 0; index < 5; index++)
+      await alice.sendText({ accountId: bob.accountId }, `missed ${index}`);
+    await inbox.waitForCount(6);
+    await alice.sendText({ accountId: bob.accountId }, 'after');
+    await inbox.waitForCount(7);
+    expect(inbox.texts()).toEqual([
+      'before',
+      'missed 0',
+      'missed 1',
+      'missed 2',
+      'missed 3',
+      'missed 4',
+      'after',
+    ]);
+    await inbox.stream.close();
+  });
+
+  it('tells the sender’s devices when a recipient device acks', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    const aliceInbox = await LiveInbox.connect(alice);
+    const sent = await alice.sendText({ accountId: bob.accountId }, 'read me');
+    await bob.sync();
+    await waitFor('receipt', () => aliceInbox.receipts.length > 0);
+    expect(aliceInbox.receipts).toEqual([{ messageId: sent.messageId, deviceId: bob.deviceId }]);
+    await aliceInbox.stream.close();
+  });
+
+  it('closes a revoked device’s socket with 4403, and refuses a bad token with 4401', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const phone = await linkDevice(alice, 'phone');
+    const inbox = await LiveInbox.connect(phone);
+    await alice.revokeDevice(phone.deviceId);
+    await waitFor('revocation', () => inbox.stream.revoked);
+    expect(await closeCodeOf(`${streamUrl}?token=${alice.deviceId}.nonsense`)).toBe(4401);
+    expect(await closeCodeOf(streamUrl)).toBe(4401);
+  });
+});

@@ -1,0 +1,39 @@
+import type {
+  MessageStream,
+  Receipt,
+  ReceivedMessage,
+  SupernodeClient,
+} from '../../src/client/index.js';
+import { waitFor } from './wait.js';
+
+/** A device connected to the stream, recording what it gets. */
+export class LiveInbox {
+  readonly messages: ReceivedMessage[] = [];
+  readonly receipts: Receipt[] = [];
+  readonly errors: Error[] = [];
+  stream!: MessageStream;
+
+  static async connect(client: SupernodeClient): Promise<LiveInbox> {
+    const inbox = new LiveInbox();
+    inbox.stream = await client.connect({
+      onMessage: (message) => {
+        inbox.messages.push(message);
+      },
+      onReceipt: (receipt) => inbox.receipts.push(receipt),
+      onError: (error) => inbox.errors.push(error),
+    });
+    return inbox;
+  }
+
+  texts(): string[] {
+    return this.messages.map((message) => (message.content as { text: string }).text);
+  }
+
+  async waitForCount(count: number, timeoutMs?: number): Promise<void> {
+    await waitFor(
+      `${count} messages (have ${this.messages.length})`,
+      () => this.messages.length >= count,
+      timeoutMs,
+    );
+  }
+}
