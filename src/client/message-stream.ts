@@ -103,7 +103,7 @@ export class MessageStream {
       perMessageDeflate: false,
     });
     this.socket = socket;
-    socket.on('message', (data) => this.onFrame(data.toString()));
+    socket.on('message', (data) => this.onFrame((data as Buffer).toString('utf8'))); // binaryType 'nodebuffer'
     socket.on('close', (code) => this.onClose(code));
     socket.on('error', () => undefined); // 'close' follows and decides
     await new Promise<void>((resolve, reject) => {

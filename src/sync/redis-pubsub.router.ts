@@ -36,8 +36,9 @@ export class RedisPubSubRouter implements DeviceRouter {
     await this.publisher.publish(this.broadcastChannel(), JSON.stringify(event));
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.subscriber?.disconnect();
+    return Promise.resolve();
   }
 
   private processChannel(processId: string): string {

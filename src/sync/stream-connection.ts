@@ -38,7 +38,11 @@ export class StreamConnection {
     readonly device: AuthenticatedDevice,
     private readonly dependencies: StreamDependencies,
   ) {
-    socket.on('message', (data, isBinary) => void this.onFrame(isBinary ? null : data.toString()));
+    // binaryType is 'nodebuffer' (the default): every frame arrives as one Buffer.
+    socket.on(
+      'message',
+      (data, isBinary) => void this.onFrame(isBinary ? null : (data as Buffer).toString('utf8')),
+    );
     socket.on('pong', () => {
       this.alive = true;
     });
