@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { ENV, type Env } from '../config/env.js';
 import { QUEUES } from './queue-names.js';
+import { ScheduleKeeper } from './schedule-keeper.js';
 
 // Defaults live where the queues are registered: retries with backoff, and
 // bounded history so Redis does not grow with every job ever run.
@@ -28,6 +29,7 @@ const DEFAULT_JOB_OPTIONS = {
       { name: QUEUES.retention, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, attempts: 3 } },
     ),
   ],
-  exports: [BullModule],
+  providers: [ScheduleKeeper],
+  exports: [BullModule, ScheduleKeeper],
 })
 export class QueueModule {}

@@ -1,10 +1,12 @@
-import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { InjectQueue, Processor } from '@nestjs/bullmq';
+import { Inject } from '@nestjs/common';
 import { Job, Queue, UnrecoverableError } from 'bullmq';
 import { ENV, type Env } from '../config/env.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { LoggedWorkerHost } from '../queue/logged-worker-host.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
+import { ScheduleKeeper } from '../queue/schedule-keeper.js';
 
 /**
  * The purge: expired messages (with their deliveries and receipts) and
@@ -13,23 +15,23 @@ import { JOBS, QUEUES } from '../queue/queue-names.js';
  * many workers there are.
  */
 @Processor(QUEUES.retention)
-export class PurgeProcessor extends WorkerHost implements OnApplicationBootstrap {
-  private readonly logger = new Logger(PurgeProcessor.name);
-
+export class PurgeProcessor extends LoggedWorkerHost {
   constructor(
     private readonly messages: MessagesService,
     private readonly identity: IdentityService,
     @InjectQueue(QUEUES.retention) private readonly queue: Queue,
+    private readonly schedules: ScheduleKeeper,
     @Inject(ENV) private readonly env: Env,
   ) {
     super();
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.queue.upsertJobScheduler(
+  override async onApplicationBootstrap(): Promise<void> {
+    super.onApplicationBootstrap();
+    await this.schedules.keep(
+      this.queue,
       JOBS.purgeExpired,
-      { every: this.env.PURGE_INTERVAL_SECONDS * 1000 },
-      { name: JOBS.purgeExpired, data: {} },
+      this.env.PURGE_INTERVAL_SECONDS * 1000,
     );
   }
 

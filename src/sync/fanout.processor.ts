@@ -1,10 +1,11 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, OnApplicationBootstrap } from '@nestjs/common';
+import { Processor } from '@nestjs/bullmq';
+import { Inject } from '@nestjs/common';
 import { Job, UnrecoverableError } from 'bullmq';
 import { ENV, type Env } from '../config/env.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { WakeupService } from '../push/wakeup.service.js';
 import type { JobPayloads } from '../queue/job-payloads.js';
+import { LoggedWorkerHost } from '../queue/logged-worker-host.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
 import { LiveRoutingService } from './live-routing.service.js';
 
@@ -16,7 +17,7 @@ type FanoutJob = Job<JobPayloads[typeof JOBS.fanoutMessage]>;
  * that the message was fanned out. Safe to run twice: clients dedupe by id.
  */
 @Processor(QUEUES.fanout)
-export class FanoutProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class FanoutProcessor extends LoggedWorkerHost {
   constructor(
     private readonly messages: MessagesService,
     private readonly routing: LiveRoutingService,
@@ -26,7 +27,8 @@ export class FanoutProcessor extends WorkerHost implements OnApplicationBootstra
     super();
   }
 
-  onApplicationBootstrap(): void {
+  override onApplicationBootstrap(): void {
+    super.onApplicationBootstrap();
     this.worker.concurrency = this.env.FANOUT_CONCURRENCY;
   }
 

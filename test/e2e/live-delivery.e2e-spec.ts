@@ -100,4 +100,51 @@ describe('live delivery over the WebSocket stream', () => {
     expect(await closeCodeOf(`${streamUrl}?token=${alice.deviceId}.nonsense`)).toBe(4401);
     expect(await closeCodeOf(streamUrl)).toBe(4401);
   });
+
+  it('refuses bad frames without closing the socket, other sockets, or changing anything', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    const carol = await newAccount(world.baseUrl, 'carol');
+    const forCarol = await alice.sendText({ accountId: carol.accountId }, 'for carol only');
+
+    const frames: { type: string; code?: string; message?: { messageId: string } }[] = [];
+    const raw = new WebSocket(streamUrl, {
+      headers: { authorization: `Bearer ${bob.currentToken}` },
+    });
+    raw.on('message', (data) => frames.push(JSON.parse((data as Buffer).toString('utf8'))));
+    await new Promise((resolve) => raw.once('open', resolve));
+
+    raw.send('not json at all');
+    raw.send(JSON.stringify({ type: 'subscribe', everything: true }));
+    raw.send(JSON.stringify({ type: 'ack', messageIds: ['not-a-uuid'] }));
+    raw.send(JSON.stringify({ type: 'ack', messageIds: [forCarol.messageId] }));
+    await waitFor(
+      'three error frames',
+      () => frames.filter((frame) => frame.type === 'error').length === 3,
+    );
+    expect(frames.map((frame) => frame.code)).toEqual([
+      'malformed_frame',
+      'invalid_frame',
+      'invalid_frame',
+    ]);
+
+    // Bob's ack of Carol's message changed nothing: it is still pending for her.
+    const pending = await world.pool.query(
+      'SELECT count(*)::int AS n FROM deliveries WHERE message_id = $1',
+      [forCarol.messageId],
+    );
+    expect(pending.rows[0].n).toBe(1);
+    const carolInbox = await LiveInbox.connect(carol);
+    await carolInbox.waitForCount(1);
+    expect(carolInbox.texts()).toEqual(['for carol only']);
+
+    // Bob's socket is still open and still gets live messages.
+    const toBob = await alice.sendText({ accountId: bob.accountId }, 'still here');
+    await waitFor('live message on the raw socket', () =>
+      frames.some((frame) => frame.message?.messageId === toBob.messageId),
+    );
+    expect(raw.readyState).toBe(WebSocket.OPEN);
+    raw.close();
+    await carolInbox.stream.close();
+  });
 });

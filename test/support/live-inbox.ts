@@ -11,6 +11,8 @@ export class LiveInbox {
   readonly messages: ReceivedMessage[] = [];
   readonly receipts: Receipt[] = [];
   readonly errors: Error[] = [];
+  /** How many times the socket opened (1 unless it reconnected). */
+  connects = 0;
   stream!: MessageStream;
 
   static async connect(client: SupernodeClient): Promise<LiveInbox> {
@@ -21,6 +23,7 @@ export class LiveInbox {
       },
       onReceipt: (receipt) => inbox.receipts.push(receipt),
       onError: (error) => inbox.errors.push(error),
+      onConnect: () => inbox.connects++,
     });
     return inbox;
   }

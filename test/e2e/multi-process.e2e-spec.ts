@@ -1,0 +1,56 @@
+import { SupernodeClient } from '../../src/client/index.js';
+import { linkDevice, newAccount } from '../factories/accounts.js';
+import { LiveInbox } from '../support/live-inbox.js';
+import { freePort, type ServerProcess, startServerProcess } from '../support/processes.js';
+import { createTestEnv, type TestEnv } from '../support/test-env.js';
+
+describe('several processes: two API processes and a worker', () => {
+  let world: TestEnv;
+  let apiA: ServerProcess;
+  let apiB: ServerProcess;
+
+  const started: ServerProcess[] = [];
+  const start = async (role: 'api' | 'worker') => {
+    const server = await startServerProcess(world.env, role, role === 'api' ? await freePort() : 0);
+    started.push(server);
+    return server;
+  };
+
+  beforeAll(async () => {
+    world = await createTestEnv();
+    // The API processes run no processors: only the worker fans out.
+    [apiA, apiB] = await Promise.all([start('api'), start('api'), start('worker')]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(started.map((server) => server.stop()));
+    await world.destroy();
+  });
+
+  it('a message sent through one API process reaches, live, devices connected to the other', async () => {
+    const alice = await newAccount(apiA.baseUrl, 'alice');
+    const aliceLaptop = await linkDevice(alice, 'laptop');
+    // Bob and Alice's laptop live on process B; Alice sends through process A.
+    const bob = await newAccount(apiB.baseUrl, 'bob');
+    const laptopOnB = await SupernodeClient.fromIdentity(apiB.baseUrl, aliceLaptop.identity);
+    const bobInbox = await LiveInbox.connect(bob);
+    const laptopInbox = await LiveInbox.connect(laptopOnB);
+
+    const sent = await alice.sendText({ accountId: bob.accountId }, 'across processes');
+    await bobInbox.waitForCount(1);
+    await laptopInbox.waitForCount(1);
+    expect(bobInbox.messages[0]).toMatchObject({
+      messageId: sent.messageId,
+      content: { type: 'text', text: 'across processes' },
+    });
+    expect(laptopInbox.texts()).toEqual(['across processes']);
+    // Delivered live, not by a reconnect's catch-up.
+    expect([bobInbox.connects, laptopInbox.connects]).toEqual([1, 1]);
+    // The directory, asked through A, knows Bob is reachable (presence is shared in Redis).
+    expect((await alice.devicesOf(bob.accountId)).devices[0]).toMatchObject({
+      deviceId: bob.deviceId,
+      online: true,
+    });
+    await Promise.all([bobInbox.stream.close(), laptopInbox.stream.close()]);
+  });
+});

@@ -1,0 +1,41 @@
+import { linkDevice, newAccount } from '../factories/accounts.js';
+import { LiveInbox } from '../support/live-inbox.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+import { deleteRedisPrefix } from '../support/test-env.js';
+
+describe('nothing is lost when Redis is', () => {
+  let world: TestApp;
+  beforeAll(async () => {
+    world = await startTestApp({ RECONCILE_INTERVAL_SECONDS: '1', WS_HEARTBEAT_SECONDS: '1' });
+  });
+  afterAll(() => world.close());
+
+  it('after Redis loses every key mid-run, every device still gets every message exactly once', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const aliceLaptop = await linkDevice(alice, 'laptop');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    const bobTablet = await linkDevice(bob, 'tablet');
+    const inboxes = await Promise.all(
+      [bob, bobTablet, aliceLaptop].map((client) => LiveInbox.connect(client)),
+    );
+
+    const total = 60;
+    const sentIds: string[] = [];
+    for (let index = 0; index < total; index++) {
+      // Every key of this deployment goes (queues, jobs, presence), as with FLUSHALL;
+      // other test files share the Redis server, so only this prefix is flushed.
+      if (index === total / 2) await deleteRedisPrefix(world.env.REDIS_URL, world.env.REDIS_PREFIX);
+      sentIds.push(
+        (await alice.sendText({ accountId: bob.accountId }, `message ${index}`)).messageId,
+      );
+    }
+
+    for (const inbox of inboxes) {
+      await inbox.waitForCount(total, 20_000);
+      const received = inbox.messages.map((message) => message.messageId);
+      expect(new Set(received).size).toBe(received.length); // the handler never saw one twice
+      expect([...received].sort()).toEqual([...sentIds].sort());
+    }
+    await Promise.all(inboxes.map((inbox) => inbox.stream.close()));
+  }, 40_000);
+});
