@@ -9,7 +9,11 @@ import { Logger, OnApplicationBootstrap } from '@nestjs/common';
 export abstract class LoggedWorkerHost extends WorkerHost implements OnApplicationBootstrap {
   protected readonly logger = new Logger(this.constructor.name);
 
-  onApplicationBootstrap(): Promise<void> | void {
+  async onApplicationBootstrap(): Promise<void> {
     this.worker.on('error', (error) => this.logger.warn(`worker error: ${error.message}`));
+    await this.onWorkerReady();
   }
+
+  /** Setup that needs the worker (concurrency, schedules). */
+  protected async onWorkerReady(): Promise<void> {}
 }

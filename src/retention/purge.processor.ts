@@ -26,8 +26,7 @@ export class PurgeProcessor extends LoggedWorkerHost {
     super();
   }
 
-  override async onApplicationBootstrap(): Promise<void> {
-    super.onApplicationBootstrap();
+  protected override async onWorkerReady(): Promise<void> {
     await this.schedules.keep(
       this.queue,
       JOBS.purgeExpired,

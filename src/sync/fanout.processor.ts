@@ -27,9 +27,9 @@ export class FanoutProcessor extends LoggedWorkerHost {
     super();
   }
 
-  override onApplicationBootstrap(): void {
-    super.onApplicationBootstrap();
+  protected override onWorkerReady(): Promise<void> {
     this.worker.concurrency = this.env.FANOUT_CONCURRENCY;
+    return Promise.resolve();
   }
 
   async process(job: FanoutJob): Promise<void> {
