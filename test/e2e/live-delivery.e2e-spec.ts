@@ -147,4 +147,59 @@ describe('live delivery over the WebSocket stream', () => {
     raw.close();
     await carolInbox.stream.close();
   });
+
+  it('presence: the directory shows a device reachable while connected, and not after it disconnects', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    const onlineOf = async () => (await alice.devicesOf(bob.accountId)).devices[0].online;
+    expect(await onlineOf()).toBe(false);
+    const inbox = await LiveInbox.connect(bob);
+    expect(await onlineOf()).toBe(true);
+    await inbox.stream.close();
+    await waitFor('presence cleared', async () => (await onlineOf()) === false);
+  });
+
+  it('heartbeats drop a connection that stopped answering, and its presence with it', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    const raw = new WebSocket(streamUrl, {
+      headers: { authorization: `Bearer ${bob.currentToken}` },
+    });
+    await new Promise((resolve) => raw.once('open', resolve));
+    expect((await alice.devicesOf(bob.accountId)).devices[0].online).toBe(true);
+    // A client that vanished without closing: it reads nothing, so it answers no ping.
+    (raw as unknown as { _socket: { pause(): void } })._socket.pause();
+    await waitFor(
+      'dead socket dropped',
+      async () => (await alice.devicesOf(bob.accountId)).devices[0].online === false,
+      8000,
+    );
+    raw.terminate();
+  });
+
+  it('a message whose handler fails is not acked, and comes again after a reconnect', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    let failNext = true;
+    const handled: string[] = [];
+    const errors: Error[] = [];
+    const stream = await bob.connect({
+      onMessage: (message) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('disk full');
+        }
+        handled.push(message.messageId);
+      },
+      onError: (error) => errors.push(error),
+    });
+    const sent = await alice.sendText({ accountId: bob.accountId }, 'retry me');
+    await waitFor('handler failure', () => errors.length === 1);
+    expect((await alice.messageStatus(sent.messageId)).pending).toBe(1);
+    stream.dropConnection();
+    await waitFor('redelivery', () => handled.length === 1);
+    expect(handled).toEqual([sent.messageId]);
+    await waitFor('ack', async () => (await alice.messageStatus(sent.messageId)).delivered === 1);
+    await stream.close();
+  });
 });

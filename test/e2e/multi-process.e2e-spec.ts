@@ -3,6 +3,7 @@ import { linkDevice, newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';
 import { freePort, type ServerProcess, startServerProcess } from '../support/processes.js';
 import { createTestEnv, type TestEnv } from '../support/test-env.js';
+import { waitFor } from '../support/wait.js';
 
 describe('several processes: two API processes and a worker', () => {
   let world: TestEnv;
@@ -17,7 +18,8 @@ describe('several processes: two API processes and a worker', () => {
   };
 
   beforeAll(async () => {
-    world = await createTestEnv();
+    // Heartbeat 1 s: presence of a crashed process's devices expires in 3 s.
+    world = await createTestEnv({ WS_HEARTBEAT_SECONDS: '1' });
     // The API processes run no processors: only the worker fans out.
     [apiA, apiB] = await Promise.all([start('api'), start('api'), start('worker')]);
   }, 60_000);
@@ -53,4 +55,21 @@ describe('several processes: two API processes and a worker', () => {
     });
     await Promise.all([bobInbox.stream.close(), laptopInbox.stream.close()]);
   });
+
+  it('when a process crashes, its devices fall offline on their own (presence expires)', async () => {
+    const alice = await newAccount(apiA.baseUrl, 'alice');
+    const bob = await newAccount(apiB.baseUrl, 'bob');
+    const bobInbox = await LiveInbox.connect(bob);
+    const onlineOf = async () => (await alice.devicesOf(bob.accountId)).devices[0].online;
+    expect(await onlineOf()).toBe(true);
+    apiB.child.kill('SIGKILL');
+    await waitFor('presence to expire', async () => (await onlineOf()) === false, 10_000);
+    // Messages sent meanwhile wait in PostgreSQL for Bob's next sync.
+    await alice.sendText({ accountId: bob.accountId }, 'while you were away');
+    await bobInbox.stream.close();
+    const later = await SupernodeClient.fromIdentity(apiA.baseUrl, bob.identity);
+    expect((await later.sync()).map((message) => message.content)).toEqual([
+      { type: 'text', text: 'while you were away' },
+    ]);
+  }, 20_000);
 });
