@@ -14,6 +14,8 @@ export interface DeviceSummary {
 
 export interface DirectoryDevice extends PublicDeviceKeys {
   deviceId: string;
+  /** Whether a live connection holds the device now (null when the server cannot tell). */
+  online?: boolean | null;
 }
 
 export interface DirectoryEntry {
