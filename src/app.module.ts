@@ -7,6 +7,7 @@ import { DirectoryModule } from './directory/directory.module.js';
 import { HealthModule } from './health/health.module.js';
 import { IdentityModule } from './identity/identity.module.js';
 import { MessagesModule } from './messages/messages.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { RetentionModule } from './retention/retention.module.js';
@@ -27,6 +28,7 @@ export class AppModule {
         RedisModule,
         QueueModule,
         HealthModule,
+        MetricsModule,
         IdentityModule,
         DirectoryModule,
         ConversationsModule,

@@ -3,6 +3,7 @@ import { Problem } from '../common/problem.js';
 import { RateLimiter } from '../common/rate-limiter.js';
 import { ENV, type Env } from '../config/env.js';
 import { ConversationsService } from '../conversations/conversations.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import { publicDeviceView } from '../identity/device-view.js';
@@ -26,6 +27,7 @@ export class MessagesService implements OnModuleInit {
     private readonly lifecycle: DeviceLifecycle,
     private readonly events: MessageEvents,
     private readonly rateLimiter: RateLimiter,
+    private readonly metrics: MetricsService,
     @Inject(ENV) private readonly env: Env,
   ) {}
 
@@ -114,6 +116,7 @@ export class MessagesService implements OnModuleInit {
         deliveries: request.keys,
       })) ?? (await this.repository.findBySenderClientId(sender.deviceId, request.clientMessageId));
     if (!accepted) throw new Error('idempotent insert found neither a new nor an earlier message');
+    this.metrics.messagesAccepted.inc();
     this.events.emitAccepted(accepted.messageId);
     return accepted;
   }
@@ -151,6 +154,7 @@ export class MessagesService implements OnModuleInit {
   /** Acks messages for the device; returns how many were pending for it. */
   async ack(deviceId: string, messageIds: string[]): Promise<number> {
     const acked = await this.repository.ack(deviceId, [...new Set(messageIds)]);
+    this.metrics.deliveriesAcked.inc(acked.length);
     this.events.emitAcked(deviceId, acked);
     return acked.length;
   }

@@ -16,6 +16,7 @@ import { bearerToken } from '../identity/auth.guard.js';
 import { type AuthenticatedDevice, AuthService } from '../identity/auth.service.js';
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { DEVICE_ROUTER, type DeviceRouter, type RoutedEvent } from './device-router.js';
 import { LiveRoutingService } from './live-routing.service.js';
 import { StreamConnection } from './stream-connection.js';
@@ -48,6 +49,7 @@ export class StreamGateway implements OnApplicationBootstrap, OnApplicationShutd
     private readonly presence: PresenceService,
     private readonly routing: LiveRoutingService,
     private readonly lifecycle: DeviceLifecycle,
+    private readonly metrics: MetricsService,
     @Inject(DEVICE_ROUTER) private readonly router: DeviceRouter,
     @Inject(ENV) private readonly env: Env,
   ) {}
@@ -112,6 +114,7 @@ export class StreamGateway implements OnApplicationBootstrap, OnApplicationShutd
     const local = this.connections.get(device.deviceId) ?? new Set();
     local.add(connection);
     this.connections.set(device.deviceId, local);
+    this.metrics.streamConnections.inc();
     socket.on('close', () => void this.closed(connection));
     socket.on('error', () => socket.terminate());
     try {
@@ -128,6 +131,7 @@ export class StreamGateway implements OnApplicationBootstrap, OnApplicationShutd
   private async closed(connection: StreamConnection): Promise<void> {
     const local = this.connections.get(connection.device.deviceId);
     local?.delete(connection);
+    this.metrics.streamConnections.dec();
     if (local && local.size === 0) {
       this.connections.delete(connection.device.deviceId);
       await this.presence.markOffline(connection.device.deviceId).catch(() => undefined);

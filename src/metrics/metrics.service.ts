@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Prometheus metrics of this process. Labels are route templates, statuses
+ * and job names only: never ids, bodies, keys or tokens.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Histogram({
+    name: 'supernode_http_request_duration_seconds',
+    help: 'HTTP request duration by route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  readonly messagesAccepted = new Counter({
+    name: 'supernode_messages_accepted_total',
+    help: 'Messages accepted (stored)',
+    registers: [this.registry],
+  });
+
+  readonly deliveriesAcked = new Counter({
+    name: 'supernode_deliveries_acked_total',
+    help: 'Deliveries acked by devices',
+    registers: [this.registry],
+  });
+
+  readonly streamConnections = new Gauge({
+    name: 'supernode_stream_connections',
+    help: 'Open WebSocket stream connections on this process',
+    registers: [this.registry],
+  });
+
+  readonly jobs = new Histogram({
+    name: 'supernode_job_duration_seconds',
+    help: 'Job processing time by job name and outcome',
+    labelNames: ['job', 'outcome'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'supernode_' });
+  }
+}
