@@ -40,7 +40,7 @@ const envSchema = z.object({
   // Pings on every socket and refreshes presence; a socket silent for two
   // intervals is dropped, and presence expires after three.
   WS_HEARTBEAT_SECONDS: integer(25, 1),
-  FANOUT_CONCURRENCY: integer(8, 1),
+  FANOUT_CONCURRENCY: integer(32, 1),
 });
 
 export type Env = z.infer<typeof envSchema>;

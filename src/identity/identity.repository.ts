@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, count, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { Batcher, groupRowsBy } from '../common/batcher.js';
 import { type Database, DRIZZLE, type Executor } from '../db/db.module.js';
 import { accounts, authChallenges, authTokens, devices, linkCodes } from '../db/schema/index.js';
 import type { DeviceKeys } from './dto/identity.dto.js';
@@ -26,9 +27,19 @@ const currentDevice = {
   lastSeenAt: devices.lastSeenAt,
 };
 
+type LiveToken = { deviceId: string; tokenHash: Buffer; accountId: string };
+
 /** The only code that touches the identity tables. */
 @Injectable()
 export class IdentityRepository {
+  // Every authenticated request and every send reads these: batched per event-loop turn.
+  private readonly devicesByAccount = new Batcher((accountIds: string[]) =>
+    this.queryCurrentDevices(accountIds),
+  );
+  private readonly tokensByDevice = new Batcher((deviceIds: string[]) =>
+    this.queryLiveTokens(deviceIds),
+  );
+
   constructor(@Inject(DRIZZLE) readonly db: Database) {}
 
   transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
@@ -79,13 +90,21 @@ export class IdentityRepository {
     return rows[0] ?? null;
   }
 
+  /** Current devices of the accounts, oldest first within each account. */
   async listCurrentDevices(accountIds: string[]): Promise<DeviceRecord[]> {
-    if (accountIds.length === 0) return [];
-    return this.db
+    const perAccount = await Promise.all(
+      accountIds.map((accountId) => this.devicesByAccount.load(accountId)),
+    );
+    return perAccount.flat();
+  }
+
+  private async queryCurrentDevices(accountIds: string[]): Promise<DeviceRecord[][]> {
+    const rows = await this.db
       .select(currentDevice)
       .from(devices)
       .where(and(inArray(devices.accountId, accountIds), isNull(devices.revokedAt)))
       .orderBy(asc(devices.createdAt), asc(devices.id));
+    return groupRowsBy(accountIds, rows, (row) => row.accountId);
   }
 
   async findAccountByHandle(handle: string): Promise<{ id: string; handle: string } | null> {
@@ -165,18 +184,27 @@ export class IdentityRepository {
   }
 
   /** Unexpired token hashes of a current device, with its account. */
-  async liveTokenHashes(deviceId: string): Promise<{ tokenHash: Buffer; accountId: string }[]> {
-    return this.db
-      .select({ tokenHash: authTokens.tokenHash, accountId: devices.accountId })
+  liveTokenHashes(deviceId: string): Promise<LiveToken[]> {
+    return this.tokensByDevice.load(deviceId);
+  }
+
+  private async queryLiveTokens(deviceIds: string[]): Promise<LiveToken[][]> {
+    const rows = await this.db
+      .select({
+        deviceId: authTokens.deviceId,
+        tokenHash: authTokens.tokenHash,
+        accountId: devices.accountId,
+      })
       .from(authTokens)
       .innerJoin(devices, eq(devices.id, authTokens.deviceId))
       .where(
         and(
-          eq(authTokens.deviceId, deviceId),
+          inArray(authTokens.deviceId, deviceIds),
           gt(authTokens.expiresAt, sql`now()`),
           isNull(devices.revokedAt),
         ),
       );
+    return groupRowsBy(deviceIds, rows, (row) => row.deviceId);
   }
 
   // --- link codes ---

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
+import { Batcher, groupRowsBy } from '../common/batcher.js';
 import { type Executor, PG_POOL } from '../db/db.module.js';
 
 export interface NewMessage {
@@ -61,42 +62,76 @@ const PENDING_COLUMNS = `
  */
 @Injectable()
 export class MessagesRepository {
+  // Same (sender device, client message id) in one batch: the first is stored, the rest share its answer.
+  private readonly inserts = new Batcher((batch: NewMessage[]) => this.insertBatch(batch), {
+    maxBatch: 200,
+    keyOf: (message) => `${message.senderDeviceId}:${message.clientMessageId}`,
+  });
+
+  private readonly pendingDevices = new Batcher((messageIds: string[]) =>
+    this.queryPendingDevices(messageIds),
+  );
+  private readonly fannedOut = new Batcher((messageIds: string[]) =>
+    this.markFannedOutBatch(messageIds),
+  );
+
   constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
 
   /**
-   * Stores the body once and one delivery per device, atomically (one
-   * statement). Null when (sender device, client message id) already exists.
+   * Stores the body once and one delivery per device, atomically. Null when
+   * (sender device, client message id) already exists. Concurrent sends are
+   * stored together: one statement, one commit (and one fsync) for all.
    */
-  async insert(message: NewMessage): Promise<AcceptedMessage | null> {
-    const result = await this.pool.query<AcceptedMessage>({
-      name: 'messages-insert',
+  insert(message: NewMessage): Promise<AcceptedMessage | null> {
+    return this.inserts.load(message);
+  }
+
+  private async insertBatch(batch: NewMessage[]): Promise<(AcceptedMessage | null)[]> {
+    const deliveries = batch.flatMap((message, index) =>
+      message.deliveries.map((delivery) => ({ index, ...delivery })),
+    );
+    const result = await this.pool.query<AcceptedMessage & { index: number }>({
+      name: 'messages-insert-batch',
       text: `
-        WITH message AS (
+        WITH input AS (
+          SELECT * FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::bytea[], $8::int[], $9::int[])
+            AS i(index, sender_account_id, sender_device_id, client_message_id, recipient_account_id, conversation_id, body, device_count, ttl_seconds)
+        ), message AS (
           INSERT INTO messages (sender_account_id, sender_device_id, client_message_id, recipient_account_id,
                                 conversation_id, body, device_count, pending_count, expires_at)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, $7, now() + make_interval(secs => $8))
+          SELECT sender_account_id, sender_device_id, client_message_id, recipient_account_id, conversation_id,
+                 body, device_count, device_count, now() + make_interval(secs => ttl_seconds)
+          FROM input ORDER BY index
           ON CONFLICT (sender_device_id, client_message_id) DO NOTHING
-          RETURNING id, seq, accepted_at, expires_at
+          RETURNING id, seq, sender_device_id, client_message_id, accepted_at, expires_at
         ), stored AS (
           INSERT INTO deliveries (device_id, message_seq, message_id, wrapped_key)
           SELECT keyed.device_id, message.seq, message.id, keyed.wrapped_key
-          FROM message, unnest($9::uuid[], $10::bytea[]) AS keyed(device_id, wrapped_key)
+          FROM unnest($10::int[], $11::uuid[], $12::bytea[]) AS keyed(index, device_id, wrapped_key)
+          JOIN input ON input.index = keyed.index
+          JOIN message ON message.sender_device_id = input.sender_device_id
+                      AND message.client_message_id = input.client_message_id
         )
-        SELECT id AS "messageId", accepted_at AS "acceptedAt", expires_at AS "expiresAt" FROM message`,
+        SELECT input.index, message.id AS "messageId", message.accepted_at AS "acceptedAt", message.expires_at AS "expiresAt"
+        FROM message JOIN input ON message.sender_device_id = input.sender_device_id
+                               AND message.client_message_id = input.client_message_id`,
       values: [
-        message.senderAccountId,
-        message.senderDeviceId,
-        message.clientMessageId,
-        message.recipientAccountId,
-        message.conversationId,
-        message.body,
-        message.deliveries.length,
-        message.ttlSeconds,
-        message.deliveries.map((delivery) => delivery.deviceId),
-        message.deliveries.map((delivery) => delivery.wrappedKey),
+        batch.map((_message, index) => index),
+        batch.map((message) => message.senderAccountId),
+        batch.map((message) => message.senderDeviceId),
+        batch.map((message) => message.clientMessageId),
+        batch.map((message) => message.recipientAccountId),
+        batch.map((message) => message.conversationId),
+        batch.map((message) => message.body),
+        batch.map((message) => message.deliveries.length),
+        batch.map((message) => message.ttlSeconds),
+        deliveries.map((delivery) => delivery.index),
+        deliveries.map((delivery) => delivery.deviceId),
+        deliveries.map((delivery) => delivery.wrappedKey),
       ],
     });
-    return result.rows[0] ?? null;
+    const byIndex = new Map(result.rows.map(({ index, ...accepted }) => [index, accepted]));
+    return batch.map((_message, index) => byIndex.get(index) ?? null);
   }
 
   /** The first answer to a send, for an idempotent retry. */
@@ -179,21 +214,32 @@ export class MessagesRepository {
   }
 
   /** Devices that still have this message pending. */
-  async pendingDeviceIds(messageId: string): Promise<string[]> {
-    const result = await this.pool.query<{ deviceId: string }>({
-      name: 'deliveries-devices-of-message',
-      text: `SELECT device_id AS "deviceId" FROM deliveries WHERE message_id = $1`,
-      values: [messageId],
+  pendingDeviceIds(messageId: string): Promise<string[]> {
+    return this.pendingDevices.load(messageId);
+  }
+
+  private async queryPendingDevices(messageIds: string[]): Promise<string[][]> {
+    const result = await this.pool.query<{ messageId: string; deviceId: string }>({
+      name: 'deliveries-devices-of-messages',
+      text: `SELECT message_id AS "messageId", device_id AS "deviceId" FROM deliveries WHERE message_id = ANY($1::uuid[])`,
+      values: [messageIds],
     });
-    return result.rows.map((row) => row.deviceId);
+    return groupRowsBy(messageIds, result.rows, (row) => row.messageId).map((rows) =>
+      rows.map((row) => row.deviceId),
+    );
   }
 
   async markFannedOut(messageId: string): Promise<void> {
+    await this.fannedOut.load(messageId);
+  }
+
+  private async markFannedOutBatch(messageIds: string[]): Promise<string[]> {
     await this.pool.query({
       name: 'messages-mark-fanned-out',
-      text: `UPDATE messages SET fanned_out_at = now() WHERE id = $1 AND fanned_out_at IS NULL`,
-      values: [messageId],
+      text: `UPDATE messages SET fanned_out_at = now() WHERE id = ANY($1::uuid[]) AND fanned_out_at IS NULL`,
+      values: [messageIds],
     });
+    return messageIds;
   }
 
   /** Unexpired messages accepted over `graceSeconds` ago whose fan-out never finished. */

@@ -25,7 +25,12 @@ const DEFAULT_JOB_OPTIONS = {
       }),
     }),
     BullModule.registerQueue(
-      { name: QUEUES.fanout, defaultJobOptions: DEFAULT_JOB_OPTIONS },
+      // A finished fan-out is recorded in PostgreSQL (messages.fanned_out_at), so
+      // its job can go at once: keeping history costs Redis work on every job.
+      {
+        name: QUEUES.fanout,
+        defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, removeOnComplete: true },
+      },
       { name: QUEUES.retention, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, attempts: 3 } },
     ),
   ],

@@ -21,6 +21,8 @@ export function createRedis(env: Env, options: { forWorker?: boolean } = {}): Re
     enableOfflineQueue: options.forWorker ?? false,
     connectTimeout: 3000,
     lazyConnect: false,
+    // Commands issued in the same event-loop turn go out in one write.
+    enableAutoPipelining: true,
   });
 }
 

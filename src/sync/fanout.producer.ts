@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+import { Batcher } from '../common/batcher.js';
 import { MessageEvents } from '../messages/message-events.js';
 import type { JobPayloads } from '../queue/job-payloads.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
@@ -17,8 +18,16 @@ export class FanoutProducer implements OnModuleInit {
     private readonly queue: Queue<JobPayloads[typeof JOBS.fanoutMessage]>,
   ) {}
 
+  // Messages accepted in the same event-loop turn are enqueued in one round trip.
+  private readonly accepted = new Batcher(async (messageIds: string[]) => {
+    await this.enqueue(messageIds);
+    return messageIds;
+  });
+
   onModuleInit(): void {
-    this.events.onAccepted((messageId) => this.enqueue([messageId]));
+    this.events.onAccepted(async (messageId) => {
+      await this.accepted.load(messageId);
+    });
   }
 
   async enqueue(messageIds: string[]): Promise<void> {

@@ -1,0 +1,73 @@
+import { Batcher, groupRowsBy } from './batcher.js';
+
+describe('Batcher', () => {
+  it('answers the calls of one event-loop turn with a single batch call, each with its own result', async () => {
+    const batches: number[][] = [];
+    const batcher = new Batcher(async (keys: number[]) => {
+      batches.push(keys);
+      return keys.map((key) => key * 10);
+    });
+    const results = await Promise.all([batcher.load(1), batcher.load(2), batcher.load(3)]);
+    expect(results).toEqual([10, 20, 30]);
+    expect(batches).toEqual([[1, 2, 3]]);
+  });
+
+  it('shares the first input’s result between calls with the same key in a batch', async () => {
+    const batches: { id: string; text: string }[][] = [];
+    const batcher = new Batcher(
+      async (inputs: { id: string; text: string }[]) => {
+        batches.push(inputs);
+        return inputs.map((input) => input.text.toUpperCase());
+      },
+      { keyOf: (input) => input.id },
+    );
+    const results = await Promise.all([
+      batcher.load({ id: 'a', text: 'first' }),
+      batcher.load({ id: 'a', text: 'second' }),
+    ]);
+    expect(results).toEqual(['FIRST', 'FIRST']);
+    expect(batches).toEqual([[{ id: 'a', text: 'first' }]]);
+  });
+
+  it('splits at the maximum batch size', async () => {
+    const sizes: number[] = [];
+    const batcher = new Batcher(
+      async (keys: number[]) => {
+        sizes.push(keys.length);
+        return keys;
+      },
+      { maxBatch: 2 },
+    );
+    await Promise.all([1, 2, 3, 4, 5].map((key) => batcher.load(key)));
+    expect(sizes).toEqual([2, 2, 1]);
+  });
+
+  it('rejects every caller of a failed batch, and later batches still run', async () => {
+    let fail = true;
+    const batcher = new Batcher(async (keys: number[]) => {
+      if (fail) throw new Error('down');
+      return keys;
+    });
+    await expect(Promise.all([batcher.load(1), batcher.load(2)])).rejects.toThrow('down');
+    fail = false;
+    await expect(batcher.load(3)).resolves.toBe(3);
+  });
+});
+
+describe('groupRowsBy', () => {
+  it('returns one group per key in key order, empty where no row matched', () => {
+    const rows = [
+      { account: 'b', device: 'b1' },
+      { account: 'a', device: 'a1' },
+      { account: 'b', device: 'b2' },
+    ];
+    expect(groupRowsBy(['a', 'c', 'b'], rows, (row) => row.account)).toEqual([
+      [{ account: 'a', device: 'a1' }],
+      [],
+      [
+        { account: 'b', device: 'b1' },
+        { account: 'b', device: 'b2' },
+      ],
+    ]);
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * Coalesces the calls made in the same turn of the event loop into one batch
+ * call, so that N concurrent requests cost one database or Redis round trip
+ * instead of N. On this kind of machine a round trip (a loopback write that
+ * wakes another process) costs far more than the query itself.
+ *
+ * `run` receives distinct inputs and returns one result per input, in order.
+ * Calls whose inputs have the same key (by `keyOf`) in one batch share the
+ * first one's result. If the batch fails, every caller in it gets the error.
+ */
+export class Batcher<I, R> {
+  private pending = new Map<unknown, { input: I; waiters: Waiter<R>[] }>();
+  private scheduled = false;
+
+  constructor(
+    private readonly run: (inputs: I[]) => Promise<R[]>,
+    private readonly options: { maxBatch?: number; keyOf?: (input: I) => unknown } = {},
+  ) {}
+
+  load(input: I): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const key = this.options.keyOf ? this.options.keyOf(input) : input;
+      const entry = this.pending.get(key);
+      if (entry) entry.waiters.push({ resolve, reject });
+      else this.pending.set(key, { input, waiters: [{ resolve, reject }] });
+      if (this.pending.size >= (this.options.maxBatch ?? 500)) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.pending.size === 0) return;
+    const entries = [...this.pending.values()];
+    this.pending = new Map();
+    this.run(entries.map((entry) => entry.input)).then(
+      (results) => {
+        entries.forEach((entry, index) => {
+          for (const waiter of entry.waiters) waiter.resolve(results[index]);
+        });
+      },
+      (error: unknown) => {
+        for (const entry of entries) for (const waiter of entry.waiters) waiter.reject(error);
+      },
+    );
+  }
+}
+
+interface Waiter<R> {
+  resolve: (value: R) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Groups rows by a key, in the order of `keys` (for batch queries answered with `= ANY($1)`). */
+export function groupRowsBy<T, K>(keys: K[], rows: T[], keyOf: (row: T) => K): T[][] {
+  const groups = new Map<K, T[]>(keys.map((key) => [key, []]));
+  for (const row of rows) groups.get(keyOf(row))?.push(row);
+  return keys.map((key) => groups.get(key) ?? []);
+}
