@@ -1,3 +1,4 @@
+import { createApp } from '../../src/app.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -38,4 +39,33 @@ describe('nothing is lost when Redis is', () => {
     }
     await Promise.all(inboxes.map((inbox) => inbox.stream.close()));
   }, 40_000);
+});
+
+describe('the fan-out reconciler', () => {
+  it('re-enqueues fan-outs whose jobs Redis lost, so connected devices still get them live', async () => {
+    // API only: jobs pile up in Redis with no worker to run them.
+    const api = await startTestApp({ ROLE: 'api', RECONCILE_INTERVAL_SECONDS: '1' });
+    try {
+      const alice = await newAccount(api.baseUrl, 'alice');
+      const bob = await newAccount(api.baseUrl, 'bob');
+      const inbox = await LiveInbox.connect(bob);
+      const sent = [];
+      for (let index = 0; index < 5; index++) sent.push(await alice.sendText({ accountId: bob.accountId }, `queued ${index}`));
+      // The queue's keys go; presence stays, so Bob's socket sees no reason to re-sync.
+      await deleteRedisPrefix(api.env.REDIS_URL, `${api.env.REDIS_PREFIX}:bull`);
+
+      const worker = await createApp({ ...api.env, ROLE: 'worker' });
+      await worker.init();
+      try {
+        await inbox.waitForCount(5, 15_000);
+        expect(inbox.texts()).toEqual(['queued 0', 'queued 1', 'queued 2', 'queued 3', 'queued 4']);
+        expect(inbox.connects).toBe(1);
+      } finally {
+        await inbox.stream.close();
+        await worker.close();
+      }
+    } finally {
+      await api.close();
+    }
+  }, 30_000);
 });
