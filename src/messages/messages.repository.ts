@@ -34,6 +34,12 @@ export interface PendingMessage {
   expiresAt: Date;
 }
 
+interface PendingRead {
+  deviceId: string;
+  limit: number;
+  afterSeq: number;
+}
+
 export interface AckedMessage {
   messageId: string;
   senderAccountId: string;
@@ -68,6 +74,9 @@ export class MessagesRepository {
     keyOf: (message) => `${message.senderDeviceId}:${message.clientMessageId}`,
   });
 
+  private readonly pendingReads = new Batcher((reads: PendingRead[]) => this.queryPending(reads), {
+    keyOf: (read) => `${read.deviceId}:${read.afterSeq}:${read.limit}`,
+  });
   private readonly pendingDevices = new Batcher((messageIds: string[]) =>
     this.queryPendingDevices(messageIds),
   );
@@ -153,16 +162,40 @@ export class MessagesRepository {
    * Acked rows are gone, so reading from the start again can never skip a
    * row that committed late; `afterSeq` is only for paging within one read.
    */
-  async pending(deviceId: string, limit: number, afterSeq = 0): Promise<PendingMessage[]> {
-    const result = await this.pool.query<PendingMessage>({
-      name: 'deliveries-pending',
-      text: `SELECT ${PENDING_COLUMNS}
-             FROM deliveries d JOIN messages m ON m.id = d.message_id
-             WHERE d.device_id = $1 AND d.message_seq > $2 AND m.expires_at > now()
-             ORDER BY d.message_seq LIMIT $3`,
-      values: [deviceId, afterSeq, limit],
+  pending(deviceId: string, limit: number, afterSeq = 0): Promise<PendingMessage[]> {
+    return this.pendingReads.load({ deviceId, limit, afterSeq });
+  }
+
+  // Many sockets drain at once after a fan-out to a large conversation: one
+  // query serves them all, each device with its own cursor and limit.
+  private async queryPending(reads: PendingRead[]): Promise<PendingMessage[][]> {
+    const result = await this.pool.query<PendingMessage & { readIndex: number }>({
+      name: 'deliveries-pending-batch',
+      text: `SELECT read.index AS "readIndex", page.*
+             FROM unnest($1::uuid[], $2::bigint[], $3::int[]) WITH ORDINALITY AS read(device_id, after_seq, page_size, index)
+             CROSS JOIN LATERAL (
+               SELECT ${PENDING_COLUMNS}
+               FROM deliveries d JOIN messages m ON m.id = d.message_id
+               WHERE d.device_id = read.device_id AND d.message_seq > read.after_seq AND m.expires_at > now()
+               ORDER BY d.message_seq LIMIT read.page_size
+             ) page
+             ORDER BY read.index, page.seq`,
+      values: [
+        reads.map((read) => read.deviceId),
+        reads.map((read) => read.afterSeq),
+        reads.map((read) => read.limit),
+      ],
     });
-    return result.rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+    const rows = result.rows.map(({ readIndex, ...row }) => ({
+      ...row,
+      readIndex: Number(readIndex) - 1,
+      seq: Number(row.seq),
+    }));
+    return groupRowsBy(
+      reads.map((_read, index) => index),
+      rows,
+      (row) => row.readIndex,
+    ).map((page) => page.map(({ readIndex: _readIndex, ...message }) => message));
   }
 
   /** Pending deliveries of given messages for given devices (live delivery reads these). */

@@ -5,7 +5,7 @@ import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { inboxMessageView } from '../messages/inbox-message.view.js';
 import type { PendingMessage } from '../messages/messages.repository.js';
 
-const CATCH_UP_PAGE = 1000;
+const PAGE = 1000;
 // Stop writing while this much is still queued for the socket: a slow reader
 // gets backpressure instead of a process-sized buffer.
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
@@ -18,19 +18,24 @@ const clientFrame = z.discriminatedUnion('type', [
 
 export interface StreamDependencies {
   pendingAfter(deviceId: string, afterSeq: number, limit: number): Promise<PendingMessage[]>;
+  pendingMessage(deviceId: string, messageId: string): Promise<PendingMessage | undefined>;
   ack(deviceId: string, messageIds: string[]): Promise<number>;
+  onError(error: Error): void;
 }
 
 /**
- * One device's socket. On open it sends everything pending, oldest first,
- * then live messages; live messages that arrive during the catch-up wait
- * and go after it, so the backlog keeps its order.
+ * One device's socket. Frames always come from a read of PostgreSQL in
+ * acceptance order ("drain"): on open from the start, and after each live
+ * notification from the last position read. A notified message that
+ * committed late, behind that position, is fetched by id, so it is never
+ * skipped.
  */
 export class StreamConnection {
   alive = true;
-  private catchingUp = false;
-  private catchUpAgain = false;
-  private waitingLive: PendingMessage[] = [];
+  private cursor = 0;
+  private draining: Promise<void> | undefined;
+  private drainAgain = false;
+  private notified = new Set<string>();
   private sent: Set<string> | undefined;
 
   constructor(
@@ -48,41 +53,16 @@ export class StreamConnection {
     });
   }
 
-  /** Sends the backlog from the start (on open, and when routing may have missed something). */
-  async catchUp(): Promise<void> {
-    if (this.catchingUp) {
-      this.catchUpAgain = true;
-      return;
-    }
-    this.catchingUp = true;
-    try {
-      do {
-        this.catchUpAgain = false;
-        let afterSeq = 0;
-        for (;;) {
-          const page = await this.dependencies.pendingAfter(
-            this.device.deviceId,
-            afterSeq,
-            CATCH_UP_PAGE,
-          );
-          for (const message of page) this.send(message);
-          if (page.length < CATCH_UP_PAGE || !this.isOpen()) break;
-          afterSeq = page[page.length - 1].seq;
-          await this.drained();
-        }
-      } while (this.catchUpAgain && this.isOpen());
-    } finally {
-      this.catchingUp = false;
-    }
-    const waiting = this.waitingLive.sort((a, b) => a.seq - b.seq);
-    this.waitingLive = [];
-    for (const message of waiting) this.send(message);
+  /** Sends everything pending from the start (on open, and when routing may have missed something). */
+  catchUp(): Promise<void> {
+    this.cursor = 0;
+    return this.drain();
   }
 
-  /** A live message for this device (already read from PostgreSQL). */
-  deliver(message: PendingMessage): void {
-    if (this.catchingUp) this.waitingLive.push(message);
-    else this.send(message);
+  /** A live message for this device was accepted: send what is new, in order. */
+  notify(messageId: string): void {
+    this.notified.add(messageId);
+    this.drain().catch((error: Error) => this.dependencies.onError(error));
   }
 
   sendFrame(frame: object): void {
@@ -91,6 +71,39 @@ export class StreamConnection {
 
   isOpen(): boolean {
     return this.socket.readyState === this.socket.OPEN;
+  }
+
+  /** One drain at a time per socket; a request during one makes it run once more. */
+  private drain(): Promise<void> {
+    if (this.draining) {
+      this.drainAgain = true;
+      return this.draining;
+    }
+    this.draining = this.drainLoop().finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  private async drainLoop(): Promise<void> {
+    do {
+      this.drainAgain = false;
+      const notified = [...this.notified];
+      this.notified.clear();
+      for (;;) {
+        const page = await this.dependencies.pendingAfter(this.device.deviceId, this.cursor, PAGE);
+        for (const message of page) this.send(message);
+        if (page.length > 0) this.cursor = page[page.length - 1].seq;
+        if (page.length < PAGE || !this.isOpen()) break;
+        await this.drained();
+      }
+      for (const messageId of notified) {
+        if (this.sent?.has(messageId)) continue;
+        // Committed behind the cursor (a late commit): still pending? send it now.
+        const late = await this.dependencies.pendingMessage(this.device.deviceId, messageId);
+        if (late) this.send(late);
+      }
+    } while (this.drainAgain && this.isOpen());
   }
 
   private send(message: PendingMessage): void {

@@ -109,7 +109,11 @@ export class StreamGateway implements OnApplicationBootstrap, OnApplicationShutd
     const connection = new StreamConnection(socket, device, {
       pendingAfter: (deviceId, afterSeq, limit) =>
         this.messages.pendingAfter(deviceId, afterSeq, limit),
+      pendingMessage: async (deviceId, messageId) =>
+        (await this.messages.pendingFor(messageId, [deviceId]))[0],
       ack: (deviceId, messageIds) => this.messages.ack(deviceId, messageIds),
+      // The message stays pending in PostgreSQL: the next notification or catch-up sends it.
+      onError: (error) => this.logger.warn(`stream drain failed: ${error.message}`),
     });
     const local = this.connections.get(device.deviceId) ?? new Set();
     local.add(connection);
@@ -158,9 +162,9 @@ export class StreamGateway implements OnApplicationBootstrap, OnApplicationShutd
             connection.sendFrame(frame);
         return;
       }
-      for (const pending of await this.messages.pendingFor(event.messageId, local)) {
-        for (const connection of this.connections.get(pending.deviceId) ?? [])
-          connection.deliver(pending);
+      for (const deviceId of local) {
+        for (const connection of this.connections.get(deviceId) ?? [])
+          connection.notify(event.messageId);
       }
     } catch (error) {
       // The message stays pending in PostgreSQL: the device gets it on its next catch-up.

@@ -202,4 +202,30 @@ describe('live delivery over the WebSocket stream', () => {
     await waitFor('ack', async () => (await alice.messageStatus(sent.messageId)).delivered === 1);
     await stream.close();
   });
+
+  it('under concurrent senders, a live device gets every message once, each sender’s in send order', async () => {
+    const bob = await newAccount(world.baseUrl, 'bob');
+    const senders = await Promise.all(
+      [1, 2, 3].map((index) => newAccount(world.baseUrl, `sender${index}`)),
+    );
+    const inbox = await LiveInbox.connect(bob);
+    const perSender = 30;
+    await Promise.all(
+      senders.map(async (sender, senderIndex) => {
+        for (let index = 0; index < perSender; index++) {
+          await sender.sendText({ accountId: bob.accountId }, `${senderIndex}:${index}`);
+        }
+      }),
+    );
+    await inbox.waitForCount(senders.length * perSender);
+    const received = inbox.texts();
+    expect(new Set(received).size).toBe(received.length);
+    for (let senderIndex = 0; senderIndex < senders.length; senderIndex++) {
+      const fromSender = received.filter((text) => text.startsWith(`${senderIndex}:`));
+      expect(fromSender).toEqual(
+        Array.from({ length: perSender }, (_unused, index) => `${senderIndex}:${index}`),
+      );
+    }
+    await inbox.stream.close();
+  });
 });

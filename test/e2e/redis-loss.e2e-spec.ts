@@ -50,7 +50,8 @@ describe('the fan-out reconciler', () => {
       const bob = await newAccount(api.baseUrl, 'bob');
       const inbox = await LiveInbox.connect(bob);
       const sent = [];
-      for (let index = 0; index < 5; index++) sent.push(await alice.sendText({ accountId: bob.accountId }, `queued ${index}`));
+      for (let index = 0; index < 5; index++)
+        sent.push(await alice.sendText({ accountId: bob.accountId }, `queued ${index}`));
       // The queue's keys go; presence stays, so Bob's socket sees no reason to re-sync.
       await deleteRedisPrefix(api.env.REDIS_URL, `${api.env.REDIS_PREFIX}:bull`);
 
