@@ -3,7 +3,7 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
-  OnApplicationShutdown,
+  BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server } from 'node:http';
@@ -32,7 +32,7 @@ const CLOSE_UNAVAILABLE = 1013; // "try again later"
  * pings them and keeps their presence fresh.
  */
 @Injectable()
-export class StreamGateway implements OnApplicationBootstrap, OnApplicationShutdown {
+export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(StreamGateway.name);
   private readonly server = new WebSocketServer({
     noServer: true,
@@ -60,15 +60,19 @@ export class StreamGateway implements OnApplicationBootstrap, OnApplicationShutd
       void this.upgrade(request, socket, head);
     });
     this.lifecycle.onRevokedAfterCommit((device) => this.routing.broadcastRevoked(device.deviceId));
-    await this.router.listen(this.presence.processId, (event) => void this.onRouted(event));
+    await this.router.listen(this.presence.processId, (event) => this.onRouted(event));
     this.heartbeat = setInterval(() => void this.beat(), this.env.WS_HEARTBEAT_SECONDS * 1000);
     this.heartbeat.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // Before the HTTP server closes: it waits for every socket, upgraded ones included.
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.heartbeat);
-    for (const connection of this.allConnections())
-      connection.socket.close(1001, 'server shutting down');
+    const sockets = [...this.allConnections()].map((connection) => connection.socket);
+    for (const socket of sockets) socket.close(1001, 'server shutting down');
+    // A client that does not answer the close handshake is cut off.
+    await new Promise((resolve) => setTimeout(resolve, sockets.length > 0 ? 200 : 0));
+    for (const socket of sockets) socket.terminate();
     await this.router.close();
   }
 
@@ -142,7 +146,7 @@ export class StreamGateway implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  private async onRouted(event: RoutedEvent): Promise<void> {
+  private onRouted(event: RoutedEvent): void {
     try {
       if (event.kind === 'revoked') {
         for (const connection of this.connections.get(event.deviceId) ?? [])

@@ -26,6 +26,9 @@ export async function createTestEnv(
   const env = loadEnv({
     ...process.env,
     LOG_LEVEL: 'warn',
+    // Test files create many accounts from one address; the rate-limit tests set their own.
+    RATE_LIMIT_ACCOUNT_CREATE: '100000',
+    RATE_LIMIT_AUTH: '100000',
     ...overrides,
     DATABASE_URL: url.toString(),
     REDIS_PREFIX: `snt_${suffix}`,
