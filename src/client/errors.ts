@@ -36,7 +36,6 @@ const ERROR_BY_CODE: Record<string, typeof SupernodeError> = {
   malformed_json: MalformedJsonError,
   token_invalid: UnauthorizedError,
   forbidden: ForbiddenError,
-  not_member: ForbiddenError,
   not_found: NotFoundError,
   device_not_found: NotFoundError,
   account_not_found: NotFoundError,
@@ -55,13 +54,24 @@ const ERROR_BY_CODE: Record<string, typeof SupernodeError> = {
   not_ready: ServiceUnavailableError,
 };
 
+// Codes not listed above still get the class of their status.
+const ERROR_BY_STATUS: Record<number, typeof SupernodeError> = {
+  400: ValidationError,
+  401: UnauthorizedError,
+  403: ForbiddenError,
+  404: NotFoundError,
+  413: BodyTooLargeError,
+  429: RateLimitedError,
+  503: ServiceUnavailableError,
+};
+
 export function errorFromProblem(
   status: number,
   problem: Record<string, unknown>,
   retryAfter?: string | null,
 ): SupernodeError {
   const code = typeof problem.code === 'string' ? problem.code : `http_${status}`;
-  const ErrorClass = ERROR_BY_CODE[code] ?? SupernodeError;
+  const ErrorClass = ERROR_BY_CODE[code] ?? ERROR_BY_STATUS[status] ?? SupernodeError;
   const detail = typeof problem.detail === 'string' ? problem.detail : undefined;
   return new ErrorClass(status, code, detail, retryAfter ? { ...problem, retryAfter } : problem);
 }
