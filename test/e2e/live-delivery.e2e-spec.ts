@@ -1,5 +1,7 @@
 import WebSocket from 'ws';
+import { FanoutProducer } from '../../src/sync/fanout.producer.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';
+import { beginLateMessage } from '../support/late-commit.js';
 import { LiveInbox } from '../support/live-inbox.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait.js';
@@ -227,5 +229,32 @@ describe('live delivery over the WebSocket stream', () => {
       );
     }
     await inbox.stream.close();
+  });
+
+  it('a live socket still gets a message that committed behind what it already received', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    const warmUp = await alice.sendText({ accountId: bob.accountId }, 'warm-up');
+    const late = await beginLateMessage(world.pool, bob.deviceId, warmUp.messageId);
+    const frames: string[] = [];
+    const raw = new WebSocket(streamUrl, {
+      headers: { authorization: `Bearer ${bob.currentToken}` },
+    });
+    raw.on('message', (data) =>
+      frames.push(
+        (JSON.parse((data as Buffer).toString('utf8')) as { message: { messageId: string } })
+          .message.messageId,
+      ),
+    );
+    await new Promise((resolve) => raw.once('open', resolve));
+
+    const later = await alice.sendText({ accountId: bob.accountId }, 'later');
+    await waitFor('the later message', () => frames.includes(later.messageId));
+    await late.commit();
+    // What the send path does after its commit: enqueue the message's fan-out.
+    await world.app.get(FanoutProducer).enqueue([late.messageId]);
+    await waitFor('the late message', () => frames.includes(late.messageId));
+    expect(frames).toEqual([warmUp.messageId, later.messageId, late.messageId]);
+    raw.close();
   });
 });
