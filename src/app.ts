@@ -30,6 +30,5 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
   });
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(new ZodValidationPipe());
-  app.enableShutdownHooks();
   return app;
 }

@@ -5,6 +5,7 @@ import { EnvError, loadEnv } from './config/env.js';
 async function main(): Promise<void> {
   const env = loadEnv();
   const app = await createApp(env);
+  stopOnSignals(() => app.close());
   if (env.ROLE === 'worker') {
     await app.init();
     new Logger('Supernode').log('worker started');
@@ -14,6 +15,22 @@ async function main(): Promise<void> {
   new Logger('Supernode').log(
     `listening on http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT} (ROLE=${env.ROLE})`,
   );
+}
+
+// A graceful close waits for Redis and PostgreSQL; if one is down it could wait
+// forever, so the process exits anyway after a deadline.
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+function stopOnSignals(close: () => Promise<void>): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS).unref();
+      close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
 }
 
 main().catch((error: unknown) => {

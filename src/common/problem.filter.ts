@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { describeError, rootCause } from './describe-error.js';
 import { Problem, problemBody } from './problem.js';
 
 /** Maps every error to application/problem+json; unknown errors become a bare 500. */
@@ -27,8 +28,9 @@ interface FastifyLikeError {
   code?: string;
 }
 
-export function toProblem(error: unknown, logger: Logger): Problem {
-  if (error instanceof Problem) return error;
+export function toProblem(thrown: unknown, logger: Logger): Problem {
+  if (thrown instanceof Problem) return thrown;
+  const error = rootCause(thrown);
   if (error instanceof HttpException) return fromHttpException(error);
   const fastifyError = error as FastifyLikeError;
   if (fastifyError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -46,12 +48,12 @@ export function toProblem(error: unknown, logger: Logger): Problem {
     return Problem.badRequest('malformed_json', 'The request body is not valid JSON');
   }
   if (isUnavailable(error)) {
-    logger.warn(`dependency unavailable: ${describe(error)}`);
+    logger.warn(`dependency unavailable: ${describeError(error)}`);
     return Problem.unavailable('A backing service is unavailable');
   }
   // Only the error's class and message are logged: never request data.
   logger.error(
-    `unhandled error: ${describe(error)}`,
+    `unhandled error: ${describeError(error)}`,
     error instanceof Error ? error.stack : undefined,
   );
   return new Problem(500, 'internal_error', 'Internal server error', 'Something went wrong');
@@ -92,8 +94,4 @@ function isUnavailable(error: unknown): boolean {
       message,
     )
   );
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -1,19 +1,6 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Inject,
-  Param,
-  Post,
-  Req,
-  UseGuards,
-} from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
-import { RateLimiter } from '../common/rate-limiter.js';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { RateLimitGuard, RateLimitPerAddress } from '../common/rate-limit.guard.js';
 import { parseUuidParam } from '../common/validation.js';
-import { ENV, type Env } from '../config/env.js';
 import { AuthGuard, Caller } from './auth.guard.js';
 import { type AuthenticatedDevice, AuthService } from './auth.service.js';
 import {
@@ -25,32 +12,31 @@ import {
 import { IdentityService } from './identity.service.js';
 
 @Controller('v1')
+@UseGuards(RateLimitGuard)
 export class IdentityController {
   constructor(
     private readonly identity: IdentityService,
     private readonly auth: AuthService,
-    private readonly rateLimiter: RateLimiter,
-    @Inject(ENV) private readonly env: Env,
   ) {}
 
   @Post('accounts')
   @HttpCode(201)
-  async createAccount(@Body() body: CreateAccountDto, @Req() request: FastifyRequest) {
-    await this.limit('account-create', request, this.env.RATE_LIMIT_ACCOUNT_CREATE);
+  @RateLimitPerAddress('account-create', 'RATE_LIMIT_ACCOUNT_CREATE')
+  createAccount(@Body() body: CreateAccountDto) {
     return this.identity.createAccount(body.handle, body.device);
   }
 
   @Post('auth/challenge')
   @HttpCode(200)
-  async challenge(@Body() body: ChallengeRequestDto, @Req() request: FastifyRequest) {
-    await this.limit('auth', request, this.env.RATE_LIMIT_AUTH);
+  @RateLimitPerAddress('auth', 'RATE_LIMIT_AUTH')
+  challenge(@Body() body: ChallengeRequestDto) {
     return this.auth.issueChallenge(body.deviceId);
   }
 
   @Post('auth/token')
   @HttpCode(200)
-  async token(@Body() body: TokenRequestDto, @Req() request: FastifyRequest) {
-    await this.limit('auth', request, this.env.RATE_LIMIT_AUTH);
+  @RateLimitPerAddress('auth', 'RATE_LIMIT_AUTH')
+  token(@Body() body: TokenRequestDto) {
     return this.auth.issueToken(body.deviceId, body.challenge, body.signature);
   }
 
@@ -63,8 +49,8 @@ export class IdentityController {
 
   @Post('devices')
   @HttpCode(201)
-  async linkDevice(@Body() body: LinkDeviceDto, @Req() request: FastifyRequest) {
-    await this.limit('auth', request, this.env.RATE_LIMIT_AUTH);
+  @RateLimitPerAddress('auth', 'RATE_LIMIT_AUTH')
+  linkDevice(@Body() body: LinkDeviceDto) {
     return this.identity.linkDevice(body.code, body.device);
   }
 
@@ -87,9 +73,5 @@ export class IdentityController {
   @UseGuards(AuthGuard)
   async revokeDevice(@Caller() caller: AuthenticatedDevice, @Param('deviceId') deviceId: string) {
     await this.identity.revokeDevice(caller.accountId, parseUuidParam('deviceId', deviceId));
-  }
-
-  private limit(scope: string, request: FastifyRequest, limit: number): Promise<void> {
-    return this.rateLimiter.hit(scope, request.ip, limit, this.env.RATE_LIMIT_WINDOW_SECONDS);
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { RateLimitGuard } from '../common/rate-limit.guard.js';
 import { RateLimiter } from '../common/rate-limiter.js';
 import { AuthGuard } from './auth.guard.js';
 import { AuthService } from './auth.service.js';
@@ -16,6 +17,7 @@ import { IdentityService } from './identity.service.js';
     AuthGuard,
     DeviceLifecycle,
     RateLimiter,
+    RateLimitGuard,
   ],
   exports: [IdentityService, AuthService, AuthGuard, DeviceLifecycle, RateLimiter],
 })

@@ -1,3 +1,4 @@
+import { describeError } from '../common/describe-error.js';
 import { Injectable, Logger } from '@nestjs/common';
 import type { AckedMessage } from './messages.repository.js';
 
@@ -27,7 +28,7 @@ export class MessageEvents {
   emitAccepted(messageId: string): void {
     for (const listener of this.acceptedListeners) {
       listener(messageId).catch((error: Error) =>
-        this.logger.warn(`accepted listener failed: ${error.message}`),
+        this.logger.warn(`accepted listener failed: ${describeError(error)}`),
       );
     }
   }
@@ -36,7 +37,7 @@ export class MessageEvents {
     if (acked.length === 0) return;
     for (const listener of this.ackedListeners) {
       listener(deviceId, acked).catch((error: Error) =>
-        this.logger.warn(`acked listener failed: ${error.message}`),
+        this.logger.warn(`acked listener failed: ${describeError(error)}`),
       );
     }
   }

@@ -1,3 +1,4 @@
+import { describeError } from '../common/describe-error.js';
 import { WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -13,7 +14,7 @@ export abstract class LoggedWorkerHost extends WorkerHost implements OnApplicati
   @Inject(MetricsService) private readonly metrics!: MetricsService;
 
   async onApplicationBootstrap(): Promise<void> {
-    this.worker.on('error', (error) => this.logger.warn(`worker error: ${error.message}`));
+    this.worker.on('error', (error) => this.logger.warn(`worker error: ${describeError(error)}`));
     this.worker.on('completed', (job) =>
       this.observe(job.name, 'completed', job.processedOn, job.finishedOn),
     );

@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { ENV, type Env } from '../config/env.js';
 import { QUEUES } from './queue-names.js';
+import { QueueErrorLogger } from './queue-error.logger.js';
 import { ScheduleKeeper } from './schedule-keeper.js';
 
 // Defaults live where the queues are registered: retries with backoff, and
@@ -34,7 +35,7 @@ const DEFAULT_JOB_OPTIONS = {
       { name: QUEUES.retention, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, attempts: 3 } },
     ),
   ],
-  providers: [ScheduleKeeper],
+  providers: [ScheduleKeeper, QueueErrorLogger],
   exports: [BullModule, ScheduleKeeper],
 })
 export class QueueModule {}

@@ -1,3 +1,4 @@
+import { describeError } from '../common/describe-error.js';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 
@@ -19,10 +20,10 @@ export class ScheduleKeeper implements OnApplicationShutdown {
   private readonly schedules: Schedule[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  async keep(queue: Queue, jobName: string, everyMs: number): Promise<void> {
-    const schedule = { queue, id: jobName, everyMs, jobName };
-    this.schedules.push(schedule);
-    await this.upsert(schedule);
+  /** Registers a schedule; the first upsert is not awaited, so a Redis that is down cannot hold up the boot. */
+  keep(queue: Queue, jobName: string, everyMs: number): void {
+    this.schedules.push({ queue, id: jobName, everyMs, jobName });
+    void this.refresh();
     this.timer ??= setInterval(() => void this.refresh(), REFRESH_MS).unref();
   }
 
@@ -33,7 +34,7 @@ export class ScheduleKeeper implements OnApplicationShutdown {
   private async refresh(): Promise<void> {
     for (const schedule of this.schedules) {
       await this.upsert(schedule).catch((error: Error) =>
-        this.logger.warn(`scheduler ${schedule.id}: ${error.message}`),
+        this.logger.warn(`scheduler ${schedule.id}: ${describeError(error)}`),
       );
     }
   }

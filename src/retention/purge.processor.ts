@@ -26,12 +26,9 @@ export class PurgeProcessor extends LoggedWorkerHost {
     super();
   }
 
-  protected override async onWorkerReady(): Promise<void> {
-    await this.schedules.keep(
-      this.queue,
-      JOBS.purgeExpired,
-      this.env.PURGE_INTERVAL_SECONDS * 1000,
-    );
+  protected override onWorkerReady(): Promise<void> {
+    this.schedules.keep(this.queue, JOBS.purgeExpired, this.env.PURGE_INTERVAL_SECONDS * 1000);
+    return Promise.resolve();
   }
 
   async process(job: Job): Promise<{ messages: number; secrets: number }> {

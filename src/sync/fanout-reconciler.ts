@@ -1,3 +1,4 @@
+import { describeError } from '../common/describe-error.js';
 import {
   Inject,
   Injectable,
@@ -55,7 +56,7 @@ export class FanoutReconciler implements OnApplicationBootstrap, OnApplicationSh
       }
       return messageIds.length;
     } catch (error) {
-      this.logger.warn(`reconcile failed: ${(error as Error).message}`);
+      this.logger.warn(`reconcile failed: ${describeError(error)}`);
       return 0;
     } finally {
       this.running = false;

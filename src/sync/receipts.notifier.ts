@@ -1,3 +1,4 @@
+import { describeError } from '../common/describe-error.js';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { IdentityService } from '../identity/identity.service.js';
 import { MessageEvents } from '../messages/message-events.js';
@@ -35,6 +36,6 @@ export class ReceiptsNotifier implements OnModuleInit {
           .map((device) => device.id);
         return this.routing.routeReceipt(message.messageId, ackedByDeviceId, deviceIds);
       }),
-    ).catch((error: Error) => this.logger.warn(`receipts not routed: ${error.message}`));
+    ).catch((error: Error) => this.logger.warn(`receipts not routed: ${describeError(error)}`));
   }
 }

@@ -15,7 +15,7 @@ export class RedisPubSubRouter implements DeviceRouter {
     private readonly keys: RedisKeys,
   ) {}
 
-  async listen(processId: string, handler: RoutedEventHandler): Promise<void> {
+  listen(processId: string, handler: RoutedEventHandler): Promise<void> {
     // A subscribed connection can do nothing else: it gets its own.
     this.subscriber = this.publisher.duplicate({
       enableOfflineQueue: true,
@@ -25,7 +25,12 @@ export class RedisPubSubRouter implements DeviceRouter {
     this.subscriber.on('message', (_channel: string, payload: string) => {
       handler(JSON.parse(payload) as RoutedEvent);
     });
-    await this.subscriber.subscribe(this.processChannel(processId), this.broadcastChannel());
+    // Not awaited: with Redis down the boot goes on, and ioredis subscribes
+    // (and re-subscribes after any reconnect) as soon as it can.
+    this.subscriber
+      .subscribe(this.processChannel(processId), this.broadcastChannel())
+      .catch(() => undefined);
+    return Promise.resolve();
   }
 
   async sendTo(processId: string, event: RoutedEvent): Promise<void> {

@@ -1,3 +1,4 @@
+import { describeError } from '../common/describe-error.js';
 import {
   Inject,
   Injectable,
@@ -117,7 +118,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
         (await this.messages.pendingFor(messageId, [deviceId]))[0],
       ack: (deviceId, messageIds) => this.messages.ack(deviceId, messageIds),
       // The message stays pending in PostgreSQL: the next notification or catch-up sends it.
-      onError: (error) => this.logger.warn(`stream drain failed: ${error.message}`),
+      onError: (error) => this.logger.warn(`stream drain failed: ${describeError(error)}`),
     });
     const local = this.connections.get(device.deviceId) ?? new Set();
     local.add(connection);
@@ -131,7 +132,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       await this.presence.markOnline(device.deviceId);
       await connection.catchUp();
     } catch (error) {
-      this.logger.warn(`stream open failed: ${(error as Error).message}`);
+      this.logger.warn(`stream open failed: ${describeError(error)}`);
       socket.close(CLOSE_UNAVAILABLE, 'unavailable');
     }
   }
@@ -172,7 +173,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       }
     } catch (error) {
       // The message stays pending in PostgreSQL: the device gets it on its next catch-up.
-      this.logger.warn(`routed ${event.kind} not delivered: ${(error as Error).message}`);
+      this.logger.warn(`routed ${event.kind} not delivered: ${describeError(error)}`);
     }
   }
 
@@ -192,11 +193,11 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
         for (const connection of this.connections.get(deviceId) ?? []) {
           connection
             .catchUp()
-            .catch((error: Error) => this.logger.warn(`re-sync failed: ${error.message}`));
+            .catch((error: Error) => this.logger.warn(`re-sync failed: ${describeError(error)}`));
         }
       }
     } catch (error) {
-      this.logger.warn(`presence refresh failed: ${(error as Error).message}`);
+      this.logger.warn(`presence refresh failed: ${describeError(error)}`);
     }
   }
 

@@ -1,0 +1,62 @@
+import { spawnSync } from 'node:child_process';
+import { EnvError, loadEnv } from '../../src/config/env.js';
+
+describe('the environment schema', () => {
+  it('serves a local run with no variables at all', () => {
+    expect(loadEnv({})).toMatchObject({
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/supernode',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      PORT: 3000,
+      ROLE: 'all',
+      MAX_BODY_BYTES: 256 * 1024,
+      MAX_TTL_SECONDS: 30 * 24 * 3600,
+      MAX_DEVICES_PER_ACCOUNT: 10,
+      MAX_CONVERSATION_MEMBERS: 1000,
+    });
+  });
+
+  it('reads numbers and booleans from their text', () => {
+    expect(loadEnv({ PORT: '8080', TRUST_PROXY: 'true', ROLE: 'worker' })).toMatchObject({
+      PORT: 8080,
+      TRUST_PROXY: true,
+      ROLE: 'worker',
+    });
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['ROLE', 'everything'],
+    ['DATABASE_URL', 'not a url'],
+    ['MAX_DEVICES_PER_ACCOUNT', '0'],
+    ['REDIS_PREFIX', 'has:colon'],
+    ['TRUST_PROXY', 'maybe'],
+  ])('refuses %s=%s with a message naming the variable', (variable, value) => {
+    expect(() => loadEnv({ [variable]: value })).toThrow(EnvError);
+    expect(() => loadEnv({ [variable]: value })).toThrow(
+      new RegExp(`^Invalid environment:\\n  ${variable}:`),
+    );
+  });
+
+  it('refuses a default TTL above the maximum', () => {
+    expect(() => loadEnv({ DEFAULT_TTL_SECONDS: '100', MAX_TTL_SECONDS: '10' })).toThrow(
+      /DEFAULT_TTL_SECONDS/,
+    );
+  });
+
+  // Needs the build (npm test builds first).
+  it('the server process stops with the variable named and no secret echoed', () => {
+    const result = spawnSync(process.execPath, ['dist/src/main.js'], {
+      env: {
+        PATH: process.env.PATH,
+        PORT: 'abc',
+        DATABASE_URL: 'postgres://user:s3cret-password@127.0.0.1:5432/x',
+      },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('PORT');
+    expect(result.stderr + result.stdout).not.toContain('s3cret-password');
+  });
+});
