@@ -1,0 +1,453 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { AddMemberDto, CreateConversationDto } from '../src/conversations/dto/conversations.dto.js';
+import {
+  ChallengeRequestDto,
+  CreateAccountDto,
+  LinkDeviceDto,
+  TokenRequestDto,
+} from '../src/identity/dto/identity.dto.js';
+import { AckDto, SendMessageDto } from '../src/messages/dto/messages.dto.js';
+
+// The HTTP reference (docs/openapi.json) is built from the same zod schemas
+// that validate requests, so the two cannot drift; `npm run openapi` rewrites
+// it and a test checks the committed file is current and names every route.
+
+type Json = Record<string, unknown>;
+const requestSchema = (schema: z.ZodType): Json =>
+  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }) as Json;
+
+const uuid = { type: 'string', format: 'uuid' };
+const time = { type: 'string', format: 'date-time' };
+const base64 = { type: 'string', format: 'byte' };
+const object = (properties: Json, required = Object.keys(properties)): Json => ({
+  type: 'object',
+  properties,
+  required,
+});
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+const schemas: Record<string, Json> = {
+  Problem: {
+    type: 'object',
+    description: 'RFC 9457 problem; `code` is stable. Some codes add members (see each).',
+    properties: {
+      type: { type: 'string' },
+      title: { type: 'string' },
+      status: { type: 'integer' },
+      detail: { type: 'string' },
+      code: { type: 'string' },
+      errors: {
+        type: 'array',
+        description: 'validation_failed: one entry per field',
+        items: object({ field: { type: 'string' }, message: { type: 'string' } }),
+      },
+      missingDevices: {
+        type: 'array',
+        description: 'devices_missing / devices_stale',
+        items: ref('MissingDevice'),
+      },
+      staleDevices: { type: 'array', description: 'devices_stale', items: uuid },
+      unknownAccounts: {
+        type: 'array',
+        description: 'account_not_found on conversations',
+        items: uuid,
+      },
+      down: {
+        type: 'array',
+        description: 'not_ready: the parts that are down',
+        items: { type: 'string' },
+      },
+    },
+    required: ['type', 'title', 'status', 'code'],
+  },
+  DirectoryDevice: object(
+    {
+      deviceId: uuid,
+      signingKey: base64,
+      boxKey: base64,
+      boxKeySignature: base64,
+      online: { type: 'boolean', nullable: true },
+    },
+    ['deviceId', 'signingKey', 'boxKey', 'boxKeySignature'],
+  ),
+  MissingDevice: object({
+    accountId: uuid,
+    deviceId: uuid,
+    signingKey: base64,
+    boxKey: base64,
+    boxKeySignature: base64,
+  }),
+  DirectoryEntry: object({
+    accountId: uuid,
+    handle: { type: 'string' },
+    devices: { type: 'array', items: ref('DirectoryDevice') },
+  }),
+  InboxMessage: object({
+    messageId: uuid,
+    clientMessageId: uuid,
+    senderAccountId: uuid,
+    senderDeviceId: uuid,
+    conversationId: { ...uuid, nullable: true },
+    body: base64,
+    wrappedKey: base64,
+    acceptedAt: time,
+    expiresAt: time,
+  }),
+  Accepted: object({ messageId: uuid, acceptedAt: time, expiresAt: time }),
+  CreatedDevice: object({ accountId: uuid, deviceId: uuid }),
+};
+
+const problems = (...statuses: [number, string][]) =>
+  Object.fromEntries(
+    statuses.map(([status, codes]) => [
+      String(status),
+      { description: codes, content: { 'application/problem+json': { schema: ref('Problem') } } },
+    ]),
+  );
+const ok = (status: number, schema?: Json, description = 'OK') => ({
+  [String(status)]: schema
+    ? { description, content: { 'application/json': { schema } } }
+    : { description },
+});
+const body = (schema: z.ZodType) => ({
+  required: true,
+  content: { 'application/json': { schema: requestSchema(schema) } },
+});
+const authed = { security: [{ bearer: [] }] };
+const common = problems(
+  [400, 'validation_failed, malformed_json'],
+  [503, 'service_unavailable (Retry-After)'],
+);
+const needsAuth = problems([401, 'token_invalid']);
+const path_ = (name: string) => ({ name, in: 'path', required: true, schema: uuid });
+
+const paths: Record<string, Json> = {
+  '/v1/accounts': {
+    post: {
+      summary: 'Create an account with its first device',
+      requestBody: body(CreateAccountDto.schema),
+      responses: {
+        ...ok(201, ref('CreatedDevice')),
+        ...common,
+        ...problems(
+          [400, 'validation_failed, malformed_json, signature_invalid'],
+          [409, 'handle_taken'],
+          [429, 'rate_limited (Retry-After)'],
+        ),
+      },
+    },
+  },
+  '/v1/auth/challenge': {
+    post: {
+      summary: 'A single-use login challenge',
+      requestBody: body(ChallengeRequestDto.schema),
+      responses: {
+        ...ok(200, object({ challenge: base64, expiresAt: time })),
+        ...common,
+        ...problems([404, 'device_not_found'], [429, 'rate_limited']),
+      },
+    },
+  },
+  '/v1/auth/token': {
+    post: {
+      summary: 'A bearer token for a signed challenge',
+      requestBody: body(TokenRequestDto.schema),
+      responses: {
+        ...ok(200, object({ token: { type: 'string' }, expiresAt: time })),
+        ...common,
+        ...problems([401, 'signature_invalid, challenge_invalid'], [429, 'rate_limited']),
+      },
+    },
+  },
+  '/v1/devices/link-codes': {
+    post: {
+      ...authed,
+      summary: 'A single-use, short-lived code to link a new device',
+      responses: {
+        ...ok(201, object({ code: { type: 'string' }, expiresAt: time })),
+        ...needsAuth,
+      },
+    },
+  },
+  '/v1/devices': {
+    post: {
+      summary: 'Add a device to an account with a link code',
+      requestBody: body(LinkDeviceDto.schema),
+      responses: {
+        ...ok(201, ref('CreatedDevice')),
+        ...common,
+        ...problems(
+          [400, 'validation_failed, link_code_invalid, signature_invalid'],
+          [409, 'too_many_devices'],
+          [429, 'rate_limited'],
+        ),
+      },
+    },
+    get: {
+      ...authed,
+      summary: "The caller's account's current devices",
+      responses: {
+        ...ok(
+          200,
+          object({
+            devices: {
+              type: 'array',
+              items: object({
+                deviceId: uuid,
+                name: { type: 'string' },
+                createdAt: time,
+                lastSeenAt: { ...time, nullable: true },
+              }),
+            },
+          }),
+        ),
+        ...needsAuth,
+      },
+    },
+  },
+  '/v1/devices/{deviceId}': {
+    delete: {
+      ...authed,
+      summary:
+        'Revoke a device of the caller’s account: its tokens, socket and pending messages end',
+      parameters: [path_('deviceId')],
+      responses: {
+        ...ok(204, undefined, 'Revoked'),
+        ...needsAuth,
+        ...problems([404, 'device_not_found']),
+      },
+    },
+  },
+  '/v1/directory/{handle}': {
+    get: {
+      ...authed,
+      summary: 'An account and its current devices by handle',
+      parameters: [{ name: 'handle', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: {
+        ...ok(200, ref('DirectoryEntry')),
+        ...needsAuth,
+        ...problems([404, 'account_not_found']),
+      },
+    },
+  },
+  '/v1/accounts/{accountId}/devices': {
+    get: {
+      ...authed,
+      summary: 'An account’s current devices',
+      parameters: [path_('accountId')],
+      responses: {
+        ...ok(200, ref('DirectoryEntry')),
+        ...needsAuth,
+        ...problems([404, 'account_not_found']),
+      },
+    },
+  },
+  '/v1/conversations': {
+    post: {
+      ...authed,
+      summary: 'Create a conversation (the caller is its owner)',
+      requestBody: body(CreateConversationDto.schema),
+      responses: {
+        ...ok(201, object({ conversationId: uuid })),
+        ...needsAuth,
+        ...common,
+        ...problems([404, 'account_not_found'], [409, 'too_many_members']),
+      },
+    },
+    get: {
+      ...authed,
+      summary: "The caller's conversations",
+      responses: {
+        ...ok(
+          200,
+          object({
+            conversations: {
+              type: 'array',
+              items: object({ conversationId: uuid, title: { type: 'string', nullable: true } }),
+            },
+          }),
+        ),
+        ...needsAuth,
+      },
+    },
+  },
+  '/v1/conversations/{id}': {
+    get: {
+      ...authed,
+      summary: 'A conversation (members only)',
+      parameters: [path_('id')],
+      responses: {
+        ...ok(
+          200,
+          object({
+            conversationId: uuid,
+            title: { type: 'string', nullable: true },
+            members: {
+              type: 'array',
+              items: object({
+                accountId: uuid,
+                role: { type: 'string', enum: ['owner', 'member'] },
+              }),
+            },
+          }),
+        ),
+        ...needsAuth,
+        ...problems([404, 'conversation_not_found']),
+      },
+    },
+  },
+  '/v1/conversations/{id}/members': {
+    post: {
+      ...authed,
+      summary: 'Add a member (members only)',
+      parameters: [path_('id')],
+      requestBody: body(AddMemberDto.schema),
+      responses: {
+        ...ok(204, undefined, 'Added'),
+        ...needsAuth,
+        ...common,
+        ...problems([404, 'conversation_not_found, account_not_found'], [409, 'too_many_members']),
+      },
+    },
+  },
+  '/v1/conversations/{id}/members/{accountId}': {
+    delete: {
+      ...authed,
+      summary: 'Remove a member (the owner removes anyone; a member removes only themself)',
+      parameters: [path_('id'), path_('accountId')],
+      responses: {
+        ...ok(204, undefined, 'Removed'),
+        ...needsAuth,
+        ...problems([403, 'not_owner'], [404, 'conversation_not_found, member_not_found']),
+      },
+    },
+  },
+  '/v1/messages': {
+    post: {
+      ...authed,
+      summary:
+        'Send an encrypted message; keys must cover exactly the recipients’ current devices and the sender’s other devices',
+      requestBody: body(SendMessageDto.schema),
+      responses: {
+        ...ok(201, ref('Accepted'), 'Accepted (or the first answer to a repeated clientMessageId)'),
+        ...needsAuth,
+        ...common,
+        ...problems(
+          [404, 'account_not_found, conversation_not_found'],
+          [409, 'devices_missing'],
+          [410, 'devices_stale'],
+          [413, 'body_too_large'],
+          [422, 'no_recipient_devices'],
+          [429, 'rate_limited'],
+        ),
+      },
+    },
+  },
+  '/v1/messages/{messageId}/status': {
+    get: {
+      ...authed,
+      summary: 'Delivery of a message, for its sender’s account',
+      parameters: [path_('messageId')],
+      responses: {
+        ...ok(
+          200,
+          object({
+            devices: { type: 'integer' },
+            delivered: { type: 'integer' },
+            pending: { type: 'integer' },
+            deliveredDevices: { type: 'array', items: object({ deviceId: uuid, ackedAt: time }) },
+            pendingDevices: { type: 'array', items: uuid },
+          }),
+        ),
+        ...needsAuth,
+        ...problems([404, 'message_not_found']),
+      },
+    },
+  },
+  '/v1/inbox': {
+    get: {
+      ...authed,
+      summary: 'The oldest pending messages of the calling device, in acceptance order',
+      parameters: [
+        {
+          name: 'limit',
+          in: 'query',
+          schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+        },
+      ],
+      responses: {
+        ...ok(
+          200,
+          object({
+            messages: { type: 'array', items: ref('InboxMessage') },
+            more: { type: 'boolean' },
+          }),
+        ),
+        ...needsAuth,
+        ...common,
+      },
+    },
+  },
+  '/v1/inbox/ack': {
+    post: {
+      ...authed,
+      summary: 'Ack messages for the calling device (ids not pending for it change nothing)',
+      requestBody: body(AckDto.schema),
+      responses: { ...ok(200, object({ acked: { type: 'integer' } })), ...needsAuth, ...common },
+    },
+  },
+  '/health/live': {
+    get: {
+      summary: 'The process is up',
+      responses: ok(200, object({ status: { type: 'string' } })),
+    },
+  },
+  '/health/ready': {
+    get: {
+      summary: 'PostgreSQL and Redis answer',
+      responses: {
+        ...ok(200, { type: 'object' }),
+        ...problems([503, 'not_ready (down names the parts)']),
+      },
+    },
+  },
+  '/metrics': {
+    get: {
+      summary: 'Prometheus metrics',
+      responses: {
+        '200': {
+          description: 'text/plain',
+          content: { 'text/plain': { schema: { type: 'string' } } },
+        },
+      },
+    },
+  },
+};
+
+export function buildOpenApi(): Json {
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'Supernode',
+      version: '1',
+      description: 'HTTP reference. The WebSocket stream (GET /v1/stream) is in protocol.md.',
+    },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas },
+    paths,
+  };
+}
+
+export const OPENAPI_FILE = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'docs',
+  'openapi.json',
+);
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  writeFileSync(OPENAPI_FILE, `${JSON.stringify(buildOpenApi(), null, 2)}\n`);
+  console.log(`wrote ${OPENAPI_FILE}`);
+}

@@ -1,0 +1,47 @@
+import { readFileSync } from 'node:fs';
+import { buildOpenApi, OPENAPI_FILE } from '../../scripts/openapi.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+/** Every "METHOD /path" fastify serves, read from its route tree (HEAD is implied by GET). */
+function servedRoutes(tree: string): string[] {
+  const routes: string[] = [];
+  const prefixes: string[] = [];
+  for (const line of tree.split('\n')) {
+    const match = line.match(/^([│ ]*)[├└]── (\S+) \(([^)]+)\)$/u);
+    if (!match) continue;
+    const depth = match[1].length / 4;
+    const path = (prefixes[depth - 1] ?? '') + match[2];
+    prefixes[depth] = path;
+    for (const method of match[3].split(', '))
+      if (method !== 'HEAD') routes.push(`${method} ${path}`);
+  }
+  return routes.sort();
+}
+
+describe('the HTTP reference (docs/openapi.json)', () => {
+  let world: TestApp;
+  beforeAll(async () => {
+    world = await startTestApp();
+  });
+  afterAll(() => world.close());
+
+  it('names exactly the routes the app serves', () => {
+    const documented = buildOpenApi().paths as Record<string, Record<string, unknown>>;
+    const inDoc = Object.entries(documented)
+      .flatMap(([path, operations]) =>
+        Object.keys(operations).map(
+          (method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`,
+        ),
+      )
+      .sort();
+    const served = servedRoutes(
+      world.app.getHttpAdapter().getInstance().printRoutes({ commonPrefix: false }),
+    );
+    expect(served.length).toBeGreaterThan(15);
+    expect(inDoc).toEqual(served);
+  });
+
+  it('is the committed file, regenerated from the request schemas (npm run openapi)', () => {
+    expect(JSON.parse(readFileSync(OPENAPI_FILE, 'utf8'))).toEqual(buildOpenApi());
+  });
+});
