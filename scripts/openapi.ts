@@ -17,7 +17,7 @@ import { AckDto, SendMessageDto } from '../src/messages/dto/messages.dto.js';
 
 type Json = Record<string, unknown>;
 const requestSchema = (schema: z.ZodType): Json =>
-  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }) as Json;
+  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' });
 
 const uuid = { type: 'string', format: 'uuid' };
 const time = { type: 'string', format: 'date-time' };
