@@ -29,10 +29,11 @@ export class ScheduleKeeper implements OnApplicationShutdown {
 
   onApplicationShutdown(): void {
     clearInterval(this.timer);
+    this.schedules.length = 0;
   }
 
   private async refresh(): Promise<void> {
-    for (const schedule of this.schedules) {
+    for (const schedule of [...this.schedules]) {
       await this.upsert(schedule).catch((error: Error) =>
         this.logger.warn(`scheduler ${schedule.id}: ${describeError(error)}`),
       );
