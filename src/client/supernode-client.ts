@@ -74,31 +74,37 @@ export class SupernodeClient {
   }
 
   /** Creates an account with this new device as its first one, and logs in. */
-  static async createAccount(
+  static createAccount(
     baseUrl: string,
     handle: string,
     options: ClientOptions = {},
   ): Promise<SupernodeClient> {
-    await ready();
-    const keys = generateDeviceKeys();
-    const created = await requestJson<CreatedDevice>(baseUrl, 'POST', '/v1/accounts', {
-      body: { handle, device: { name: options.deviceName ?? 'device', ...publicDeviceKeys(keys) } },
-    });
-    const client = new this(baseUrl, { ...created, keys });
-    await client.login();
-    return client;
+    return this.registerDevice(baseUrl, '/v1/accounts', { handle }, options);
   }
 
   /** Adds a new device to an account with a link code made by one of its devices, and logs in. */
-  static async linkDevice(
+  static linkDevice(
     baseUrl: string,
     code: string,
     options: ClientOptions = {},
   ): Promise<SupernodeClient> {
+    return this.registerDevice(baseUrl, '/v1/devices', { code }, options);
+  }
+
+  // Both ways of creating a device: fresh keys, the public half sent with `fields`, then login.
+  private static async registerDevice(
+    baseUrl: string,
+    path: string,
+    fields: Record<string, string>,
+    options: ClientOptions,
+  ): Promise<SupernodeClient> {
     await ready();
     const keys = generateDeviceKeys();
-    const created = await requestJson<CreatedDevice>(baseUrl, 'POST', '/v1/devices', {
-      body: { code, device: { name: options.deviceName ?? 'device', ...publicDeviceKeys(keys) } },
+    const created = await requestJson<CreatedDevice>(baseUrl, 'POST', path, {
+      body: {
+        ...fields,
+        device: { name: options.deviceName ?? 'device', ...publicDeviceKeys(keys) },
+      },
     });
     const client = new this(baseUrl, { ...created, keys });
     await client.login();

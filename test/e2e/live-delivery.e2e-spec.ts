@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { FanoutProducer } from '../../src/sync/fanout.producer.js';
-import { linkDevice, newAccount } from '../factories/accounts.js';
+import { aliceAndBobWithTwoDevicesEach, linkDevice, newAccount } from '../factories/accounts.js';
 import { beginLateMessage } from '../support/late-commit.js';
 import { LiveInbox } from '../support/live-inbox.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -24,10 +24,9 @@ describe('live delivery over the WebSocket stream', () => {
   afterAll(() => world.close());
 
   it('delivers live to both devices of the recipient and to the sender’s other device', async () => {
-    const alice = await newAccount(world.baseUrl, 'alice');
-    const aliceLaptop = await linkDevice(alice, 'laptop');
-    const bob = await newAccount(world.baseUrl, 'bob');
-    const bobTablet = await linkDevice(bob, 'tablet');
+    const { alice, aliceLaptop, bob, bobTablet } = await aliceAndBobWithTwoDevicesEach(
+      world.baseUrl,
+    );
     const inboxes = await Promise.all(
       [bob, bobTablet, aliceLaptop].map((client) => LiveInbox.connect(client)),
     );

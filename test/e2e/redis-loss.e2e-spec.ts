@@ -1,5 +1,5 @@
 import { createApp } from '../../src/app.js';
-import { linkDevice, newAccount } from '../factories/accounts.js';
+import { aliceAndBobWithTwoDevicesEach, newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { deleteRedisPrefix } from '../support/test-env.js';
@@ -12,10 +12,9 @@ describe('nothing is lost when Redis is', () => {
   afterAll(() => world.close());
 
   it('after Redis loses every key mid-run, every device still gets every message exactly once', async () => {
-    const alice = await newAccount(world.baseUrl, 'alice');
-    const aliceLaptop = await linkDevice(alice, 'laptop');
-    const bob = await newAccount(world.baseUrl, 'bob');
-    const bobTablet = await linkDevice(bob, 'tablet');
+    const { alice, aliceLaptop, bob, bobTablet } = await aliceAndBobWithTwoDevicesEach(
+      world.baseUrl,
+    );
     const inboxes = await Promise.all(
       [bob, bobTablet, aliceLaptop].map((client) => LiveInbox.connect(client)),
     );

@@ -17,3 +17,12 @@ export async function linkDevice(
   const { code } = await client.createLinkCode();
   return SupernodeClient.linkDevice(client.baseUrl, code, { deviceName: name });
 }
+
+/** Alice with a phone and a laptop, Bob with a phone and a tablet: the multi-device cast. */
+export async function aliceAndBobWithTwoDevicesEach(baseUrl: string) {
+  const alice = await newAccount(baseUrl, 'alice');
+  const aliceLaptop = await linkDevice(alice, 'laptop');
+  const bob = await newAccount(baseUrl, 'bob');
+  const bobTablet = await linkDevice(bob, 'tablet');
+  return { alice, aliceLaptop, bob, bobTablet };
+}
