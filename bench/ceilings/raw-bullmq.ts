@@ -37,7 +37,7 @@ export const rawBullmq: BenchItem = {
     await worker.call('start', { ...options, concurrency: FANOUT_CONCURRENCY });
     await producer.call('connect', options);
 
-    const jobs = s.quick ? 20_000 : 60_000;
+    const jobs = s.quick ? 10_000 : 60_000;
     progress(
       `raw-bullmq: ${jobs} jobs as fast as they go (worker concurrency ${FANOUT_CONCURRENCY})`,
     );

@@ -6,7 +6,6 @@ import { rssKiB } from '../lib/server.js';
 // Sockets one process can hold: the open-files hard limit less what a server
 // process keeps open besides (pools, pipes, its own files).
 export const FD_RESERVE = 300;
-export const SETTLE_MS = 3000;
 
 export function idleSocketCount(requested: number, openFilesHard: number): number {
   return Math.min(requested, openFilesHard - FD_RESERVE);
@@ -33,7 +32,7 @@ export const rawIdle: BenchItem = {
     const count = idleSocketCount(s.idleSockets, context.openFilesHard);
     const server = await context.spawn('idle-server', 'raw-idle server');
     const { port, pid } = await server.call<{ port: number; pid: number }>('listen');
-    await sleep(SETTLE_MS);
+    await sleep(s.settleMs);
     const before = await rssKiB(pid);
     progress(`raw-idle: ${count} sockets to a bare ws server (RSS before ${before} KiB)`);
     const clients = await Promise.all(
@@ -52,7 +51,7 @@ export const rawIdle: BenchItem = {
         }),
       ),
     );
-    await sleep(SETTLE_MS);
+    await sleep(s.settleMs);
     const held = (await server.call<{ sockets: number }>('count')).sockets;
     const after = await rssKiB(pid);
     const perSocket = (after - before) / held;

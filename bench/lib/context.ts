@@ -26,6 +26,14 @@ export interface Settings {
   purgeRows: number;
   purgeWaitMs: number;
   idleSockets: number;
+  /**
+   * Streams per device in idle-sockets: provisioning 20,000 devices through
+   * the API alone takes about two minutes here, so a full run opens two
+   * streams per device (the server allows several per device).
+   */
+  idleSocketsPerDevice: number;
+  /** Wait before reading a process's RSS (sockets settle, timers run). */
+  settleMs: number;
   /** The whole run's time limit. */
   budgetSeconds: number;
 }
@@ -35,18 +43,20 @@ export function settingsFor(quick: boolean, overrides: Partial<Settings> = {}): 
     quick,
     concurrency: 32,
     loadProcesses: 2,
-    warmupMs: quick ? 1000 : 2000,
-    throughputMs: quick ? 3000 : 10_000,
+    warmupMs: quick ? 500 : 2000,
+    throughputMs: quick ? 2000 : 10_000,
     latencyRate: 1000,
-    latencyMs: quick ? 3000 : 10_000,
+    latencyMs: quick ? 2000 : 10_000,
     deliveriesPerMessage: 3,
     pairs: 16,
     broadcastRounds: quick ? 3 : 10,
     catchUpMessages: quick ? 2000 : 20_000,
     fanoutDevices: quick ? 100 : 1000,
-    purgeRows: quick ? 50_000 : 1_000_000,
+    purgeRows: quick ? 20_000 : 1_000_000,
     purgeWaitMs: quick ? 20_000 : 90_000,
-    idleSockets: quick ? 1000 : 20_000,
+    idleSockets: quick ? 500 : 20_000,
+    idleSocketsPerDevice: quick ? 1 : 2,
+    settleMs: quick ? 1000 : 3000,
     budgetSeconds: quick ? 120 : 570,
     ...overrides,
   };

@@ -16,6 +16,8 @@ function ratioText(figure: ResolvedFigure): string {
     : `${figure.ratio.toFixed(2)}×`;
 }
 
+const opText = (op: '>=' | '<=') => (op === '>=' ? '≥' : '≤');
+
 const escapeCell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 export function markdownTable(figures: ResolvedFigure[]): string {
@@ -31,11 +33,13 @@ export function markdownTable(figures: ResolvedFigure[]): string {
     const targets: string[] = [];
     if (figure.target) {
       targets.push(
-        `${figure.target.op} ${formatNumber(figure.target.value)} ${figure.unit}`.trim(),
+        `${opText(figure.target.op)} ${formatNumber(figure.target.value)} ${figure.unit}`.trim(),
       );
     }
     if (figure.ratioTarget) {
-      targets.push(`${figure.ratioTarget.op} ${figure.ratioTarget.value * 100}% of ceiling`);
+      targets.push(
+        `${opText(figure.ratioTarget.op)} ${figure.ratioTarget.value * 100}% of ceiling`,
+      );
     }
     const target = targets.join(' and ');
     const met = figure.met === null ? '' : figure.met ? 'yes' : '**no**';

@@ -56,7 +56,8 @@ export const purge: BenchItem = {
     const s = context.settings;
     const baseUrl = context.server!.baseUrl;
     const client = new pg.Client({ connectionString: context.databaseUrl });
-    await client.connect();
+    const second = new pg.Client({ connectionString: context.databaseUrl });
+    await Promise.all([client.connect(), second.connect()]);
     const queue = new Queue(PURGE_QUEUE, {
       connection: { url: context.redisUrl, maxRetriesPerRequest: null },
       prefix: bullPrefix(context.redisPrefix),
@@ -70,8 +71,8 @@ export const purge: BenchItem = {
       const [owner] = population;
       const devices = deliveredTo(owner).map((device) => device.deviceId);
       progress(`purge: seeding ${s.purgeRows} expired messages (+${s.purgeRows * 3} deliveries)`);
-      const seedSeconds = await seedExpired(client, 'purge', s.purgeRows, (count) =>
-        client.query(SEED, [
+      const seed = (connection: pg.Client) => (count: number) =>
+        connection.query(SEED, [
           owner.sender.accountId,
           owner.sender.deviceId,
           owner.recipients[0].accountId,
@@ -79,9 +80,16 @@ export const purge: BenchItem = {
           count,
           randomBytes(72),
           devices,
-        ]),
+        ]);
+      const seedSeconds = await seedExpired(
+        'purge',
+        s.purgeRows,
+        [seed(client), seed(second)],
+        async () => {
+          await client.query('ANALYZE messages, deliveries');
+          await client.query('CHECKPOINT');
+        },
       );
-      await client.query('ANALYZE messages, deliveries');
 
       await load.call('prepare', {
         baseUrl,
@@ -171,7 +179,7 @@ export const purge: BenchItem = {
       };
     } finally {
       await queue.close();
-      await client.end();
+      await Promise.all([client.end(), second.end()]);
     }
   },
 };
