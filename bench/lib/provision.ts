@@ -122,7 +122,10 @@ function openFileLimits(): { openFilesSoft: number; openFilesHard: number } {
 
 export async function machineInfo(databaseUrl: string, redisUrl: string): Promise<MachineInfo> {
   const commit = git(['rev-parse', '--short=12', 'HEAD']);
-  const dirty = git(['status', '--porcelain', '--untracked-files=no']) !== '';
+  const changed = git(['status', '--porcelain', '--untracked-files=no'])
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.slice(3));
   const postgres = await withAdmin(databaseUrl, async (admin) => {
     const version = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]
       .server_version;
@@ -154,7 +157,9 @@ export async function machineInfo(databaseUrl: string, redisUrl: string): Promis
   }
   return {
     date: new Date().toISOString(),
-    commit: dirty ? `${commit} (with uncommitted changes)` : commit,
+    commit: changed.length
+      ? `${commit} (uncommitted changes in ${changed.slice(0, 5).join(', ')}${changed.length > 5 ? ', …' : ''})`
+      : commit,
     host: {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
