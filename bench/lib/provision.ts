@@ -125,7 +125,7 @@ export async function machineInfo(databaseUrl: string, redisUrl: string): Promis
   const changed = git(['status', '--porcelain', '--untracked-files=no'])
     .split('\n')
     .filter(Boolean)
-    .map((line) => line.slice(3));
+    .map((line) => line.trim().replace(/^\S+\s+/, ''));
   const postgres = await withAdmin(databaseUrl, async (admin) => {
     const version = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]
       .server_version;
