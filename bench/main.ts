@@ -129,6 +129,24 @@ async function killStarted(): Promise<void> {
   }
 }
 
+// Cores used by processes outside the run (other users, builds, tests) above
+// which a figure is marked as taken on a busy machine.
+const OTHER_CORES_WARNING = 0.2;
+
+/** The largest `cores.other` found anywhere in an item's details. */
+function busiestOther(details: unknown): number {
+  if (!details || typeof details !== 'object') return 0;
+  let most = 0;
+  for (const [key, value] of Object.entries(details)) {
+    if (key === 'cores' && value && typeof value === 'object' && 'other' in value) {
+      most = Math.max(most, Number((value as { other: number }).other) || 0);
+    } else {
+      most = Math.max(most, busiestOther(value));
+    }
+  }
+  return most;
+}
+
 async function runItem(context: Context, item: BenchItem, deadline: number): Promise<ItemResult> {
   const result: ItemResult = {
     name: item.name,
@@ -196,6 +214,15 @@ async function runItem(context: Context, item: BenchItem, deadline: number): Pro
     await processes.stopAll();
   }
   result.seconds = (monoMs() - started) / 1000;
+  const others = busiestOther(result.details);
+  if (others > OTHER_CORES_WARNING) {
+    // Someone else's work shared the cores: say so beside the figures.
+    const warning = `other processes used ${others.toFixed(2)} cores meanwhile`;
+    for (const figure of result.figures) {
+      figure.note = figure.note ? `${figure.note}; ${warning}` : warning;
+    }
+    progress(`${item.name}: warning: ${warning}`);
+  }
   if (result.status === 'ok') {
     const summary = result.figures
       .map(

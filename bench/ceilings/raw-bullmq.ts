@@ -2,6 +2,7 @@ import type { BenchItem } from '../lib/context.js';
 import { waitUntil } from '../lib/clock.js';
 import type { LoadResult } from '../lib/drivers.js';
 import { summarize } from '../lib/latency.js';
+import { CpuMeter } from '../lib/cpu.js';
 import { progress } from '../lib/progress.js';
 
 // The server's fan-out processor concurrency (FANOUT_CONCURRENCY's default).
@@ -41,6 +42,7 @@ export const rawBullmq: BenchItem = {
     progress(
       `raw-bullmq: ${jobs} jobs as fast as they go (worker concurrency ${FANOUT_CONCURRENCY})`,
     );
+    const meter = await CpuMeter.start();
     await producer.call('flood', { count: jobs, batch: 50, inFlight: 4 });
     await waitUntil(
       'the bare worker to process every job',
@@ -48,6 +50,7 @@ export const rawBullmq: BenchItem = {
       60_000,
       50,
     );
+    const cores = await meter.stop(context.cpuGroups());
     const flood = await worker.call<WorkerStats>('stats');
     const jobsPerSecond = flood.processed / ((flood.lastAt - flood.firstAt) / 1000);
 
@@ -83,7 +86,7 @@ export const rawBullmq: BenchItem = {
       },
     );
     result.details = {
-      flood: { jobs, processed: flood.processed, latency: summarize(flood.latencies) },
+      flood: { jobs, processed: flood.processed, latency: summarize(flood.latencies), cores },
       fixedRate: { rate: s.latencyRate, added: fixed.completed, errors: fixed.errors, latency },
       addLatency: summarize(fixed.latencies),
     };

@@ -1,6 +1,7 @@
 import type { BenchItem } from '../lib/context.js';
 import { sleep, waitUntil } from '../lib/clock.js';
 import { mergeSamples, summarize } from '../lib/latency.js';
+import { CpuMeter } from '../lib/cpu.js';
 import { progress } from '../lib/progress.js';
 
 interface Recording {
@@ -41,9 +42,11 @@ export const rawFrames: BenchItem = {
 
     progress(`raw-frames: ${receivers} clients, as fast as they read, ${s.throughputMs / 1000} s`);
     await first.call('startRecording');
+    const meter = await CpuMeter.start();
     await server.call('throughput', { durationMs: s.throughputMs });
     await sleep(200);
     const throughput = await first.call<Recording>('stopRecording');
+    const cores = await meter.stop(context.cpuGroups());
     const framesPerSecond = throughput.frames / (s.throughputMs / 1000);
 
     progress(
@@ -137,7 +140,7 @@ export const rawFrames: BenchItem = {
     );
     result.details = {
       receivers,
-      throughput: { frames: throughput.frames, latency: summarize(throughput.latencies) },
+      throughput: { frames: throughput.frames, latency: summarize(throughput.latencies), cores },
       fixedRate: { rate: frameRate, sent: fixed.sent, latency },
       burst: { frames: burst.frames, seconds: (burst.lastAt - burst.firstAt) / 1000 },
       broadcast: { clients: total, rounds: lastByRound.size, lastReceived: broadcast },

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { BenchItem } from '../lib/context.js';
 import { monoMs } from '../lib/clock.js';
+import { CpuMeter } from '../lib/cpu.js';
 import { progress } from '../lib/progress.js';
 import { messageIndexesDdl, messageTablesOnlyDdl } from './raw-schema.js';
 
@@ -135,9 +136,11 @@ export const rawPurge: BenchItem = {
       );
 
       progress('raw-purge: bare DELETE');
+      const meter = await CpuMeter.start();
       let started = monoMs();
       const deleted = await client.query(`DELETE FROM ${PLAIN.messages} WHERE expires_at <= now()`);
       const deleteSeconds = (monoMs() - started) / 1000;
+      const cores = await meter.stop(context.cpuGroups());
 
       progress('raw-purge: DROP of the expired partitions');
       started = monoMs();
@@ -165,6 +168,7 @@ export const rawPurge: BenchItem = {
         deleted: deleted.rowCount,
         seedSeconds,
         deleteRowsPerSecond: (deleted.rowCount ?? 0) / deleteSeconds,
+        cores,
       };
     } finally {
       await drop().catch(() => undefined);

@@ -2,6 +2,7 @@ import type { BenchItem } from '../lib/context.js';
 import { Skip } from '../lib/context.js';
 import { sleep } from '../lib/clock.js';
 import { summarize } from '../lib/latency.js';
+import { CpuMeter } from '../lib/cpu.js';
 import { progress } from '../lib/progress.js';
 import type { FrameRecords, SendRecords } from '../load/tasks/sdk-load.js';
 import { CONVERSATIONS_PATH } from '../sdk-contract.js';
@@ -62,6 +63,7 @@ export const fanout: BenchItem = {
     });
     await Promise.all(receivers.map((load) => load.call('startRecording')));
     progress(`fanout-1000: ${memberDevices.length} devices connected; ${s.broadcastRounds} rounds`);
+    const meter = await CpuMeter.start();
     const sends: SendRecords[] = [];
     for (let round = 0; round <= s.broadcastRounds; round++) {
       sends.push(await sender.call<SendRecords>('sendOne'));
@@ -72,6 +74,7 @@ export const fanout: BenchItem = {
       );
       await sleep(100);
     }
+    const cores = await meter.stop(context.cpuGroups());
     const frames = await Promise.all(
       receivers.map((load) => load.call<FrameRecords>('stopRecording')),
     );
@@ -116,6 +119,7 @@ export const fanout: BenchItem = {
       members: members.length,
       rounds,
       sendToLast: summarize(Float64Array.from(rounds.map((round) => round.sendToLastMs))),
+      cores,
       acceptedToLast: summarize(Float64Array.from(rounds.map((round) => round.acceptedToLastMs))),
     };
     await Promise.all(receivers.map((load) => load.call('disconnect')));

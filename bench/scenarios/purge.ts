@@ -7,6 +7,7 @@ import { Skip } from '../lib/context.js';
 import { sleep } from '../lib/clock.js';
 import type { LoadResult } from '../lib/drivers.js';
 import { summarize } from '../lib/latency.js';
+import { CpuMeter } from '../lib/cpu.js';
 import { progress } from '../lib/progress.js';
 import { bullPrefix, PURGE_JOB, PURGE_QUEUE, PURGE_SEED_COLUMNS } from '../sdk-contract.js';
 import { deliveredTo, pairs, routeOf } from './population.js';
@@ -107,6 +108,7 @@ export const purge: BenchItem = {
       const baseline = summarize((await run(s.latencyMs)).latencies);
 
       progress('purge: ingest again, and the purge job');
+      const meter = await CpuMeter.start();
       const during = run(s.purgeWaitMs + 5000, true);
       await sleep(1000);
       const job = await queue.add(
@@ -123,6 +125,7 @@ export const purge: BenchItem = {
       await sleep(500);
       await load.call('stopLoop');
       const loaded = await during;
+      const cores = await meter.stop(context.cpuGroups());
       const finished = await queue.getJob(job.id as string);
       const left = await client.query<{ count: string }>(
         'SELECT count(*) FROM messages WHERE expires_at <= now()',
@@ -176,6 +179,7 @@ export const purge: BenchItem = {
         duringPurge: whilePurging,
         sendsDuringPurge: inWindow.length,
         ingestErrors: loaded.errors,
+        cores,
       };
     } finally {
       await queue.close();
