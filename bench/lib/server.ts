@@ -1,0 +1,138 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import path from 'node:path';
+import { sleep } from './clock.js';
+import { startedProcesses } from './rpc.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
+
+export interface ServerProcess {
+  role: 'api' | 'worker';
+  child: ChildProcess;
+  pid: number;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+export interface ServerEnv {
+  DATABASE_URL: string;
+  REDIS_URL: string;
+  REDIS_PREFIX: string;
+  [name: string]: string;
+}
+
+/**
+ * The benchmark's server settings on top of the defaults of src/config/env.ts:
+ * rate limits that cannot cap a run (one address opens thousands of accounts
+ * and sends thousands of messages a second), and a purge that runs only when
+ * the purge scenario asks for it.
+ */
+export const BENCH_SERVER_SETTINGS: Record<string, string> = {
+  LOG_LEVEL: 'log',
+  RATE_LIMIT_ACCOUNT_CREATE: '1000000000',
+  RATE_LIMIT_AUTH: '1000000000',
+  RATE_LIMIT_SEND_PER_DEVICE: '1000000000',
+  PURGE_INTERVAL_SECONDS: '86400',
+};
+
+/** Starts the built server (dist/src/main.js) as its own process with ROLE=api or ROLE=worker. */
+export async function startServer(
+  role: 'api' | 'worker',
+  env: ServerEnv,
+  port: number,
+  logFile: string,
+): Promise<ServerProcess> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...BENCH_SERVER_SETTINGS,
+      ...env,
+      ROLE: role,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_OPTIONS: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  startedProcesses.add(child);
+  const log = createWriteStream(logFile);
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    log.write(chunk);
+    if (output.length < 64 * 1024) output += chunk.toString();
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      startedProcesses.delete(child);
+      log.end();
+      resolve();
+    }),
+  );
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new Error(`${role} process exited at start:\n${output.slice(-2000)}`);
+    }
+    if (role === 'worker' ? output.includes('worker started') : await isReady(port)) break;
+    if (Date.now() > deadline) throw new Error(`${role} process not ready after 30 s`);
+    await sleep(100);
+  }
+  return {
+    role,
+    child,
+    pid: child.pid ?? -1,
+    logFile,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+async function isReady(port: number): Promise<boolean> {
+  try {
+    const answer = await fetch(`http://127.0.0.1:${port}/health/ready`, {
+      signal: AbortSignal.timeout(1000),
+    });
+    return answer.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** A free TCP port (bind to 0, read it back, release). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Resident set size of a process in KiB, from /proc (Linux). */
+export async function rssKiB(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  if (!match) throw new Error(`no VmRSS for ${pid}`);
+  return Number(match[1]);
+}
+
+/** CPU time (user + system) of a process in seconds, from /proc (Linux). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  // utime and stime are fields 14 and 15 of stat; index 11 and 12 after "pid (comm) ".
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}

@@ -1,0 +1,65 @@
+import type { BenchItem } from '../lib/context.js';
+import type { LoadResult } from '../lib/drivers.js';
+import { summarize } from '../lib/latency.js';
+import { CpuMeter } from '../lib/cpu.js';
+import { progress } from '../lib/progress.js';
+import { pairs, routeOf } from './population.js';
+
+/** Accept latency: open loop at a fixed rate, each send timed from when it was due to its 201. */
+export const acceptLatency: BenchItem = {
+  name: 'accept-latency',
+  kind: 'scenario',
+  description: 'POST /v1/messages at a fixed rate (open loop), due → 201',
+  targets: 'p99 ≤ 20 ms at 1,000 msgs/s',
+  ceilings: ['raw-insert'],
+  needsServer: true,
+  needs: ['messages'],
+  maxSeconds: (s) => (s.warmupMs + s.latencyMs) / 1000 + 60,
+  async run(context, result) {
+    const s = context.settings;
+    const load = await context.spawn('sdk-load', 'accept-latency');
+    const population = await pairs(context, [load], 'main', s.pairs);
+    await load.call('prepare', {
+      baseUrl: context.server!.baseUrl,
+      routes: population.map(routeOf),
+      count: Math.ceil(((s.warmupMs + s.latencyMs) / 1000) * s.latencyRate) + 100,
+    });
+    const run = (durationMs: number) =>
+      load.call<LoadResult>('openLoop', { rate: s.latencyRate, durationMs, maxInFlight: 256 });
+    progress(
+      `accept-latency: ${s.latencyRate} msgs/s, ${s.warmupMs / 1000} s warm-up + ${s.latencyMs / 1000} s`,
+    );
+    await run(s.warmupMs);
+    const meter = await CpuMeter.start();
+    const measured = await run(s.latencyMs);
+    const cores = await meter.stop(context.cpuGroups());
+    const latency = summarize(measured.latencies);
+    const note = measured.errors ? `${measured.errors} failed: ${measured.firstError}` : undefined;
+    result.figures.push(
+      {
+        key: 'accept-latency.p50',
+        label: `accept p50 at ${s.latencyRate} msgs/s`,
+        value: latency.p50,
+        unit: 'ms',
+        ceiling: ['raw-insert.p50_at_rate'],
+      },
+      {
+        key: 'accept-latency.p99',
+        label: `accept p99 at ${s.latencyRate} msgs/s`,
+        value: latency.p99,
+        unit: 'ms',
+        target: { op: '<=', value: 20 },
+        ceiling: ['raw-insert.p99_at_rate'],
+        note,
+      },
+    );
+    result.details = {
+      rate: s.latencyRate,
+      completed: measured.completed,
+      errors: measured.errors,
+      latency,
+      cores,
+    };
+    result.series = [{ name: `accept at ${s.latencyRate} msgs/s`, samples: measured.latencies }];
+  },
+};

@@ -1,0 +1,65 @@
+import type { BenchItem } from '../lib/context.js';
+import { monoMs, sleep } from '../lib/clock.js';
+import { CpuMeter } from '../lib/cpu.js';
+import { progress } from '../lib/progress.js';
+import type { FrameRecords } from '../load/tasks/sdk-load.js';
+import { pairs, routeOf } from './population.js';
+
+/** Catch-up: a device that was away reconnects to N queued messages and drains them (acking as it goes). */
+export const catchUp: BenchItem = {
+  name: 'catch-up',
+  kind: 'scenario',
+  description: 'a reconnecting device drains its queued messages over the stream',
+  targets: '20,000 queued messages drained at ≥ 20,000 msgs/s',
+  ceilings: ['raw-frames'],
+  needsServer: true,
+  needs: ['messages', 'stream'],
+  maxSeconds: (s) => 60 + s.catchUpMessages / 500,
+  async run(context, result) {
+    const s = context.settings;
+    const baseUrl = context.server!.baseUrl;
+    const sender = await context.spawn('sdk-load', 'catch-up sender');
+    const receiver = await context.spawn('sdk-load', 'catch-up receiver');
+    const [pair] = await pairs(context, [sender], 'catchup', 1);
+    await sender.call('prepare', { baseUrl, routes: [routeOf(pair)], count: s.catchUpMessages });
+    progress(`catch-up: queueing ${s.catchUpMessages} messages for an offline device`);
+    const queued = await sender.call<{ seconds: number }>(
+      'sendCount',
+      { count: s.catchUpMessages, concurrency: s.concurrency },
+      s.catchUpMessages * 10,
+    );
+    await sleep(2000); // the fan-out jobs of the backlog run out
+    await receiver.call('startRecording');
+    const meter = await CpuMeter.start();
+    const connectedAt = monoMs();
+    await receiver.call('connect', { baseUrl, devices: [pair.recipients[0]], concurrency: 1 });
+    await receiver.call('waitFrames', { count: s.catchUpMessages, timeoutMs: 60_000 });
+    const cores = await meter.stop(context.cpuGroups());
+    const frames = await receiver.call<FrameRecords>('stopRecording');
+    await receiver.call('disconnect');
+    const received = new Set(frames.clientMessageIds).size;
+    const last = frames.receivedAt[frames.receivedAt.length - 1] ?? connectedAt;
+    const seconds = (last - connectedAt) / 1000;
+    result.figures.push({
+      key: 'catch-up.msgs_per_s',
+      label: `${s.catchUpMessages} queued messages drained by a reconnecting device`,
+      value: received / seconds,
+      unit: 'msgs/s',
+      target: { op: '>=', value: 20_000 },
+      ceiling: ['raw-frames.one_client_per_s'],
+      note:
+        received < s.catchUpMessages
+          ? `only ${received} of ${s.catchUpMessages} arrived`
+          : undefined,
+    });
+    result.details = {
+      queued: s.catchUpMessages,
+      queueSeconds: queued.seconds,
+      received,
+      duplicates: frames.clientMessageIds.length - received,
+      drainSeconds: seconds,
+      cores,
+      firstFrameMs: (frames.receivedAt[0] ?? connectedAt) - connectedAt,
+    };
+  },
+};

@@ -1,0 +1,82 @@
+import type { BenchItem } from '../lib/context.js';
+import type { LoadResult } from '../lib/drivers.js';
+import { mergeSamples, summarize } from '../lib/latency.js';
+import { progress } from '../lib/progress.js';
+import { CpuMeter } from '../lib/cpu.js';
+import { pairs, routeOf, split } from './population.js';
+
+// Messages sealed ahead per expected second of load (above the target rate).
+const PREPARED_PER_SECOND = 6000;
+
+/** Durable ingest: 1 KiB messages, 3 deliveries each, closed loop at the ceiling's concurrency. */
+export const ingest: BenchItem = {
+  name: 'ingest',
+  kind: 'scenario',
+  description: 'POST /v1/messages back to back from several load processes',
+  targets: '≥ 4,000 msgs/s and ≥ 50% of the raw insert ceiling',
+  ceilings: ['raw-insert'],
+  needsServer: true,
+  needs: ['messages'],
+  maxSeconds: (s) => (s.warmupMs + s.throughputMs) / 1000 + 60,
+  async run(context, result) {
+    const s = context.settings;
+    const baseUrl = context.server!.baseUrl;
+    const loads = await Promise.all(
+      Array.from({ length: s.loadProcesses }, (_, index) =>
+        context.spawn('sdk-load', `ingest#${index + 1}`),
+      ),
+    );
+    const population = await pairs(context, loads, 'main', s.pairs);
+    const perLoad = Math.ceil(
+      ((s.warmupMs + s.throughputMs) / 1000) * (PREPARED_PER_SECOND / loads.length),
+    );
+    progress(`ingest: sealing ${perLoad * loads.length} messages ahead`);
+    const groups = split(population, loads.length);
+    await Promise.all(
+      loads.map((load, index) =>
+        load.call('prepare', {
+          baseUrl,
+          routes: groups[index].map(routeOf),
+          count: perLoad,
+        }),
+      ),
+    );
+    progress(
+      `ingest: ${s.concurrency} in flight for ${s.throughputMs / 1000} s after ${s.warmupMs / 1000} s warm-up`,
+    );
+    const meter = await CpuMeter.start();
+    const parts = await Promise.all(
+      loads.map((load) =>
+        load.call<LoadResult>('closedLoop', {
+          concurrency: Math.ceil(s.concurrency / loads.length),
+          warmupMs: s.warmupMs,
+          durationMs: s.throughputMs,
+        }),
+      ),
+    );
+    const cores = await meter.stop(context.cpuGroups());
+    const completed = parts.reduce((total, part) => total + part.completed, 0);
+    const errors = parts.reduce((total, part) => total + part.errors, 0);
+    const seconds = s.throughputMs / 1000;
+    const rate = completed / seconds;
+    result.figures.push({
+      key: 'ingest.msgs_per_s',
+      label: `accepted msgs/s at concurrency ${s.concurrency}`,
+      value: rate,
+      unit: 'msgs/s',
+      target: { op: '>=', value: 4000 },
+      ceiling: ['raw-insert.msgs_per_s'],
+      ratioTarget: { op: '>=', value: 0.5 },
+      note: errors
+        ? `${errors} failed sends: ${parts.find((part) => part.firstError)?.firstError}`
+        : undefined,
+    });
+    result.details = {
+      completed,
+      errors,
+      seconds,
+      latency: summarize(mergeSamples(parts.map((part) => part.latencies))),
+      cores,
+    };
+  },
+};

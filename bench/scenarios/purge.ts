@@ -1,0 +1,189 @@
+import { Queue } from 'bullmq';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { seedExpired } from '../ceilings/raw-purge.js';
+import type { BenchItem } from '../lib/context.js';
+import { Skip } from '../lib/context.js';
+import { sleep } from '../lib/clock.js';
+import type { LoadResult } from '../lib/drivers.js';
+import { summarize } from '../lib/latency.js';
+import { CpuMeter } from '../lib/cpu.js';
+import { progress } from '../lib/progress.js';
+import { bullPrefix, PURGE_JOB, PURGE_QUEUE, PURGE_SEED_COLUMNS } from '../sdk-contract.js';
+import { deliveredTo, pairs, routeOf } from './population.js';
+
+const SEED = `
+WITH m AS (
+  INSERT INTO messages
+    (sender_account_id, sender_device_id, client_message_id, recipient_account_id, body,
+     device_count, pending_count, accepted_at, expires_at, fanned_out_at)
+  SELECT $1, $2, gen_random_uuid(), $3, $4, 3, 3,
+         now() - interval '2 days', now() - interval '1 day', now() - interval '2 days'
+    FROM generate_series(1, $5::int)
+  RETURNING id, seq)
+INSERT INTO deliveries (device_id, message_seq, message_id, wrapped_key)
+SELECT d.device_id, m.seq, m.id, $6
+  FROM m CROSS JOIN unnest($7::uuid[]) AS d(device_id)`;
+
+async function missingColumns(client: pg.Client): Promise<string[]> {
+  const found = await client.query<{ table_name: string; column_name: string }>(
+    `SELECT table_name, column_name FROM information_schema.columns
+      WHERE table_schema = 'public' AND table_name IN ('messages', 'deliveries')`,
+  );
+  const have = new Set(found.rows.map((row) => `${row.table_name}.${row.column_name}`));
+  return Object.entries(PURGE_SEED_COLUMNS).flatMap(([table, columns]) =>
+    columns.map((column) => `${table}.${column}`).filter((name) => !have.has(name)),
+  );
+}
+
+type TimedLoad = LoadResult & { dueEpoch: Float64Array };
+
+/**
+ * Purge: N expired messages (1 KiB, 3 deliveries each) seeded into the
+ * server's tables; the worker's purge job is enqueued while ingest runs at the
+ * accept-latency rate. Timed by the job's own start and finish; the ingest p99
+ * of the sends due inside that window is compared with a run without purge.
+ */
+export const purge: BenchItem = {
+  name: 'purge',
+  kind: 'scenario',
+  description: 'the worker purges N expired messages while ingest runs at a fixed rate',
+  targets: '1,000,000 expired in ≤ 1 s; ingest p99 meanwhile ≤ 1.5× without',
+  ceilings: ['raw-purge'],
+  needsServer: true,
+  needs: ['messages'],
+  maxSeconds: (s) => 60 + s.purgeRows / 15_000 + s.latencyMs / 1000 + s.purgeWaitMs / 1000,
+  async run(context, result) {
+    const s = context.settings;
+    const baseUrl = context.server!.baseUrl;
+    const client = new pg.Client({ connectionString: context.databaseUrl });
+    const second = new pg.Client({ connectionString: context.databaseUrl });
+    await Promise.all([client.connect(), second.connect()]);
+    const queue = new Queue(PURGE_QUEUE, {
+      connection: { url: context.redisUrl, maxRetriesPerRequest: null },
+      prefix: bullPrefix(context.redisPrefix),
+    });
+    queue.on('error', () => undefined);
+    try {
+      const missing = await missingColumns(client);
+      if (missing.length) throw new Skip(`server schema lacks ${missing.join(', ')}`);
+      const load = await context.spawn('sdk-load', 'purge ingest');
+      const population = await pairs(context, [load], 'main', s.pairs);
+      const [owner] = population;
+      const devices = deliveredTo(owner).map((device) => device.deviceId);
+      progress(`purge: seeding ${s.purgeRows} expired messages (+${s.purgeRows * 3} deliveries)`);
+      const seed = (connection: pg.Client) => (count: number) =>
+        connection.query(SEED, [
+          owner.sender.accountId,
+          owner.sender.deviceId,
+          owner.recipients[0].accountId,
+          randomBytes(1024),
+          count,
+          randomBytes(72),
+          devices,
+        ]);
+      const seedSeconds = await seedExpired(
+        'purge',
+        s.purgeRows,
+        [seed(client), seed(second)],
+        async () => {
+          await client.query('ANALYZE messages, deliveries');
+          await client.query('CHECKPOINT');
+        },
+      );
+
+      await load.call('prepare', {
+        baseUrl,
+        routes: population.map(routeOf),
+        count: Math.ceil(((s.warmupMs + s.latencyMs) / 1000) * s.latencyRate),
+      });
+      const run = (durationMs: number, untilStopped = false) =>
+        load.call<TimedLoad>(
+          'openLoop',
+          { rate: s.latencyRate, durationMs, maxInFlight: 256, untilStopped },
+          durationMs + 60_000,
+        );
+      progress(`purge: ingest without purge, ${s.latencyRate} msgs/s for ${s.latencyMs / 1000} s`);
+      await run(s.warmupMs);
+      const baseline = summarize((await run(s.latencyMs)).latencies);
+
+      progress('purge: ingest again, and the purge job');
+      const meter = await CpuMeter.start();
+      const during = run(s.purgeWaitMs + 5000, true);
+      await sleep(1000);
+      const job = await queue.add(
+        PURGE_JOB,
+        {},
+        { jobId: `bench-purge-${context.runId}`, attempts: 1 },
+      );
+      let state = await job.getState();
+      const deadline = Date.now() + s.purgeWaitMs;
+      while (state !== 'completed' && state !== 'failed' && Date.now() < deadline) {
+        await sleep(50);
+        state = await job.getState();
+      }
+      await sleep(500);
+      await load.call('stopLoop');
+      const loaded = await during;
+      const cores = await meter.stop(context.cpuGroups());
+      const finished = await queue.getJob(job.id as string);
+      const left = await client.query<{ count: string }>(
+        'SELECT count(*) FROM messages WHERE expires_at <= now()',
+      );
+      const remaining = Number(left.rows[0].count);
+
+      const processedOn = finished?.processedOn;
+      const finishedOn = finished?.finishedOn;
+      const done = state === 'completed' && processedOn !== undefined && finishedOn !== undefined;
+      const windowStart = processedOn ?? Number.POSITIVE_INFINITY;
+      const windowEnd = finishedOn ?? Date.now();
+      const inWindow: number[] = [];
+      loaded.dueEpoch.forEach((due, index) => {
+        if (due >= windowStart && due <= windowEnd) inWindow.push(loaded.latencies[index]);
+      });
+      const whilePurging = summarize(Float64Array.from(inWindow));
+      const seconds = done ? (finishedOn - processedOn) / 1000 : null;
+      result.figures.push(
+        {
+          key: 'purge.seconds',
+          label: `purge of ${s.purgeRows} expired messages (worker job, start → finish)`,
+          value: seconds,
+          unit: 's',
+          target: { op: '<=', value: 1 },
+          ceiling: ['raw-purge.delete_s'],
+          note: done
+            ? remaining
+              ? `${remaining} expired messages still there after the job`
+              : undefined
+            : `job ${state} after ${s.purgeWaitMs / 1000} s; ${remaining} of ${s.purgeRows} expired messages left`,
+        },
+        {
+          key: 'purge.ingest_p99_ratio',
+          label: `ingest p99 during purge ÷ without (${whilePurging.p99} ms ÷ ${baseline.p99} ms)`,
+          value: inWindow.length ? whilePurging.p99 / baseline.p99 : null,
+          unit: '×',
+          target: { op: '<=', value: 1.5 },
+          note:
+            inWindow.length < 100
+              ? `only ${inWindow.length} sends inside the purge window`
+              : undefined,
+        },
+      );
+      result.details = {
+        rows: s.purgeRows,
+        seedSeconds,
+        jobState: state,
+        jobResult: finished?.returnvalue,
+        remaining,
+        baseline,
+        duringPurge: whilePurging,
+        sendsDuringPurge: inWindow.length,
+        ingestErrors: loaded.errors,
+        cores,
+      };
+    } finally {
+      await queue.close();
+      await Promise.all([client.end(), second.end()]);
+    }
+  },
+};
