@@ -21,6 +21,16 @@ CREATE TABLE "deliveries" (
 	CONSTRAINT "deliveries_device_id_message_seq_pk" PRIMARY KEY("device_id","message_seq")
 );
 --> statement-breakpoint
+CREATE TABLE "fanout_pending" (
+	"message_id" uuid PRIMARY KEY NOT NULL,
+	"accepted_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "message_bodies" (
+	"message_id" uuid PRIMARY KEY NOT NULL,
+	"body" "bytea" NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "message_receipts" (
 	"message_id" uuid NOT NULL,
 	"device_id" uuid NOT NULL,
@@ -36,7 +46,6 @@ CREATE TABLE "messages" (
 	"client_message_id" uuid NOT NULL,
 	"recipient_account_id" uuid,
 	"conversation_id" uuid,
-	"body" "bytea",
 	"device_count" integer NOT NULL,
 	"pending_count" integer NOT NULL,
 	"accepted_at" timestamp with time zone DEFAULT now() NOT NULL,
@@ -48,6 +57,8 @@ ALTER TABLE "conversation_members" ADD CONSTRAINT "conversation_members_account_
 ALTER TABLE "conversations" ADD CONSTRAINT "conversations_created_by_account_id_accounts_id_fk" FOREIGN KEY ("created_by_account_id") REFERENCES "public"."accounts"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "deliveries" ADD CONSTRAINT "deliveries_device_id_devices_id_fk" FOREIGN KEY ("device_id") REFERENCES "public"."devices"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "deliveries" ADD CONSTRAINT "deliveries_message_id_messages_id_fk" FOREIGN KEY ("message_id") REFERENCES "public"."messages"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "fanout_pending" ADD CONSTRAINT "fanout_pending_message_id_messages_id_fk" FOREIGN KEY ("message_id") REFERENCES "public"."messages"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "message_bodies" ADD CONSTRAINT "message_bodies_message_id_messages_id_fk" FOREIGN KEY ("message_id") REFERENCES "public"."messages"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "message_receipts" ADD CONSTRAINT "message_receipts_message_id_messages_id_fk" FOREIGN KEY ("message_id") REFERENCES "public"."messages"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "conversation_members_account_idx" ON "conversation_members" USING btree ("account_id");--> statement-breakpoint
 CREATE INDEX "deliveries_message_idx" ON "deliveries" USING btree ("message_id");--> statement-breakpoint

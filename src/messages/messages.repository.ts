@@ -52,14 +52,21 @@ export interface MessageStatusRow {
   delivered: { deviceId: string; ackedAt: Date }[];
 }
 
-// A delivery is gone (acked or dropped): the body goes with the last one.
-const ONE_DELIVERY_LESS = `pending_count = m.pending_count - 1,
-  body = CASE WHEN m.pending_count <= 1 THEN NULL ELSE m.body END`;
+// Deliveries are gone (acked or dropped): count them off the message, and
+// delete the body with the last one. Expects a CTE "gone" of message ids.
+const COUNT_OFF_GONE = `
+  counted AS (
+    UPDATE messages m SET pending_count = m.pending_count - 1
+    FROM gone WHERE m.id = gone.message_id
+    RETURNING m.id, m.sender_account_id, m.pending_count
+  ), emptied AS (
+    DELETE FROM message_bodies b USING counted WHERE b.message_id = counted.id AND counted.pending_count <= 0
+  )`;
 
 const PENDING_COLUMNS = `
   d.message_seq AS seq, m.id AS "messageId", m.client_message_id AS "clientMessageId",
   m.sender_account_id AS "senderAccountId", m.sender_device_id AS "senderDeviceId",
-  m.conversation_id AS "conversationId", m.body, d.wrapped_key AS "wrappedKey",
+  m.conversation_id AS "conversationId", b.body, d.wrapped_key AS "wrappedKey",
   m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt"`;
 
 /**
@@ -107,12 +114,19 @@ export class MessagesRepository {
             AS i(index, sender_account_id, sender_device_id, client_message_id, recipient_account_id, conversation_id, body, device_count, ttl_seconds)
         ), message AS (
           INSERT INTO messages (sender_account_id, sender_device_id, client_message_id, recipient_account_id,
-                                conversation_id, body, device_count, pending_count, expires_at)
+                                conversation_id, device_count, pending_count, expires_at)
           SELECT sender_account_id, sender_device_id, client_message_id, recipient_account_id, conversation_id,
-                 body, device_count, device_count, now() + make_interval(secs => ttl_seconds)
+                 device_count, device_count, now() + make_interval(secs => ttl_seconds)
           FROM input ORDER BY index
           ON CONFLICT (sender_device_id, client_message_id) DO NOTHING
           RETURNING id, seq, sender_device_id, client_message_id, accepted_at, expires_at
+        ), bodies AS (
+          INSERT INTO message_bodies (message_id, body)
+          SELECT message.id, input.body FROM message
+          JOIN input ON message.sender_device_id = input.sender_device_id
+                    AND message.client_message_id = input.client_message_id
+        ), fanout AS (
+          INSERT INTO fanout_pending (message_id, accepted_at) SELECT id, accepted_at FROM message
         ), stored AS (
           INSERT INTO deliveries (device_id, message_seq, message_id, wrapped_key)
           SELECT keyed.device_id, message.seq, message.id, keyed.wrapped_key
@@ -175,7 +189,7 @@ export class MessagesRepository {
              FROM unnest($1::uuid[], $2::bigint[], $3::int[]) WITH ORDINALITY AS read(device_id, after_seq, page_size, index)
              CROSS JOIN LATERAL (
                SELECT ${PENDING_COLUMNS}
-               FROM deliveries d JOIN messages m ON m.id = d.message_id
+               FROM deliveries d JOIN messages m ON m.id = d.message_id JOIN message_bodies b ON b.message_id = m.id
                WHERE d.device_id = read.device_id AND d.message_seq > read.after_seq AND m.expires_at > now()
                ORDER BY d.message_seq LIMIT read.page_size
              ) page
@@ -206,7 +220,7 @@ export class MessagesRepository {
     const result = await this.pool.query<PendingMessage & { deviceId: string }>({
       name: 'deliveries-pending-for-message',
       text: `SELECT ${PENDING_COLUMNS}, d.device_id AS "deviceId"
-             FROM deliveries d JOIN messages m ON m.id = d.message_id
+             FROM deliveries d JOIN messages m ON m.id = d.message_id JOIN message_bodies b ON b.message_id = m.id
              WHERE d.message_id = $1 AND d.device_id = ANY($2::uuid[]) AND m.expires_at > now()`,
       values: [messageId, deviceIds],
     });
@@ -222,17 +236,15 @@ export class MessagesRepository {
     const result = await this.pool.query<AckedMessage>({
       name: 'deliveries-ack',
       text: `
-        WITH acked AS (
+        WITH gone AS (
           DELETE FROM deliveries d USING messages m
           WHERE m.id = ANY($2::uuid[]) AND d.device_id = $1 AND d.message_seq = m.seq
           RETURNING d.message_id
         ), receipts AS (
           INSERT INTO message_receipts (message_id, device_id)
-          SELECT message_id, $1 FROM acked ON CONFLICT DO NOTHING
-        )
-        UPDATE messages m SET ${ONE_DELIVERY_LESS}
-        FROM acked WHERE m.id = acked.message_id
-        RETURNING m.id AS "messageId", m.sender_account_id AS "senderAccountId"`,
+          SELECT message_id, $1 FROM gone ON CONFLICT DO NOTHING
+        ), ${COUNT_OFF_GONE}
+        SELECT id AS "messageId", sender_account_id AS "senderAccountId" FROM counted`,
       values: [deviceId, messageIds],
     });
     return result.rows;
@@ -241,8 +253,9 @@ export class MessagesRepository {
   /** Drops every pending delivery of a device (it was revoked), inside the revoking transaction. */
   async dropDeviceDeliveries(tx: Executor, deviceId: string): Promise<void> {
     await tx.execute(
-      sql`WITH dropped AS (DELETE FROM deliveries WHERE device_id = ${deviceId} RETURNING message_id)
-          UPDATE messages m SET ${sql.raw(ONE_DELIVERY_LESS)} FROM dropped WHERE m.id = dropped.message_id`,
+      sql`WITH gone AS (DELETE FROM deliveries WHERE device_id = ${deviceId} RETURNING message_id),
+          ${sql.raw(COUNT_OFF_GONE)}
+          SELECT count(*) FROM counted`,
     );
   }
 
@@ -269,7 +282,7 @@ export class MessagesRepository {
   private async markFannedOutBatch(messageIds: string[]): Promise<string[]> {
     await this.pool.query({
       name: 'messages-mark-fanned-out',
-      text: `UPDATE messages SET fanned_out_at = now() WHERE id = ANY($1::uuid[]) AND fanned_out_at IS NULL`,
+      text: `DELETE FROM fanout_pending WHERE message_id = ANY($1::uuid[])`,
       values: [messageIds],
     });
     return messageIds;
@@ -279,9 +292,9 @@ export class MessagesRepository {
   async notFannedOut(graceSeconds: number, limit: number): Promise<string[]> {
     const result = await this.pool.query<{ id: string }>({
       name: 'messages-not-fanned-out',
-      text: `SELECT id FROM messages
-             WHERE fanned_out_at IS NULL AND accepted_at < now() - make_interval(secs => $1) AND expires_at > now()
-             ORDER BY accepted_at LIMIT $2`,
+      text: `SELECT p.message_id AS id FROM fanout_pending p JOIN messages m ON m.id = p.message_id
+             WHERE p.accepted_at < now() - make_interval(secs => $1) AND m.expires_at > now()
+             ORDER BY p.accepted_at LIMIT $2`,
       values: [graceSeconds, limit],
     });
     return result.rows.map((row) => row.id);

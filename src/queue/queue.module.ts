@@ -26,7 +26,7 @@ const DEFAULT_JOB_OPTIONS = {
       }),
     }),
     BullModule.registerQueue(
-      // A finished fan-out is recorded in PostgreSQL (messages.fanned_out_at), so
+      // A finished fan-out is recorded in PostgreSQL (its fanout_pending row goes), so
       // its job can go at once: keeping history costs Redis work on every job.
       {
         name: QUEUES.fanout,

@@ -19,8 +19,9 @@ export async function beginLateMessage(
   templateMessageId: string,
 ): Promise<LateMessage> {
   const template = await pool.query(
-    `SELECT m.body, d.wrapped_key, m.sender_account_id, m.sender_device_id, m.recipient_account_id
-     FROM messages m JOIN deliveries d ON d.message_id = m.id WHERE m.id = $1 AND d.device_id = $2`,
+    `SELECT b.body, d.wrapped_key, m.sender_account_id, m.sender_device_id, m.recipient_account_id
+     FROM messages m JOIN deliveries d ON d.message_id = m.id JOIN message_bodies b ON b.message_id = m.id
+     WHERE m.id = $1 AND d.device_id = $2`,
     [templateMessageId, deviceId],
   );
   if (template.rowCount !== 1)
@@ -29,11 +30,15 @@ export async function beginLateMessage(
   const held = await pool.connect();
   await held.query('BEGIN');
   const inserted = await held.query(
-    `INSERT INTO messages (sender_account_id, sender_device_id, client_message_id, recipient_account_id, body,
+    `INSERT INTO messages (sender_account_id, sender_device_id, client_message_id, recipient_account_id,
                            device_count, pending_count, expires_at)
-     VALUES ($1, $2, $3, $4, $5, 1, 1, now() + interval '1 hour') RETURNING id, seq`,
-    [row.sender_account_id, row.sender_device_id, randomUUID(), row.recipient_account_id, row.body],
+     VALUES ($1, $2, $3, $4, 1, 1, now() + interval '1 hour') RETURNING id, seq`,
+    [row.sender_account_id, row.sender_device_id, randomUUID(), row.recipient_account_id],
   );
+  await held.query('INSERT INTO message_bodies (message_id, body) VALUES ($1, $2)', [
+    inserted.rows[0].id,
+    row.body,
+  ]);
   await held.query(
     'INSERT INTO deliveries (device_id, message_seq, message_id, wrapped_key) VALUES ($1, $2, $3, $4)',
     [deviceId, inserted.rows[0].seq, inserted.rows[0].id, row.wrapped_key],

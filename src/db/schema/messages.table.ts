@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import {
   bigint,
   index,
@@ -13,8 +12,9 @@ import { devices } from './devices.table.js';
 
 /**
  * A message is stored once. `seq` is the acceptance order; deliveries copy it,
- * so a device's pending messages are read in order from one index. The body is
- * set to NULL once every delivery is acked; the row goes at expiry.
+ * so a device's pending messages are read in order from one index. The row is
+ * narrow (the body lives in message_bodies) because every ack updates it.
+ * It goes at expiry.
  */
 export const messages = pgTable(
   'messages',
@@ -26,24 +26,38 @@ export const messages = pgTable(
     clientMessageId: uuid('client_message_id').notNull(),
     recipientAccountId: uuid('recipient_account_id'),
     conversationId: uuid('conversation_id'),
-    body: bytea('body'),
     deviceCount: integer('device_count').notNull(),
     pendingCount: integer('pending_count').notNull(),
     acceptedAt: timestamptz('accepted_at').notNull().defaultNow(),
     expiresAt: timestamptz('expires_at').notNull(),
-    // Set once the fan-out job has routed the message; the reconciler
-    // re-enqueues messages where it stays NULL (their job was lost with Redis).
-    fannedOutAt: timestamptz('fanned_out_at'),
   },
   (table) => [
     // Idempotency: one message per (sender device, client message id).
     uniqueIndex('messages_sender_client_id_idx').on(table.senderDeviceId, table.clientMessageId),
     index('messages_expires_at_idx').on(table.expiresAt),
-    index('messages_not_fanned_out_idx')
-      .on(table.acceptedAt)
-      .where(sql`${table.fannedOutAt} IS NULL`),
   ],
 );
+
+/** The ciphertext, written once; deleted with the last delivery (or at expiry). */
+export const messageBodies = pgTable('message_bodies', {
+  messageId: uuid('message_id')
+    .primaryKey()
+    .references(() => messages.id, { onDelete: 'cascade' }),
+  body: bytea('body').notNull(),
+});
+
+/**
+ * Messages whose fan-out has not finished: inserted with the message, deleted
+ * by the fan-out job. The reconciler re-enqueues what stays here (a job lost
+ * with Redis). A small table of its own, so that marking costs no rewrite of
+ * the message row.
+ */
+export const fanoutPending = pgTable('fanout_pending', {
+  messageId: uuid('message_id')
+    .primaryKey()
+    .references(() => messages.id, { onDelete: 'cascade' }),
+  acceptedAt: timestamptz('accepted_at').notNull().defaultNow(),
+});
 
 /**
  * What a device still has to receive: ack deletes the row ("everything still

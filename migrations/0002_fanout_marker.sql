@@ -1,2 +1,0 @@
-ALTER TABLE "messages" ADD COLUMN "fanned_out_at" timestamp with time zone;--> statement-breakpoint
-CREATE INDEX "messages_not_fanned_out_idx" ON "messages" USING btree ("accepted_at") WHERE "messages"."fanned_out_at" IS NULL;
