@@ -18,6 +18,7 @@ import { type AuthenticatedDevice, AuthService } from '../identity/auth.service.
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { WakeupService } from '../push/wakeup.service.js';
 import { DEVICE_ROUTER, type DeviceRouter, type RoutedEvent } from './device-router.js';
 import { LiveRoutingService } from './live-routing.service.js';
 import { StreamConnection } from './stream-connection.js';
@@ -51,6 +52,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     private readonly routing: LiveRoutingService,
     private readonly lifecycle: DeviceLifecycle,
     private readonly metrics: MetricsService,
+    private readonly wakeups: WakeupService,
     @Inject(DEVICE_ROUTER) private readonly router: DeviceRouter,
     @Inject(ENV) private readonly env: Env,
   ) {}
@@ -130,6 +132,8 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       // Presence first, then the backlog: a message committed after the backlog
       // query started is routed here live, so nothing falls between the two.
       await this.presence.markOnline(device.deviceId);
+      // Connected: it needs no wake-up push for what it is about to receive.
+      await this.wakeups.clear(device.deviceId);
       await connection.catchUp();
     } catch (error) {
       this.logger.warn(`stream open failed: ${describeError(error)}`);

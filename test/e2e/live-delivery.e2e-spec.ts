@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { WakeupService } from '../../src/push/wakeup.service.js';
 import { FanoutProducer } from '../../src/sync/fanout.producer.js';
 import { aliceAndBobWithTwoDevicesEach, linkDevice, newAccount } from '../factories/accounts.js';
 import { beginLateMessage } from '../support/late-commit.js';
@@ -255,5 +256,17 @@ describe('live delivery over the WebSocket stream', () => {
     await waitFor('the late message', () => frames.includes(late.messageId));
     expect(frames).toEqual([warmUp.messageId, later.messageId, late.messageId]);
     raw.close();
+  });
+
+  it('marks a device that is not connected for a wake-up push, and clears the mark when it connects', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    const wakeups = world.app.get(WakeupService);
+    await alice.sendText({ accountId: bob.accountId }, 'wake up');
+    await waitFor('wake-up mark', async () => (await wakeups.waiting(1000)).includes(bob.deviceId));
+    const inbox = await LiveInbox.connect(bob);
+    await inbox.waitForCount(1);
+    expect(await wakeups.waiting(1000)).not.toContain(bob.deviceId);
+    await inbox.stream.close();
   });
 });
