@@ -8,7 +8,6 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import { bytea, timestamptz } from './columns.js';
-import { devices } from './devices.table.js';
 
 /**
  * A message is stored once. `seq` is the acceptance order; deliveries copy it,
@@ -66,9 +65,12 @@ export const fanoutPending = pgTable('fanout_pending', {
 export const deliveries = pgTable(
   'deliveries',
   {
-    deviceId: uuid('device_id')
-      .notNull()
-      .references(() => devices.id, { onDelete: 'cascade' }),
+    // No foreign key to devices, on purpose: its check takes a KEY SHARE lock
+    // on the device row for every delivery inserted, and concurrent sends to
+    // the same devices then contend on those rows (multixacts). Sends only
+    // ever name current devices (the coverage rule), and devices are never
+    // deleted, only revoked (which drops their deliveries).
+    deviceId: uuid('device_id').notNull(),
     messageSeq: bigint('message_seq', { mode: 'number' }).notNull(),
     messageId: uuid('message_id')
       .notNull()
