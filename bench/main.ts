@@ -166,6 +166,13 @@ async function runItem(context: Context, item: BenchItem, deadline: number): Pro
     result.reason = 'the server did not start';
     return result;
   }
+  const dead = context.server?.api.died ?? context.server?.worker.died;
+  if (item.needsServer && dead) {
+    result.status = 'skipped';
+    result.reason = dead;
+    progress(`${item.name}: skipped (${dead})`);
+    return result;
+  }
   const lacking = (item.needs ?? []).filter((need) => context.availability?.[need] === false);
   if (lacking.length) {
     result.status = 'skipped';
@@ -214,6 +221,11 @@ async function runItem(context: Context, item: BenchItem, deadline: number): Pro
     await processes.stopAll();
   }
   result.seconds = (monoMs() - started) / 1000;
+  const died = context.server?.api.died ?? context.server?.worker.died;
+  if (item.needsServer && died && result.status === 'ok') {
+    result.status = 'failed';
+    result.reason = died;
+  }
   const others = busiestOther(result.details);
   if (others > OTHER_CORES_WARNING) {
     // Someone else's work shared the cores: say so beside the figures.
