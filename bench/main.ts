@@ -28,7 +28,7 @@ import {
 import { elapsedSeconds, progress } from './lib/progress.js';
 import { type ItemResult, resolveFigures, type RunReport } from './lib/results.js';
 import { startedProcesses } from './lib/rpc.js';
-import { BENCH_SERVER_SETTINGS, freePort, startServer } from './lib/server.js';
+import { BENCH_SERVER_SETTINGS, freePort, type ServerProcess, startServer } from './lib/server.js';
 import { latencyChartSvg } from './lib/svg.js';
 import { acceptLatency } from './scenarios/accept-latency.js';
 import { catchUp } from './scenarios/catch-up.js';
@@ -265,11 +265,13 @@ async function main(): Promise<number> {
     .replaceAll(':', '-')
     .replace(/\.\d+Z$/, 'Z');
 
+  const servers: { api?: ServerProcess; worker?: ServerProcess } = {};
   let tornDown = false;
   const teardown = async () => {
     if (tornDown) return;
     tornDown = true;
     progress('teardown: stopping processes');
+    await Promise.all([servers.api?.stop(), servers.worker?.stop()]);
     await killStarted();
     if (options.keep) {
       progress(`teardown: kept database ${databaseUrl} and Redis prefix ${redisPrefix}`);
@@ -338,6 +340,7 @@ async function main(): Promise<number> {
         ]);
         const baseUrl = `http://127.0.0.1:${port}`;
         context.server = { baseUrl, api, worker };
+        Object.assign(servers, { api, worker });
         progress(`server ready at ${baseUrl} (api pid ${api.pid}, worker pid ${worker.pid})`);
         const [probe] = await provisionAccount(baseUrl, `b${runId.split('_')[1]}-probe`, 1);
         const http = new KeepAliveHttp(baseUrl, 2);
