@@ -28,7 +28,7 @@ import {
 import { elapsedSeconds, progress } from './lib/progress.js';
 import { type ItemResult, resolveFigures, type RunReport } from './lib/results.js';
 import { startedProcesses } from './lib/rpc.js';
-import { BENCH_SERVER_SETTINGS, freePort, startServer } from './lib/server.js';
+import { BENCH_SERVER_SETTINGS, freePort, type ServerProcess, startServer } from './lib/server.js';
 import { latencyChartSvg } from './lib/svg.js';
 import { acceptLatency } from './scenarios/accept-latency.js';
 import { catchUp } from './scenarios/catch-up.js';
@@ -166,6 +166,13 @@ async function runItem(context: Context, item: BenchItem, deadline: number): Pro
     result.reason = 'the server did not start';
     return result;
   }
+  const dead = context.server?.api.died ?? context.server?.worker.died;
+  if (item.needsServer && dead) {
+    result.status = 'skipped';
+    result.reason = dead;
+    progress(`${item.name}: skipped (${dead})`);
+    return result;
+  }
   const lacking = (item.needs ?? []).filter((need) => context.availability?.[need] === false);
   if (lacking.length) {
     result.status = 'skipped';
@@ -214,6 +221,11 @@ async function runItem(context: Context, item: BenchItem, deadline: number): Pro
     await processes.stopAll();
   }
   result.seconds = (monoMs() - started) / 1000;
+  const died = context.server?.api.died ?? context.server?.worker.died;
+  if (item.needsServer && died && result.status === 'ok') {
+    result.status = 'failed';
+    result.reason = died;
+  }
   const others = busiestOther(result.details);
   if (others > OTHER_CORES_WARNING) {
     // Someone else's work shared the cores: say so beside the figures.
@@ -253,11 +265,13 @@ async function main(): Promise<number> {
     .replaceAll(':', '-')
     .replace(/\.\d+Z$/, 'Z');
 
+  const servers: { api?: ServerProcess; worker?: ServerProcess } = {};
   let tornDown = false;
   const teardown = async () => {
     if (tornDown) return;
     tornDown = true;
     progress('teardown: stopping processes');
+    await Promise.all([servers.api?.stop(), servers.worker?.stop()]);
     await killStarted();
     if (options.keep) {
       progress(`teardown: kept database ${databaseUrl} and Redis prefix ${redisPrefix}`);
@@ -326,6 +340,7 @@ async function main(): Promise<number> {
         ]);
         const baseUrl = `http://127.0.0.1:${port}`;
         context.server = { baseUrl, api, worker };
+        Object.assign(servers, { api, worker });
         progress(`server ready at ${baseUrl} (api pid ${api.pid}, worker pid ${worker.pid})`);
         const [probe] = await provisionAccount(baseUrl, `b${runId.split('_')[1]}-probe`, 1);
         const http = new KeepAliveHttp(baseUrl, 2);

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import path from 'node:path';
 import { sleep } from './clock.js';
+import { progress } from './progress.js';
 import { startedProcesses } from './rpc.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -12,6 +13,8 @@ export interface ServerProcess {
   child: ChildProcess;
   pid: number;
   logFile: string;
+  /** Why the process is gone, when it ended without stop() (crash, or killed by someone). */
+  readonly died: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -66,10 +69,16 @@ export async function startServer(
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
+  let stopping = false;
+  let died: string | undefined;
   const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
       startedProcesses.delete(child);
       log.end();
+      if (!stopping) {
+        died = `the ${role} process (pid ${child.pid}) exited on its own: ${signal ? `signal ${signal}` : `code ${code}`}, log in ${logFile}`;
+        progress(died);
+      }
       resolve();
     }),
   );
@@ -87,8 +96,12 @@ export async function startServer(
     child,
     pid: child.pid ?? -1,
     logFile,
+    get died() {
+      return died;
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      stopping = true;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;

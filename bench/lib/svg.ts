@@ -4,7 +4,8 @@ import { quantile, sortedCopy } from './latency.js';
  * A dependency-free SVG chart of latency distributions: a histogram of the
  * first series and the cumulative distribution of every series, with the
  * first series' p50 and p99 marked. The x axis stops at the largest p99.9
- * (the tail beyond is stated in the legend, not drawn).
+ * (the tail beyond is stated in the legend, not drawn), and turns
+ * logarithmic when the samples span more than two decades.
  */
 export interface ChartSeries {
   name: string;
@@ -49,13 +50,23 @@ export function latencyChartSvg(title: string, unit: string, series: ChartSeries
     return parts.join('\n');
   }
   const xMax = Math.max(...plotted.map((entry) => quantile(entry.sorted, 0.999))) * 1.05 || 1;
-  const x = (value: number) => MARGIN.left + (Math.min(value, xMax) / xMax) * plotWidth;
+  const smallest = Math.min(...plotted.map((entry) => quantile(entry.sorted, 0.001)));
+  const logScale = smallest > 0 && xMax / smallest > 100;
+  const xMin = logScale ? 10 ** Math.floor(Math.log10(smallest)) : 0;
+  // Position of a value along the axis, 0..1.
+  const along = (value: number) => {
+    const clamped = Math.min(Math.max(value, xMin), xMax);
+    return logScale
+      ? Math.log10(clamped / xMin) / Math.log10(xMax / xMin)
+      : (clamped - xMin) / (xMax - xMin);
+  };
+  const x = (value: number) => MARGIN.left + along(value) * plotWidth;
   const yRight = (fraction: number) => MARGIN.top + plotHeight * (1 - fraction);
 
   // Histogram of the first series (share of samples per bin, left axis).
   const first = plotted[0].sorted;
   const counts = new Array<number>(BINS).fill(0);
-  for (const value of first) counts[Math.min(BINS - 1, Math.floor((value / xMax) * BINS))]++;
+  for (const value of first) counts[Math.min(BINS - 1, Math.floor(along(value) * BINS))]++;
   const maxShare = Math.max(...counts) / first.length || 1;
   const yLeft = (share: number) => MARGIN.top + plotHeight * (1 - share / maxShare);
   const binWidth = plotWidth / BINS;
@@ -68,8 +79,16 @@ export function latencyChartSvg(title: string, unit: string, series: ChartSeries
   });
 
   // Axes and grid.
-  const step = niceStep(xMax, 8);
-  for (let tick = 0; tick <= xMax; tick += step) {
+  const ticks: number[] = [];
+  if (logScale) {
+    for (let decade = xMin; decade <= xMax; decade *= 10) {
+      for (const factor of [1, 2, 5]) if (decade * factor <= xMax) ticks.push(decade * factor);
+    }
+  } else {
+    const step = niceStep(xMax, 8);
+    for (let tick = 0; tick <= xMax; tick += step) ticks.push(tick);
+  }
+  for (const tick of ticks) {
     const position = x(tick).toFixed(1);
     parts.push(
       `<line x1="${position}" y1="${MARGIN.top}" x2="${position}" y2="${MARGIN.top + plotHeight}" stroke="#eee"/>`,
@@ -86,8 +105,8 @@ export function latencyChartSvg(title: string, unit: string, series: ChartSeries
   }
   parts.push(
     `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="#333"/>`,
-    `<text x="${MARGIN.left + plotWidth / 2}" y="${MARGIN.top + plotHeight + 34}" text-anchor="middle">${escapeXml(unit)}</text>`,
-    `<text transform="translate(16 ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">share of samples per bin (bars)</text>`,
+    `<text x="${MARGIN.left + plotWidth / 2}" y="${MARGIN.top + plotHeight + 34}" text-anchor="middle">${escapeXml(`${unit}${logScale ? ', log scale' : ''}`)}</text>`,
+    `<text transform="translate(16 ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">${escapeXml(`share per bin (bars: ${plotted[0].name})`)}</text>`,
     `<text transform="translate(${WIDTH - 12} ${MARGIN.top + plotHeight / 2}) rotate(90)" text-anchor="middle">cumulative (lines)</text>`,
   );
 

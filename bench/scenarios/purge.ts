@@ -105,7 +105,9 @@ export const purge: BenchItem = {
         );
       progress(`purge: ingest without purge, ${s.latencyRate} msgs/s for ${s.latencyMs / 1000} s`);
       await run(s.warmupMs);
-      const baseline = summarize((await run(s.latencyMs)).latencies);
+      const without = await run(s.latencyMs);
+      if (without.completed === 0) throw new Error(`every send failed: ${without.firstError}`);
+      const baseline = summarize(without.latencies);
 
       progress('purge: ingest again, and the purge job');
       const meter = await CpuMeter.start();
