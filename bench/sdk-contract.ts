@@ -115,8 +115,6 @@ export interface BenchDevice {
   keys: DeviceKeyPairs;
 }
 
-export const publicBoxKey = (device: BenchDevice): Uint8Array => device.keys.boxPublicKey;
-
 // --- identity, through the SDK ---
 
 /** One account with `devices` devices (the first creates the account, the rest are linked). */

@@ -141,11 +141,3 @@ export async function rssKiB(pid: number): Promise<number> {
   if (!match) throw new Error(`no VmRSS for ${pid}`);
   return Number(match[1]);
 }
-
-/** CPU time (user + system) of a process in seconds, from /proc (Linux). */
-export async function cpuSeconds(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-  // utime and stime are fields 14 and 15 of stat; index 11 and 12 after "pid (comm) ".
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
