@@ -19,8 +19,12 @@ export function createPool(env: Env): pg.Pool {
     connectionTimeoutMillis: 3000,
     query_timeout: 15000,
   });
-  // An idle client losing its connection must not crash the process.
+  // A client losing its connection (PostgreSQL restarted, the database
+  // dropped) must not crash the process: idle ones report to the pool, and
+  // every client gets a listener of its own for while it is checked out (the
+  // query in flight still fails with the error).
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

@@ -35,6 +35,9 @@ export async function createTestEnv(
   });
   await runMigrations(env.DATABASE_URL);
   const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 4 });
+  // Dropping the database at the end terminates whatever is still connected.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return {
     env,
     pool,
