@@ -1,3 +1,4 @@
+import type { Accepted, InboxMessage } from '../src/client/types.js';
 import sodium from 'libsodium-wrappers';
 import { randomBytes, randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
@@ -79,23 +80,9 @@ export interface SendMessageRequest {
   keys: { deviceId: string; wrappedKey: string }[];
 }
 
-export interface SendMessageAccepted {
-  messageId: string;
-  acceptedAt: string;
-  expiresAt: string;
-}
-
-export interface InboxMessage {
-  messageId: string;
-  clientMessageId: string;
-  senderAccountId: string;
-  senderDeviceId: string;
-  conversationId: string | null;
-  body: string;
-  wrappedKey: string;
-  acceptedAt: string;
-  expiresAt: string;
-}
+// The SDK's own types: one definition of the wire shapes.
+export type { InboxMessage };
+export type SendMessageAccepted = Omit<Accepted, 'clientMessageId'>;
 
 export type StreamServerFrame =
   | { type: 'message'; message: InboxMessage }
