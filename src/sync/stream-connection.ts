@@ -9,6 +9,8 @@ const PAGE = 1000;
 // Stop writing while this much is still queued for the socket: a slow reader
 // gets backpressure instead of a process-sized buffer.
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+// Up to this many frames sent and unacked, a drain re-reads from the start.
+const REREAD_BELOW = 200;
 // Ids of frames sent and not yet acked, kept to skip sending one twice.
 const MAX_REMEMBERED = 20_000;
 
@@ -90,10 +92,16 @@ export class StreamConnection {
       this.drainAgain = false;
       const notified = [...this.notified];
       this.notified.clear();
+      // While the device keeps up (few frames unacked), read everything still
+      // pending from the start: a message that committed behind the cursor is
+      // then sent before anything newer, so one sender's sequential messages
+      // never overtake each other. A device far behind pages from the cursor.
+      let after = (this.sent?.size ?? 0) <= REREAD_BELOW ? 0 : this.cursor;
       for (;;) {
-        const page = await this.dependencies.pendingAfter(this.device.deviceId, this.cursor, PAGE);
+        const page = await this.dependencies.pendingAfter(this.device.deviceId, after, PAGE);
         for (const message of page) this.send(message);
-        if (page.length > 0) this.cursor = page[page.length - 1].seq;
+        if (page.length > 0) after = page[page.length - 1].seq;
+        this.cursor = Math.max(this.cursor, after);
         if (page.length < PAGE || !this.isOpen()) break;
         await this.drained();
       }
