@@ -39,6 +39,14 @@ export const BENCH_SERVER_SETTINGS: Record<string, string> = {
   PURGE_INTERVAL_SECONDS: '86400',
 };
 
+/**
+ * BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") are node
+ * flags for the server processes, to profile them under the benchmark's load.
+ */
+function serverNodeArgs(): string[] {
+  return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 /** Starts the built server (dist/src/main.js) as its own process with ROLE=api or ROLE=worker. */
 export async function startServer(
   role: 'api' | 'worker',
@@ -47,7 +55,7 @@ export async function startServer(
   logFile: string,
 ): Promise<ServerProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...serverNodeArgs(), MAIN], {
     cwd: ROOT,
     env: {
       ...process.env,

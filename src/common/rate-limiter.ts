@@ -17,12 +17,13 @@ export class RateLimiter {
   async hit(scope: string, subject: string, limit: number, windowSeconds: number): Promise<void> {
     const window = Math.floor(Date.now() / 1000 / windowSeconds);
     const key = this.keys.key('ratelimit', scope, subject, String(window));
-    const results = await this.redis
-      .multi()
-      .incr(key)
-      .expire(key, windowSeconds + 1)
-      .exec();
-    const count = Number(results?.[0]?.[1] ?? 0);
+    // Two plain commands rather than a MULTI, so that auto-pipelining puts the
+    // hits of one event-loop turn into one write. SET NX gives a new window's
+    // key its expiry before INCR counts (a counter can never outlive its window).
+    const [, count] = await Promise.all([
+      this.redis.set(key, 0, 'EX', windowSeconds + 1, 'NX'),
+      this.redis.incr(key),
+    ]);
     if (count > limit) {
       const retryAfter = (window + 1) * windowSeconds - Math.floor(Date.now() / 1000);
       throw Problem.tooManyRequests(Math.max(1, retryAfter));

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { and, asc, count, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { Batcher, groupRowsBy } from '../common/batcher.js';
-import { type Database, DRIZZLE, type Executor } from '../db/db.module.js';
+import type pg from 'pg';
+import { type Database, DRIZZLE, type Executor, PG_POOL } from '../db/db.module.js';
 import { accounts, authChallenges, authTokens, devices, linkCodes } from '../db/schema/index.js';
 import type { DeviceKeys } from './dto/identity.dto.js';
 
@@ -40,7 +41,10 @@ export class IdentityRepository {
     this.queryLiveTokens(deviceIds),
   );
 
-  constructor(@Inject(DRIZZLE) readonly db: Database) {}
+  constructor(
+    @Inject(DRIZZLE) readonly db: Database,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+  ) {}
 
   transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
     return this.db.transaction(work);
@@ -98,13 +102,18 @@ export class IdentityRepository {
     return perAccount.flat();
   }
 
+  // The two hot reads are named statements over an array parameter: one plan
+  // whatever the batch size, and no query building per call.
   private async queryCurrentDevices(accountIds: string[]): Promise<DeviceRecord[][]> {
-    const rows = await this.db
-      .select(currentDevice)
-      .from(devices)
-      .where(and(inArray(devices.accountId, accountIds), isNull(devices.revokedAt)))
-      .orderBy(asc(devices.createdAt), asc(devices.id));
-    return groupRowsBy(accountIds, rows, (row) => row.accountId);
+    const result = await this.pool.query<DeviceRecord>({
+      name: 'identity-current-devices',
+      text: `SELECT id, account_id AS "accountId", name, signing_key AS "signingKey", box_key AS "boxKey",
+                    box_key_signature AS "boxKeySignature", created_at AS "createdAt", last_seen_at AS "lastSeenAt"
+               FROM devices WHERE account_id = ANY($1::uuid[]) AND revoked_at IS NULL
+              ORDER BY created_at, id`,
+      values: [accountIds],
+    });
+    return groupRowsBy(accountIds, result.rows, (row) => row.accountId);
   }
 
   async findAccountByHandle(handle: string): Promise<{ id: string; handle: string } | null> {
@@ -189,22 +198,14 @@ export class IdentityRepository {
   }
 
   private async queryLiveTokens(deviceIds: string[]): Promise<LiveToken[][]> {
-    const rows = await this.db
-      .select({
-        deviceId: authTokens.deviceId,
-        tokenHash: authTokens.tokenHash,
-        accountId: devices.accountId,
-      })
-      .from(authTokens)
-      .innerJoin(devices, eq(devices.id, authTokens.deviceId))
-      .where(
-        and(
-          inArray(authTokens.deviceId, deviceIds),
-          gt(authTokens.expiresAt, sql`now()`),
-          isNull(devices.revokedAt),
-        ),
-      );
-    return groupRowsBy(deviceIds, rows, (row) => row.deviceId);
+    const result = await this.pool.query<LiveToken>({
+      name: 'identity-live-tokens',
+      text: `SELECT t.device_id AS "deviceId", t.token_hash AS "tokenHash", d.account_id AS "accountId"
+               FROM auth_tokens t JOIN devices d ON d.id = t.device_id
+              WHERE t.device_id = ANY($1::uuid[]) AND t.expires_at > now() AND d.revoked_at IS NULL`,
+      values: [deviceIds],
+    });
+    return groupRowsBy(deviceIds, result.rows, (row) => row.deviceId);
   }
 
   // --- link codes ---
