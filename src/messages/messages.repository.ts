@@ -34,6 +34,11 @@ export interface PendingMessage {
   expiresAt: Date;
 }
 
+interface AckRequest {
+  deviceId: string;
+  messageIds: string[];
+}
+
 interface PendingRead {
   deviceId: string;
   limit: number;
@@ -52,12 +57,15 @@ export interface MessageStatusRow {
   delivered: { deviceId: string; ackedAt: Date }[];
 }
 
-// Deliveries are gone (acked or dropped): count them off the message, and
-// delete the body with the last one. Expects a CTE "gone" of message ids.
+// Deliveries are gone (acked or dropped): count them off their messages (one
+// update per message, however many of its deliveries went), and delete the
+// body with the last one. Expects a CTE "gone" of message ids.
 const COUNT_OFF_GONE = `
-  counted AS (
-    UPDATE messages m SET pending_count = m.pending_count - 1
-    FROM gone WHERE m.id = gone.message_id
+  gone_per_message AS (
+    SELECT message_id, count(*)::int AS gone_count FROM gone GROUP BY message_id
+  ), counted AS (
+    UPDATE messages m SET pending_count = m.pending_count - g.gone_count
+    FROM gone_per_message g WHERE m.id = g.message_id
     RETURNING m.id, m.sender_account_id, m.pending_count
   ), emptied AS (
     DELETE FROM message_bodies b USING counted WHERE b.message_id = counted.id AND counted.pending_count <= 0
@@ -87,6 +95,10 @@ export class MessagesRepository {
   private readonly pendingDevices = new Batcher((messageIds: string[]) =>
     this.queryPendingDevices(messageIds),
   );
+  // Acks of many devices in one statement: when a message to a large group is
+  // acked by all its devices at once, its counter is updated once per batch
+  // rather than once per device (a hot row that every ack would queue on).
+  private readonly acks = new Batcher((requests: AckRequest[]) => this.ackBatch(requests));
   private readonly fannedOut = new Batcher((messageIds: string[]) =>
     this.markFannedOutBatch(messageIds),
   );
@@ -232,22 +244,44 @@ export class MessagesRepository {
    * and drops a body once its last delivery is gone. Ids that are not pending
    * for this device change nothing.
    */
-  async ack(deviceId: string, messageIds: string[]): Promise<AckedMessage[]> {
-    const result = await this.pool.query<AckedMessage>({
+  ack(deviceId: string, messageIds: string[]): Promise<AckedMessage[]> {
+    return this.acks.load({ deviceId, messageIds });
+  }
+
+  private async ackBatch(requests: AckRequest[]): Promise<AckedMessage[][]> {
+    const pairs = requests.flatMap((request, index) =>
+      request.messageIds.map((messageId) => ({ index, deviceId: request.deviceId, messageId })),
+    );
+    const result = await this.pool.query<AckedMessage & { index: number }>({
       name: 'deliveries-ack',
       text: `
-        WITH gone AS (
-          DELETE FROM deliveries d USING messages m
-          WHERE m.id = ANY($2::uuid[]) AND d.device_id = $1 AND d.message_seq = m.seq
-          RETURNING d.message_id
+        WITH acked AS (
+          -- A pair acked twice in one batch is answered to the first asker only.
+          SELECT DISTINCT ON (device_id, message_id) index, device_id, message_id
+            FROM unnest($1::int[], $2::uuid[], $3::uuid[]) AS a(index, device_id, message_id)
+           ORDER BY device_id, message_id, index
+        ), removed AS (
+          DELETE FROM deliveries d USING messages m, acked a
+          WHERE m.id = a.message_id AND d.device_id = a.device_id AND d.message_seq = m.seq
+          RETURNING d.device_id, d.message_id
+        ), gone AS (
+          SELECT message_id FROM removed
         ), receipts AS (
           INSERT INTO message_receipts (message_id, device_id)
-          SELECT message_id, $1 FROM gone ON CONFLICT DO NOTHING
+          SELECT message_id, device_id FROM removed ON CONFLICT DO NOTHING
         ), ${COUNT_OFF_GONE}
-        SELECT id AS "messageId", sender_account_id AS "senderAccountId" FROM counted`,
-      values: [deviceId, messageIds],
+        SELECT a.index, c.id AS "messageId", c.sender_account_id AS "senderAccountId"
+          FROM removed r JOIN counted c ON c.id = r.message_id
+          JOIN acked a ON a.device_id = r.device_id AND a.message_id = r.message_id`,
+      values: [
+        pairs.map((pair) => pair.index),
+        pairs.map((pair) => pair.deviceId),
+        pairs.map((pair) => pair.messageId),
+      ],
     });
-    return result.rows;
+    const perRequest = requests.map((): AckedMessage[] => []);
+    for (const { index, ...acked } of result.rows) perRequest[index].push(acked);
+    return perRequest;
   }
 
   /** Drops every pending delivery of a device (it was revoked), inside the revoking transaction. */

@@ -61,6 +61,45 @@ describe('expiry and retention', () => {
   });
 });
 
+describe('acks of many devices at once', () => {
+  let world: TestApp;
+  beforeAll(async () => {
+    world = await startTestApp({ PURGE_INTERVAL_SECONDS: '3600' });
+  });
+  afterAll(() => world.close());
+
+  it('a group message acked by every device at the same moment is counted off exactly once per device', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const members = await Promise.all(
+      Array.from({ length: 12 }, (_, index) => newAccount(world.baseUrl, `member${index}`)),
+    );
+    const conversationId = await alice.createConversation(members.map((m) => m.accountId));
+    const sent = await alice.sendText({ conversationId }, 'to everyone');
+    const inboxes = await Promise.all(members.map((member) => member.fetchInbox()));
+    expect(inboxes.map((inbox) => inbox.messages[0]?.messageId)).toEqual(
+      members.map(() => sent.messageId),
+    );
+    // Called in one turn of the event loop, so that they share one batch; the
+    // first device acks twice, and counts once.
+    const messages = world.app.get(MessagesService);
+    const acked = await Promise.all(
+      [...members, members[0]].map((member) => messages.ack(member.deviceId, [sent.messageId])),
+    );
+    expect(acked).toEqual([...members.map(() => 1), 0]);
+    expect(await alice.messageStatus(sent.messageId)).toMatchObject({
+      devices: members.length,
+      delivered: members.length,
+      pending: 0,
+    });
+    const row = await world.pool.query(
+      `SELECT m.pending_count, (SELECT count(*)::int FROM message_bodies b WHERE b.message_id = m.id) AS bodies
+         FROM messages m WHERE m.id = $1`,
+      [sent.messageId],
+    );
+    expect(row.rows[0]).toEqual({ pending_count: 0, bodies: 0 });
+  });
+});
+
 describe('the purge, without the scheduler racing it', () => {
   let quiet: TestApp;
   beforeAll(async () => {
