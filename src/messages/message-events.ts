@@ -2,7 +2,13 @@ import { describeError } from '../common/describe-error.js';
 import { Injectable, Logger } from '@nestjs/common';
 import type { AckedMessage } from './messages.repository.js';
 
-type AcceptedListener = (messageId: string) => Promise<void>;
+/** A message just stored, and the devices it was addressed to. */
+export interface AcceptedEvent {
+  messageId: string;
+  deviceIds: string[];
+}
+
+type AcceptedListener = (accepted: AcceptedEvent) => Promise<void>;
 type AckedListener = (deviceId: string, acked: AckedMessage[]) => Promise<void>;
 
 /**
@@ -25,9 +31,9 @@ export class MessageEvents {
     this.ackedListeners.push(listener);
   }
 
-  emitAccepted(messageId: string): void {
+  emitAccepted(accepted: AcceptedEvent): void {
     for (const listener of this.acceptedListeners) {
-      listener(messageId).catch((error: Error) =>
+      listener(accepted).catch((error: Error) =>
         this.logger.warn(`accepted listener failed: ${describeError(error)}`),
       );
     }

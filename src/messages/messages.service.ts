@@ -117,7 +117,10 @@ export class MessagesService implements OnModuleInit {
       })) ?? (await this.repository.findBySenderClientId(sender.deviceId, request.clientMessageId));
     if (!accepted) throw new Error('idempotent insert found neither a new nor an earlier message');
     this.metrics.messagesAccepted.inc();
-    this.events.emitAccepted(accepted.messageId);
+    this.events.emitAccepted({
+      messageId: accepted.messageId,
+      deviceIds: request.keys.map((key) => key.deviceId),
+    });
     return accepted;
   }
 

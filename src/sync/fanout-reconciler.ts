@@ -51,7 +51,7 @@ export class FanoutReconciler implements OnApplicationBootstrap, OnApplicationSh
     try {
       const messageIds = await this.messages.notFannedOut(GRACE_SECONDS, BATCH);
       if (messageIds.length > 0) {
-        await this.producer.enqueue(messageIds);
+        await this.producer.enqueue(messageIds.map((messageId) => ({ messageId })));
         this.logger.log(`re-enqueued fan-out of ${messageIds.length} messages`);
       }
       return messageIds.length;

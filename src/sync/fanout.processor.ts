@@ -35,7 +35,9 @@ export class FanoutProcessor extends LoggedWorkerHost {
   async process(job: FanoutJob): Promise<void> {
     if (job.name !== JOBS.fanoutMessage) throw new UnrecoverableError(`unknown job ${job.name}`);
     const { messageId } = job.data;
-    const deviceIds = await this.messages.pendingDeviceIds(messageId);
+    // Devices that acked meanwhile are routed anyway: their socket reads
+    // PostgreSQL on the notice and finds nothing new.
+    const deviceIds = job.data.deviceIds ?? (await this.messages.pendingDeviceIds(messageId));
     const offline = await this.routing.routeMessage(messageId, deviceIds);
     await this.wakeups.request(offline);
     await this.messages.markFannedOut(messageId);

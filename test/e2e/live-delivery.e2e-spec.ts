@@ -252,7 +252,9 @@ describe('live delivery over the WebSocket stream', () => {
     await waitFor('the later message', () => frames.includes(later.messageId));
     await late.commit();
     // What the send path does after its commit: enqueue the message's fan-out.
-    await world.app.get(FanoutProducer).enqueue([late.messageId]);
+    await world.app
+      .get(FanoutProducer)
+      .enqueue([{ messageId: late.messageId, deviceIds: [bob.deviceId] }]);
     await waitFor('the late message', () => frames.includes(late.messageId));
     expect(frames).toEqual([warmUp.messageId, later.messageId, late.messageId]);
     raw.close();
