@@ -7,6 +7,8 @@ import { initSodium } from './common/crypto.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { ZodValidationPipe } from './common/validation.js';
 import type { Env } from './config/env.js';
+import { recordHttpMetrics } from './metrics/http-metrics.hook.js';
+import { MetricsService } from './metrics/metrics.service.js';
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -28,6 +30,7 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
     logger: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(env.LOG_LEVEL) + 1),
     abortOnError: false,
   });
+  recordHttpMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService));
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(new ZodValidationPipe());
   return app;

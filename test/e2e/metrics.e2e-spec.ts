@@ -19,6 +19,11 @@ describe('GET /metrics', () => {
     const bob = await newAccount(world.baseUrl, 'bob');
     const before = await (await fetch(`${world.baseUrl}/metrics`)).text();
     await alice.sendText({ accountId: bob.accountId }, 'counted');
+    // Refused by the auth guard, before any handler: counted too.
+    const refused = await fetch(`${world.baseUrl}/v1/inbox`, {
+      headers: { authorization: 'Bearer forged' },
+    });
+    expect(refused.status).toBe(401);
 
     const response = await fetch(`${world.baseUrl}/metrics`);
     expect(response.headers.get('content-type')).toContain('text/plain');
@@ -26,7 +31,8 @@ describe('GET /metrics', () => {
     expect(metricValue(after, 'supernode_messages_accepted_total')).toBe(
       metricValue(before, 'supernode_messages_accepted_total') + 1,
     );
-    expect(after).toContain('route="/v1/messages"');
+    expect(after).toContain('method="POST",route="/v1/messages",status="201"');
+    expect(after).toContain('method="GET",route="/v1/inbox",status="401"');
     await waitFor('fan-out job metric', async () =>
       (await (await fetch(`${world.baseUrl}/metrics`)).text()).includes(
         'job="fanout-message",outcome="completed"',
