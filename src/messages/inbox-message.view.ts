@@ -8,8 +8,8 @@ export function inboxMessageView(message: PendingMessage) {
     senderAccountId: message.senderAccountId,
     senderDeviceId: message.senderDeviceId,
     conversationId: message.conversationId,
-    body: message.body.toString('base64'),
-    wrappedKey: message.wrappedKey.toString('base64'),
+    body: message.body,
+    wrappedKey: message.wrappedKey,
     acceptedAt: message.acceptedAt.toISOString(),
     expiresAt: message.expiresAt.toISOString(),
   };

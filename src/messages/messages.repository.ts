@@ -28,8 +28,10 @@ export interface PendingMessage {
   senderAccountId: string;
   senderDeviceId: string;
   conversationId: string | null;
-  body: Buffer;
-  wrappedKey: Buffer;
+  /** Base64, as the wire carries it. */
+  body: string;
+  /** Base64, as the wire carries it. */
+  wrappedKey: string;
   acceptedAt: Date;
   expiresAt: Date;
 }
@@ -71,10 +73,14 @@ const COUNT_OFF_GONE = `
     DELETE FROM message_bodies b USING counted WHERE b.message_id = counted.id AND counted.pending_count <= 0
   )`;
 
+// Ciphertext leaves PostgreSQL already in base64 (the wire's form): half the
+// bytes of bytea's hex text, and no decoding and re-encoding in Node.
+// encode() breaks lines every 76 characters; the wire has none.
 const PENDING_COLUMNS = `
   d.message_seq AS seq, m.id AS "messageId", m.client_message_id AS "clientMessageId",
   m.sender_account_id AS "senderAccountId", m.sender_device_id AS "senderDeviceId",
-  m.conversation_id AS "conversationId", b.body, d.wrapped_key AS "wrappedKey",
+  m.conversation_id AS "conversationId", translate(encode(b.body, 'base64'), chr(10), '') AS body,
+  translate(encode(d.wrapped_key, 'base64'), chr(10), '') AS "wrappedKey",
   m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt"`;
 
 /**
