@@ -97,12 +97,16 @@ export class StreamConnection {
       // then sent before anything newer, so one sender's sequential messages
       // never overtake each other. A device far behind pages from the cursor.
       let after = (this.sent?.size ?? 0) <= REREAD_BELOW ? 0 : this.cursor;
+      let reading = this.readPage(after);
       for (;;) {
-        const page = await this.dependencies.pendingAfter(this.device.deviceId, after, PAGE);
-        for (const message of page) this.send(message);
+        const page = await reading;
+        const full = page.length === PAGE;
         if (page.length > 0) after = page[page.length - 1].seq;
+        // A long backlog: PostgreSQL reads the next page while this one is written.
+        if (full) reading = this.readPage(after);
+        for (const message of page) this.send(message);
         this.cursor = Math.max(this.cursor, after);
-        if (page.length < PAGE || !this.isOpen()) break;
+        if (!full || !this.isOpen()) break;
         await this.drained();
       }
       for (const messageId of notified) {
@@ -112,6 +116,13 @@ export class StreamConnection {
         if (late) this.send(late);
       }
     } while (this.drainAgain && this.isOpen());
+  }
+
+  private readPage(afterSeq: number): Promise<PendingMessage[]> {
+    const reading = this.dependencies.pendingAfter(this.device.deviceId, afterSeq, PAGE);
+    // A page read ahead for a socket that closed meanwhile is never awaited.
+    reading.catch(() => undefined);
+    return reading;
   }
 
   private send(message: PendingMessage): void {

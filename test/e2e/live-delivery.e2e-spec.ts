@@ -260,6 +260,30 @@ describe('live delivery over the WebSocket stream', () => {
     raw.close();
   });
 
+  it('a backlog of several pages comes whole, once each, in acceptance order', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    const total = 2_300; // more than two pages of the stream's reads
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < total) await alice.sendText({ accountId: bob.accountId }, `m${next++}`);
+      }),
+    );
+    const accepted = await world.pool.query<{ message_id: string }>(
+      'SELECT message_id FROM deliveries WHERE device_id = $1 ORDER BY message_seq',
+      [bob.deviceId],
+    );
+    expect(accepted.rowCount).toBe(total);
+
+    const inbox = await LiveInbox.connect(bob);
+    await inbox.waitForCount(total, 30_000);
+    expect(inbox.messages.map((message) => message.messageId)).toEqual(
+      accepted.rows.map((row) => row.message_id),
+    );
+    await inbox.stream.close();
+  }, 60_000);
+
   it('marks a device that is not connected for a wake-up push, and clears the mark when it connects', async () => {
     const alice = await newAccount(world.baseUrl, 'alice');
     const bob = await newAccount(world.baseUrl, 'bob');
