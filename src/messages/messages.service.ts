@@ -17,6 +17,35 @@ import {
   type PendingMessage,
 } from './messages.repository.js';
 
+// Partitions are kept a day beyond the longest TTL, so a send never lands in DEFAULT.
+const PARTITION_SLACK_SECONDS = 24 * 3600;
+// How long partition DDL may wait for a table lock (inserts queue behind it meanwhile).
+const DDL_LOCK_TIMEOUT_MS = 2000;
+
+export interface PurgeResult {
+  /** Days whose partitions were created (null: a table lock was not had in time). */
+  createdDays: number | null;
+  /** Daily partitions dropped whole (each of the four tables counts one). */
+  droppedPartitions: number;
+  /** Expired messages deleted row by row (from today's and the DEFAULT partitions). */
+  deletedMessages: number;
+}
+
+/** Runs `batch` until one comes back short or `maxBatches` ran; returns the total. */
+async function inBatches(
+  batchSize: number,
+  maxBatches: number,
+  batch: (size: number) => Promise<number>,
+): Promise<number> {
+  let total = 0;
+  for (let index = 0; index < maxBatches; index++) {
+    const done = await batch(batchSize);
+    total += done;
+    if (done < batchSize) break;
+  }
+  return total;
+}
+
 /** Ingest (coverage, idempotency, the transactional store) and the per-device inbox. */
 @Injectable()
 export class MessagesService implements OnModuleInit {
@@ -173,15 +202,28 @@ export class MessagesService implements OnModuleInit {
     };
   }
 
-  /** Deletes expired messages in bounded batches; returns how many went. */
-  async purgeExpired(batchSize: number, maxBatches = Number.POSITIVE_INFINITY): Promise<number> {
-    let total = 0;
-    for (let batch = 0; batch < maxBatches; batch++) {
-      const deleted = await this.repository.deleteExpired(batchSize);
-      total += deleted;
-      if (deleted < batchSize) break;
-    }
-    return total;
+  /**
+   * The purge of expired messages: (1) makes sure the daily partitions exist
+   * for everything that can be accepted now; (2) drops the partitions whose
+   * day is over (the bulk, at the cost of a DROP); (3) deletes, in bounded
+   * batches, the expired rows that remain (today's partition and DEFAULT);
+   * (4) deletes the expired idempotency claims and fan-out marks, also in
+   * batches. `maxBatches` bounds each loop (tests use it).
+   */
+  async purgeExpired(
+    batchSize: number,
+    maxBatches = Number.POSITIVE_INFINITY,
+  ): Promise<PurgeResult> {
+    const createdDays = await this.repository.ensurePartitions(
+      this.env.MAX_TTL_SECONDS + PARTITION_SLACK_SECONDS,
+      DDL_LOCK_TIMEOUT_MS,
+    );
+    const droppedPartitions = await this.repository.dropEndedPartitions(DDL_LOCK_TIMEOUT_MS);
+    const deletedMessages = await inBatches(batchSize, maxBatches, (size) =>
+      this.repository.deleteExpired(size),
+    );
+    await inBatches(batchSize, maxBatches, (size) => this.repository.deleteExpiredSideRows(size));
+    return { createdDays, droppedPartitions, deletedMessages };
   }
 
   private ttlOf(requested: number | undefined): number {
