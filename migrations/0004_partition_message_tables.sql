@@ -100,18 +100,17 @@ BEGIN
 END;
 $$;
 --> statement-breakpoint
--- The daily partitions (of the four tables) whose whole range ends by
--- `cutoff`: the purge drops these. Ordered by day, then child tables first.
+-- The daily partitions (of the four tables) whose whole day is over by
+-- `cutoff`: the purge detaches and drops these. Found by name, attached or
+-- not (a purge that stopped between DETACH and DROP leaves one detached).
 CREATE FUNCTION expiry_partitions_ended_by(cutoff timestamptz)
-RETURNS TABLE (partition_name text, day date) LANGUAGE sql STABLE AS $$
-  SELECT c.relname::text, to_date(substring(c.relname FROM '_p(\d{8})$'), 'YYYYMMDD')
-  FROM pg_inherits i
-  JOIN pg_class c ON c.oid = i.inhrelid
-  WHERE i.inhparent IN ('messages'::regclass, 'message_bodies'::regclass,
-                        'deliveries'::regclass, 'message_receipts'::regclass)
-    AND c.relname ~ '_p\d{8}$'
+RETURNS TABLE (partition_name text, parent_name text, attached boolean) LANGUAGE sql STABLE AS $$
+  SELECT c.relname::text, substring(c.relname FROM '^(.*)_p\d{8}$'), c.relispartition
+  FROM pg_class c
+  WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+    AND c.relname ~ '^(messages|message_bodies|deliveries|message_receipts)_p\d{8}$'
     AND (to_date(substring(c.relname FROM '_p(\d{8})$'), 'YYYYMMDD') + 1)::timestamp AT TIME ZONE 'UTC' <= cutoff
-  ORDER BY 2, (i.inhparent = 'messages'::regclass), 1
+  ORDER BY substring(c.relname FROM '_p(\d{8})$'), c.relname
 $$;
 --> statement-breakpoint
 SELECT ensure_expiry_partitions(now(), now() + interval '32 days');

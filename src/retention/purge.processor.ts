@@ -46,7 +46,7 @@ export class PurgeProcessor extends LoggedWorkerHost {
     const secrets = await this.identity.deleteExpiredSecrets();
     if (messages.droppedPartitions > 0 || messages.deletedMessages > 0) {
       this.logger.log(
-        `purge: dropped ${messages.droppedPartitions} expired partitions, deleted ${messages.deletedMessages} expired messages`,
+        `purge: dropped ${messages.droppedPartitions} expired partitions, deleted ${messages.deletedMessages} expired messages (ms: ${JSON.stringify(messages.stepMs)})`,
       );
     }
     if (messages.createdDays === null) {
