@@ -34,8 +34,9 @@ import type { KeepAliveHttp } from './lib/http.js';
  *    (prefix `<REDIS_PREFIX>:bull`, as in src/queue/queue-names.ts): the
  *    harness enqueues one and reads its processedOn/finishedOn. The expired
  *    messages are seeded straight into PostgreSQL (1,000,000 of them cannot
- *    go through the API in the time budget), into `messages` and `deliveries`
- *    with the columns listed in PURGE_SEED_COLUMNS; if the schema differs the
+ *    go through the API in the time budget), into the tables and columns
+ *    listed in PURGE_SEED_COLUMNS, in the daily partitions that the server's
+ *    ensure_expiry_partitions(from, to) makes; if the schema differs the
  *    purge scenario says so and skips.
  * 5. The server takes its limits from the environment (src/config/env.ts):
  *    the harness raises the rate limits (RATE_LIMIT_*) so that they do not
@@ -50,22 +51,32 @@ export const PURGE_QUEUE = 'retention';
 export const PURGE_JOB = 'purge-expired';
 export const bullPrefix = (redisPrefix: string): string => `${redisPrefix}:bull`;
 
-/** Columns the purge scenario writes when it seeds expired messages (main's schema). */
+/**
+ * Columns the purge scenario writes when it seeds expired messages (the
+ * expiry-partitioned schema: it also calls ensure_expiry_partitions).
+ */
 export const PURGE_SEED_COLUMNS = {
   messages: [
     'id',
+    'seq',
     'sender_account_id',
     'sender_device_id',
     'client_message_id',
     'recipient_account_id',
-    'body',
     'device_count',
     'pending_count',
     'accepted_at',
     'expires_at',
-    'fanned_out_at',
   ],
-  deliveries: ['device_id', 'message_seq', 'message_id', 'wrapped_key'],
+  message_client_ids: [
+    'sender_device_id',
+    'client_message_id',
+    'message_id',
+    'accepted_at',
+    'expires_at',
+  ],
+  message_bodies: ['message_id', 'expires_at', 'body'],
+  deliveries: ['device_id', 'message_seq', 'message_id', 'expires_at', 'wrapped_key'],
 } as const;
 
 /** The ciphertext size of every benchmark message: 1 KiB (nonce 24 + plaintext + tag 16). */

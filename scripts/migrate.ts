@@ -38,14 +38,26 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
-/** Applies the committed SQL migrations to the database at `databaseUrl`. */
-export async function runMigrations(databaseUrl: string): Promise<void> {
+/**
+ * Applies the committed SQL migrations to the database at `databaseUrl`, then
+ * makes sure the daily expiry partitions exist for every message that can be
+ * accepted now (up to `maxTtlSeconds` ahead, plus a day). The worker's purge
+ * keeps them ahead from then on.
+ */
+export async function runMigrations(
+  databaseUrl: string,
+  maxTtlSeconds = loadEnv().MAX_TTL_SECONDS,
+): Promise<void> {
   await ensureDatabase(databaseUrl);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await migrate(drizzle({ client }), { migrationsFolder: migrationsFolder() });
+    await client.query(
+      'SELECT ensure_expiry_partitions(now(), now() + make_interval(secs => $1::double precision))',
+      [maxTtlSeconds + 86_400],
+    );
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await client.end();
@@ -54,7 +66,8 @@ export async function runMigrations(databaseUrl: string): Promise<void> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   try {
-    await runMigrations(loadEnv().DATABASE_URL);
+    const env = loadEnv();
+    await runMigrations(env.DATABASE_URL, env.MAX_TTL_SECONDS);
     console.log('migrations applied');
   } catch (error) {
     console.error(

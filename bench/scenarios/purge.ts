@@ -12,35 +12,48 @@ import { progress } from '../lib/progress.js';
 import { bullPrefix, PURGE_JOB, PURGE_QUEUE, PURGE_SEED_COLUMNS } from '../sdk-contract.js';
 import { deliveredTo, pairs, routeOf } from './population.js';
 
+// One day's worth of expirations: every row lands in the daily partitions of
+// the seeded day ($8, about a day ago), made first with the server's own
+// ensure_expiry_partitions, as the worker would have made them in advance.
 const SEED = `
 WITH m AS (
   INSERT INTO messages
-    (sender_account_id, sender_device_id, client_message_id, recipient_account_id, body,
-     device_count, pending_count, accepted_at, expires_at, fanned_out_at)
-  SELECT $1, $2, gen_random_uuid(), $3, $4, 3, 3,
-         now() - interval '2 days', now() - interval '1 day', now() - interval '2 days'
+    (sender_account_id, sender_device_id, client_message_id, recipient_account_id,
+     device_count, pending_count, accepted_at, expires_at)
+  SELECT $1, $2, gen_random_uuid(), $3, 3, 3, $8::timestamptz - interval '1 day', $8::timestamptz
     FROM generate_series(1, $5::int)
-  RETURNING id, seq)
-INSERT INTO deliveries (device_id, message_seq, message_id, wrapped_key)
-SELECT d.device_id, m.seq, m.id, $6
+  RETURNING id, seq, sender_device_id, client_message_id, accepted_at, expires_at
+), claims AS (
+  INSERT INTO message_client_ids (sender_device_id, client_message_id, message_id, accepted_at, expires_at)
+  SELECT sender_device_id, client_message_id, id, accepted_at, expires_at FROM m
+), bodies AS (
+  INSERT INTO message_bodies (message_id, expires_at, body) SELECT id, expires_at, $4 FROM m
+)
+INSERT INTO deliveries (device_id, message_seq, message_id, expires_at, wrapped_key)
+SELECT d.device_id, m.seq, m.id, m.expires_at, $6
   FROM m CROSS JOIN unnest($7::uuid[]) AS d(device_id)`;
 
 async function missingColumns(client: pg.Client): Promise<string[]> {
   const found = await client.query<{ table_name: string; column_name: string }>(
     `SELECT table_name, column_name FROM information_schema.columns
-      WHERE table_schema = 'public' AND table_name IN ('messages', 'deliveries')`,
+      WHERE table_schema = 'public' AND table_name = ANY($1::text[])`,
+    [Object.keys(PURGE_SEED_COLUMNS)],
   );
   const have = new Set(found.rows.map((row) => `${row.table_name}.${row.column_name}`));
-  return Object.entries(PURGE_SEED_COLUMNS).flatMap(([table, columns]) =>
-    columns.map((column) => `${table}.${column}`).filter((name) => !have.has(name)),
+  const columns = Object.entries(PURGE_SEED_COLUMNS).flatMap(([table, names]) =>
+    names.map((column) => `${table}.${column}`).filter((name) => !have.has(name)),
   );
+  const partitioning = await client.query(
+    "SELECT 1 FROM pg_proc WHERE proname = 'ensure_expiry_partitions'",
+  );
+  return partitioning.rowCount ? columns : [...columns, 'ensure_expiry_partitions()'];
 }
 
 type TimedLoad = LoadResult & { dueEpoch: Float64Array };
 
 /**
  * Purge: N expired messages (1 KiB, 3 deliveries each) seeded into the
- * server's tables; the worker's purge job is enqueued while ingest runs at the
+ * server's tables (a day's partitions, with bodies and idempotency claims); the worker's purge job is enqueued while ingest runs at the
  * accept-latency rate. Timed by the job's own start and finish; the ingest p99
  * of the sends due inside that window is compared with a run without purge.
  */
@@ -72,6 +85,8 @@ export const purge: BenchItem = {
       const [owner] = population;
       const devices = deliveredTo(owner).map((device) => device.deviceId);
       progress(`purge: seeding ${s.purgeRows} expired messages (+${s.purgeRows * 3} deliveries)`);
+      const expiredAt = new Date(Date.now() - 24 * 3600_000);
+      await client.query('SELECT ensure_expiry_partitions($1, $1)', [expiredAt]);
       const seed = (connection: pg.Client) => (count: number) =>
         connection.query(SEED, [
           owner.sender.accountId,
@@ -81,13 +96,14 @@ export const purge: BenchItem = {
           count,
           randomBytes(72),
           devices,
+          expiredAt,
         ]);
       const seedSeconds = await seedExpired(
         'purge',
         s.purgeRows,
         [seed(client), seed(second)],
         async () => {
-          await client.query('ANALYZE messages, deliveries');
+          await client.query('ANALYZE messages, message_bodies, deliveries, message_client_ids');
           await client.query('CHECKPOINT');
         },
       );

@@ -61,17 +61,26 @@ export interface MessageStatusRow {
 
 // Deliveries are gone (acked or dropped): count them off their messages (one
 // update per message, however many of its deliveries went), and delete the
-// body with the last one. Expects a CTE "gone" of message ids.
+// body with the last one (explicitly: the message tables are partitioned and
+// have no cascading keys). Expects a CTE "gone" of (message_id, expires_at);
+// the expires_at equality lets PostgreSQL touch only the message's own partition.
 const COUNT_OFF_GONE = `
   gone_per_message AS (
-    SELECT message_id, count(*)::int AS gone_count FROM gone GROUP BY message_id
+    SELECT message_id, expires_at, count(*)::int AS gone_count FROM gone GROUP BY message_id, expires_at
   ), counted AS (
     UPDATE messages m SET pending_count = m.pending_count - g.gone_count
-    FROM gone_per_message g WHERE m.id = g.message_id
-    RETURNING m.id, m.sender_account_id, m.pending_count
+    FROM gone_per_message g WHERE m.id = g.message_id AND m.expires_at = g.expires_at
+    RETURNING m.id, m.expires_at, m.sender_account_id, m.pending_count
   ), emptied AS (
-    DELETE FROM message_bodies b USING counted WHERE b.message_id = counted.id AND counted.pending_count <= 0
+    DELETE FROM message_bodies b USING counted
+    WHERE b.message_id = counted.id AND b.expires_at = counted.expires_at AND counted.pending_count <= 0
   )`;
+
+// The message tables are partitioned by expires_at, which every row copies
+// from its message: joining on it keeps each join inside one partition.
+const PENDING_JOINS = `
+  deliveries d JOIN messages m ON m.id = d.message_id AND m.expires_at = d.expires_at
+  JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at`;
 
 // Ciphertext leaves PostgreSQL already in base64 (the wire's form): half the
 // bytes of bytea's hex text, and no decoding and re-encoding in Node.
@@ -82,6 +91,9 @@ const PENDING_COLUMNS = `
   m.conversation_id AS "conversationId", translate(encode(b.body, 'base64'), chr(10), '') AS body,
   translate(encode(d.wrapped_key, 'base64'), chr(10), '') AS "wrappedKey",
   m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt"`;
+
+// PostgreSQL's lock_not_available, raised when lock_timeout runs out.
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /**
  * The only code that touches messages, deliveries and receipts. The hot paths
@@ -130,24 +142,34 @@ export class MessagesRepository {
         WITH input AS (
           SELECT * FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::bytea[], $8::int[], $9::int[])
             AS i(index, sender_account_id, sender_device_id, client_message_id, recipient_account_id, conversation_id, body, device_count, ttl_seconds)
-        ), message AS (
-          INSERT INTO messages (sender_account_id, sender_device_id, client_message_id, recipient_account_id,
-                                conversation_id, device_count, pending_count, expires_at)
-          SELECT sender_account_id, sender_device_id, client_message_id, recipient_account_id, conversation_id,
-                 device_count, device_count, now() + make_interval(secs => ttl_seconds)
+        ), claimed AS (
+          -- Idempotency: the claim of (sender device, client message id); a retry claims nothing.
+          INSERT INTO message_client_ids (sender_device_id, client_message_id, message_id, accepted_at, expires_at)
+          SELECT sender_device_id, client_message_id, gen_random_uuid(), now(), now() + make_interval(secs => ttl_seconds)
           FROM input ORDER BY index
           ON CONFLICT (sender_device_id, client_message_id) DO NOTHING
+          RETURNING sender_device_id, client_message_id, message_id, accepted_at, expires_at
+        ), message AS (
+          INSERT INTO messages (id, sender_account_id, sender_device_id, client_message_id, recipient_account_id,
+                                conversation_id, device_count, pending_count, accepted_at, expires_at)
+          SELECT claimed.message_id, input.sender_account_id, input.sender_device_id, input.client_message_id,
+                 input.recipient_account_id, input.conversation_id, input.device_count, input.device_count,
+                 claimed.accepted_at, claimed.expires_at
+          FROM claimed JOIN input ON claimed.sender_device_id = input.sender_device_id
+                                 AND claimed.client_message_id = input.client_message_id
+          ORDER BY input.index
           RETURNING id, seq, sender_device_id, client_message_id, accepted_at, expires_at
         ), bodies AS (
-          INSERT INTO message_bodies (message_id, body)
-          SELECT message.id, input.body FROM message
+          INSERT INTO message_bodies (message_id, expires_at, body)
+          SELECT message.id, message.expires_at, input.body FROM message
           JOIN input ON message.sender_device_id = input.sender_device_id
                     AND message.client_message_id = input.client_message_id
         ), fanout AS (
-          INSERT INTO fanout_pending (message_id, accepted_at) SELECT id, accepted_at FROM message
+          INSERT INTO fanout_pending (message_id, accepted_at, expires_at)
+          SELECT id, accepted_at, expires_at FROM message
         ), stored AS (
-          INSERT INTO deliveries (device_id, message_seq, message_id, wrapped_key)
-          SELECT keyed.device_id, message.seq, message.id, keyed.wrapped_key
+          INSERT INTO deliveries (device_id, message_seq, message_id, expires_at, wrapped_key)
+          SELECT keyed.device_id, message.seq, message.id, message.expires_at, keyed.wrapped_key
           FROM unnest($10::int[], $11::uuid[], $12::bytea[]) AS keyed(index, device_id, wrapped_key)
           JOIN input ON input.index = keyed.index
           JOIN message ON message.sender_device_id = input.sender_device_id
@@ -182,8 +204,8 @@ export class MessagesRepository {
   ): Promise<AcceptedMessage | null> {
     const result = await this.pool.query<AcceptedMessage>({
       name: 'messages-find-by-client-id',
-      text: `SELECT id AS "messageId", accepted_at AS "acceptedAt", expires_at AS "expiresAt"
-             FROM messages WHERE sender_device_id = $1 AND client_message_id = $2`,
+      text: `SELECT message_id AS "messageId", accepted_at AS "acceptedAt", expires_at AS "expiresAt"
+             FROM message_client_ids WHERE sender_device_id = $1 AND client_message_id = $2`,
       values: [senderDeviceId, clientMessageId],
     });
     return result.rows[0] ?? null;
@@ -207,7 +229,7 @@ export class MessagesRepository {
              FROM unnest($1::uuid[], $2::bigint[], $3::int[]) WITH ORDINALITY AS read(device_id, after_seq, page_size, index)
              CROSS JOIN LATERAL (
                SELECT ${PENDING_COLUMNS}
-               FROM deliveries d JOIN messages m ON m.id = d.message_id JOIN message_bodies b ON b.message_id = m.id
+               FROM ${PENDING_JOINS}
                WHERE d.device_id = read.device_id AND d.message_seq > read.after_seq AND m.expires_at > now()
                ORDER BY d.message_seq LIMIT read.page_size
              ) page
@@ -238,7 +260,7 @@ export class MessagesRepository {
     const result = await this.pool.query<PendingMessage & { deviceId: string }>({
       name: 'deliveries-pending-for-message',
       text: `SELECT ${PENDING_COLUMNS}, d.device_id AS "deviceId"
-             FROM deliveries d JOIN messages m ON m.id = d.message_id JOIN message_bodies b ON b.message_id = m.id
+             FROM ${PENDING_JOINS}
              WHERE d.message_id = $1 AND d.device_id = ANY($2::uuid[]) AND m.expires_at > now()`,
       values: [messageId, deviceIds],
     });
@@ -269,12 +291,13 @@ export class MessagesRepository {
         ), removed AS (
           DELETE FROM deliveries d USING messages m, acked a
           WHERE m.id = a.message_id AND d.device_id = a.device_id AND d.message_seq = m.seq
-          RETURNING a.index, d.device_id, d.message_id, m.sender_account_id
+            AND d.expires_at = m.expires_at
+          RETURNING a.index, d.device_id, d.message_id, d.expires_at, m.sender_account_id
         ), gone AS (
-          SELECT message_id FROM removed
+          SELECT message_id, expires_at FROM removed
         ), receipts AS (
-          INSERT INTO message_receipts (message_id, device_id)
-          SELECT message_id, device_id FROM removed ON CONFLICT DO NOTHING
+          INSERT INTO message_receipts (message_id, device_id, expires_at)
+          SELECT message_id, device_id, expires_at FROM removed ON CONFLICT DO NOTHING
         ), ${COUNT_OFF_GONE}
         -- "counted" and "emptied" run to completion unread (as every data-modifying
         -- CTE does); joining them here would be a nested loop over the batch squared.
@@ -293,7 +316,7 @@ export class MessagesRepository {
   /** Drops every pending delivery of a device (it was revoked), inside the revoking transaction. */
   async dropDeviceDeliveries(tx: Executor, deviceId: string): Promise<void> {
     await tx.execute(
-      sql`WITH gone AS (DELETE FROM deliveries WHERE device_id = ${deviceId} RETURNING message_id),
+      sql`WITH gone AS (DELETE FROM deliveries WHERE device_id = ${deviceId} RETURNING message_id, expires_at),
           ${sql.raw(COUNT_OFF_GONE)}
           SELECT count(*) FROM counted`,
     );
@@ -332,9 +355,9 @@ export class MessagesRepository {
   async notFannedOut(graceSeconds: number, limit: number): Promise<string[]> {
     const result = await this.pool.query<{ id: string }>({
       name: 'messages-not-fanned-out',
-      text: `SELECT p.message_id AS id FROM fanout_pending p JOIN messages m ON m.id = p.message_id
-             WHERE p.accepted_at < now() - make_interval(secs => $1) AND m.expires_at > now()
-             ORDER BY p.accepted_at LIMIT $2`,
+      text: `SELECT message_id AS id FROM fanout_pending
+             WHERE accepted_at < now() - make_interval(secs => $1) AND expires_at > now()
+             ORDER BY accepted_at LIMIT $2`,
       values: [graceSeconds, limit],
     });
     return result.rows.map((row) => row.id);
@@ -344,23 +367,144 @@ export class MessagesRepository {
     const result = await this.pool.query<MessageStatusRow>({
       name: 'messages-status',
       text: `SELECT m.sender_account_id AS "senderAccountId", m.device_count AS "deviceCount",
-               COALESCE((SELECT array_agg(d.device_id) FROM deliveries d WHERE d.message_id = m.id), '{}') AS pending,
+               COALESCE((SELECT array_agg(d.device_id) FROM deliveries d
+                         WHERE d.message_id = m.id AND d.expires_at = m.expires_at), '{}') AS pending,
                COALESCE((SELECT json_agg(json_build_object('deviceId', r.device_id, 'ackedAt', r.acked_at))
-                         FROM message_receipts r WHERE r.message_id = m.id), '[]') AS delivered
+                         FROM message_receipts r WHERE r.message_id = m.id AND r.expires_at = m.expires_at), '[]') AS delivered
              FROM messages m WHERE m.id = $1`,
       values: [messageId],
     });
     return result.rows[0] ?? null;
   }
 
-  /** Deletes up to `batchSize` expired messages (their deliveries and receipts go with them). */
+  /**
+   * Creates the daily partitions missing for messages expiring up to
+   * `horizonSeconds` from now; returns how many days it created, or null when
+   * a table could not be locked within `lockTimeoutMs` (the next run retries;
+   * the partitions are made weeks ahead).
+   */
+  ensurePartitions(horizonSeconds: number, lockTimeoutMs: number): Promise<number | null> {
+    return this.withLockTimeout(lockTimeoutMs, async (client) => {
+      const result = await client.query<{ created: number }>(
+        `SELECT ensure_expiry_partitions(now(), now() + make_interval(secs => $1::double precision)) AS created`,
+        [horizonSeconds],
+      );
+      return result.rows[0].created;
+    });
+  }
+
+  /**
+   * Drops the daily partitions whose whole day is over, one table at a time:
+   * first DETACH (a catalog change: the parent's ACCESS EXCLUSIVE lock is
+   * held for milliseconds, and sends queue behind it only that long), then
+   * DROP of the detached table, which locks nothing anyone else uses while
+   * its files are unlinked (the slow part, ~0.5 s for a large day). Never two
+   * parents in one transaction: a send or an ack locks several parents, in
+   * other orders, so holding two could deadlock with them. (DETACH
+   * CONCURRENTLY is refused while a DEFAULT partition exists.) A partition
+   * whose parent cannot be locked within `lockTimeoutMs` waits for the next
+   * run. Returns how many partitions went.
+   */
+  async dropEndedPartitions(lockTimeoutMs: number): Promise<number> {
+    const ended = await this.pool.query<{ name: string; parent: string; attached: boolean }>(
+      `SELECT partition_name AS name, parent_name AS parent, attached FROM expiry_partitions_ended_by(now())`,
+    );
+    const detached: string[] = [];
+    for (const { name, parent, attached } of ended.rows) {
+      const partition = pg.escapeIdentifier(name);
+      if (
+        !attached ||
+        (await this.withLockTimeout(lockTimeoutMs, (client) =>
+          client.query(`ALTER TABLE ${pg.escapeIdentifier(parent)} DETACH PARTITION ${partition}`),
+        ))
+      )
+        detached.push(partition);
+    }
+    // Detached, they are tables of their own: dropped side by side, the
+    // unlinking of one table's files overlaps another's.
+    const drops = await Promise.all(
+      detached.map((partition) =>
+        this.withLockTimeout(lockTimeoutMs, (client) =>
+          client.query(`DROP TABLE IF EXISTS ${partition}`),
+        ),
+      ),
+    );
+    return drops.filter((done) => done !== null).length;
+  }
+
+  // One transaction whose lock waits end after `lockTimeoutMs` (while DDL waits
+  // for a lock, every insert queues behind it): null when one did.
+  private async withLockTimeout<T>(
+    lockTimeoutMs: number,
+    work: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T | null> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) return null;
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Deletes up to `batchSize` expired messages that are not in a dropped
+   * partition (today's, or DEFAULT), with their bodies, deliveries and
+   * receipts; returns how many messages went.
+   */
   async deleteExpired(batchSize: number): Promise<number> {
-    const result = await this.pool.query({
+    const result = await this.pool.query<{ count: number }>({
       name: 'messages-delete-expired',
-      text: `DELETE FROM messages WHERE id IN (
-               SELECT id FROM messages WHERE expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED)`,
+      text: `
+        WITH doomed AS (
+          SELECT id, expires_at FROM messages WHERE expires_at <= now()
+          ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
+        ), message AS (
+          DELETE FROM messages m USING doomed WHERE m.id = doomed.id AND m.expires_at = doomed.expires_at
+          RETURNING m.id, m.expires_at
+        ), bodies AS (
+          DELETE FROM message_bodies b USING message WHERE b.message_id = message.id AND b.expires_at = message.expires_at
+        ), pending AS (
+          DELETE FROM deliveries d USING message WHERE d.message_id = message.id AND d.expires_at = message.expires_at
+        ), receipts AS (
+          DELETE FROM message_receipts r USING message WHERE r.message_id = message.id AND r.expires_at = message.expires_at
+        )
+        SELECT count(*)::int AS count FROM message`,
       values: [batchSize],
     });
-    return result.rowCount ?? 0;
+    return result.rows[0].count;
+  }
+
+  /**
+   * Deletes up to `batchSize` expired rows of each unpartitioned side table
+   * (idempotency claims, unfinished fan-out marks); returns the larger count.
+   * By ctid: these tables are not partitioned, and a TID scan of the rows
+   * just picked is far cheaper than a join on their keys.
+   */
+  async deleteExpiredSideRows(batchSize: number): Promise<number> {
+    const result = await this.pool.query<{ count: number }>({
+      name: 'messages-delete-expired-side-rows',
+      text: `
+        WITH claims AS (
+          DELETE FROM message_client_ids WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM message_client_ids WHERE expires_at <= now()
+            ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED))
+          RETURNING 1
+        ), marks AS (
+          DELETE FROM fanout_pending WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM fanout_pending WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED))
+          RETURNING 1
+        )
+        SELECT greatest((SELECT count(*) FROM claims), (SELECT count(*) FROM marks))::int AS count`,
+      values: [batchSize],
+    });
+    return result.rows[0].count;
   }
 }

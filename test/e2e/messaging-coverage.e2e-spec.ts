@@ -118,6 +118,11 @@ describe('the device-coverage rule and idempotent sends', () => {
       [alice.deviceId],
     );
     expect(stored.rows[0].n).toBe(2);
+    const claims = await world.pool.query(
+      'SELECT count(*)::int AS n FROM message_client_ids WHERE sender_device_id = $1',
+      [alice.deviceId],
+    );
+    expect(claims.rows[0].n).toBe(2);
     expect((await bob.sync()).map((message) => (message.content as { text: string }).text)).toEqual(
       ['once', 'racing'],
     );

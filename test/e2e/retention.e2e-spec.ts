@@ -2,6 +2,7 @@ import { MessagesService } from '../../src/messages/messages.service.js';
 import { PurgeProcessor } from '../../src/retention/purge.processor.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { partitionDay, partitionsOf, rowsOf, setExpiry, tableExists } from '../support/expiry.js';
 import { waitFor } from '../support/wait.js';
 
 describe('expiry and retention', () => {
@@ -35,10 +36,12 @@ describe('expiry and retention', () => {
     );
     // No direct call: the BullMQ job scheduler runs the purge every second.
     await waitFor('purge', async () => (await messageRow(short.messageId)) === undefined, 10_000);
-    const deliveries = await world.pool.query('SELECT 1 FROM deliveries WHERE message_id = $1', [
-      short.messageId,
-    ]);
-    expect(deliveries.rowCount).toBe(0);
+    await waitFor(
+      'the rest of its rows',
+      async () =>
+        Object.values(await rowsOf(world.pool, [short.messageId])).every((count) => count === 0),
+      10_000,
+    );
     expect((await bob.sync()).map((message) => (message.content as { text: string }).text)).toEqual(
       ['stays'],
     );
@@ -107,24 +110,107 @@ describe('the purge, without the scheduler racing it', () => {
   });
   afterAll(() => quiet.close());
 
-  it('the purge works in bounded batches until every expired message is gone', async () => {
+  const DAY_MS = 24 * 3600 * 1000;
+  const PARTITIONED = ['messages', 'message_bodies', 'deliveries', 'message_receipts'];
+  const NO_ROWS = {
+    messages: 0,
+    message_bodies: 0,
+    deliveries: 0,
+    message_receipts: 0,
+    message_client_ids: 0,
+    fanout_pending: 0,
+  };
+
+  const sendMany = async (count: number) => {
     const alice = await newAccount(quiet.baseUrl, 'alice');
+    const aliceLaptop = await linkDevice(alice, 'laptop');
     const bob = await newAccount(quiet.baseUrl, 'bob');
-    for (let index = 0; index < 12; index++)
-      await alice.sendText({ accountId: bob.accountId }, `m${index}`);
-    await quiet.pool.query(
-      "UPDATE messages SET expires_at = now() - interval '1 second' WHERE sender_device_id = $1",
-      [alice.deviceId],
-    );
+    const ids: string[] = [];
+    for (let index = 0; index < count; index++)
+      ids.push((await alice.sendText({ accountId: bob.accountId }, `m${index}`)).messageId);
+    return { alice, aliceLaptop, bob, ids };
+  };
+
+  it('drops the daily partitions of a day that is over, and every row of their messages goes with them', async () => {
+    const { bob, ids } = await sendMany(3);
+    await bob.sync(); // receipts for bob; the laptop's deliveries (and so the bodies) stay
+    const yesterday = new Date(Date.now() - DAY_MS);
+    await quiet.pool.query('SELECT ensure_expiry_partitions($1, $1)', [yesterday]);
+    await setExpiry(quiet.pool, ids, yesterday);
+    const day = partitionDay(yesterday);
+    expect(await partitionsOf(quiet.pool, ids)).toEqual([`messages_p${day}`]);
+    expect(await rowsOf(quiet.pool, ids)).toMatchObject({
+      messages: 3,
+      message_bodies: 3,
+      deliveries: 3,
+      message_receipts: 3,
+      message_client_ids: 3,
+    });
+
+    const purged = await quiet.app.get(PurgeProcessor).purgeNow();
+    // Whole partitions went: nothing was left for the row-by-row path.
+    expect(purged).toMatchObject({ droppedPartitions: 4, deletedMessages: 0 });
+    for (const table of PARTITIONED)
+      expect(await tableExists(quiet.pool, `${table}_p${day}`)).toBe(false);
+    expect(await rowsOf(quiet.pool, ids)).toEqual(NO_ROWS);
+    // Today's partitions and those ahead stay.
+    expect(await tableExists(quiet.pool, `messages_p${partitionDay(new Date())}`)).toBe(true);
+  });
+
+  it('expired rows of today’s partition are deleted in bounded batches until none is left', async () => {
+    const { alice, ids } = await sendMany(12);
+    await setExpiry(quiet.pool, ids, new Date(Date.now() - 1000));
+    expect(await partitionsOf(quiet.pool, ids)).toEqual([`messages_p${partitionDay(new Date())}`]);
     const messages = quiet.app.get(MessagesService);
     // One batch deletes at most its size; the purge loops until a batch comes back short.
-    expect(await messages.purgeExpired(5, 1)).toBe(5);
-    expect(await messages.purgeExpired(5)).toBe(7);
-    expect((await quiet.app.get(PurgeProcessor).purgeNow()).messages).toBe(0);
+    expect((await messages.purgeExpired(5, 1)).deletedMessages).toBe(5);
+    expect((await messages.purgeExpired(5)).deletedMessages).toBe(7);
+    expect((await quiet.app.get(PurgeProcessor).purgeNow()).deletedMessages).toBe(0);
+    expect(await rowsOf(quiet.pool, ids)).toEqual(NO_ROWS);
     const left = await quiet.pool.query(
       'SELECT count(*)::int AS n FROM messages WHERE sender_device_id = $1',
       [alice.deviceId],
     );
     expect(left.rows[0].n).toBe(0);
+  });
+
+  it('a message whose day has no partition lands in DEFAULT: served until it expires, then purged', async () => {
+    const { bob, ids } = await sendMany(2);
+    const [old, late] = ids;
+    // No partition is ever made for a day this far back, nor (yet) this far ahead.
+    await setExpiry(quiet.pool, [old], new Date('2001-01-01T12:00:00Z'));
+    const farAhead = new Date(Date.now() + 400 * DAY_MS);
+    await setExpiry(quiet.pool, [late], farAhead);
+    expect(await partitionsOf(quiet.pool, ids)).toEqual(['messages_default']);
+    // Its day's partitions cannot be made while DEFAULT holds rows of that day: skipped, not failed.
+    const created = await quiet.pool.query<{ n: number }>(
+      'SELECT ensure_expiry_partitions($1, $1) AS n',
+      [farAhead],
+    );
+    expect(created.rows[0].n).toBe(0);
+    expect(await tableExists(quiet.pool, `messages_p${partitionDay(farAhead)}`)).toBe(false);
+
+    expect((await quiet.app.get(PurgeProcessor).purgeNow()).deletedMessages).toBe(1);
+    expect(await rowsOf(quiet.pool, [old])).toEqual(NO_ROWS);
+    expect((await bob.fetchInbox()).messages.map((message) => message.messageId)).toEqual([late]);
+  });
+
+  it('a revocation that drops the last delivery of a message deletes its body', async () => {
+    const alice = await newAccount(quiet.baseUrl, 'alice');
+    const bob = await newAccount(quiet.baseUrl, 'bob');
+    const bobPhone = await linkDevice(bob, 'phone');
+    const sent = await alice.sendText({ accountId: bob.accountId }, 'one left');
+    await bob.sync();
+    expect(await rowsOf(quiet.pool, [sent.messageId])).toMatchObject({
+      message_bodies: 1,
+      deliveries: 1,
+    });
+    await bob.revokeDevice(bobPhone.deviceId);
+    expect(await rowsOf(quiet.pool, [sent.messageId])).toMatchObject({
+      messages: 1,
+      message_bodies: 0,
+      deliveries: 0,
+      message_receipts: 1,
+    });
   });
 });

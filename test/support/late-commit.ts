@@ -20,7 +20,8 @@ export async function beginLateMessage(
 ): Promise<LateMessage> {
   const template = await pool.query(
     `SELECT b.body, d.wrapped_key, m.sender_account_id, m.sender_device_id, m.recipient_account_id
-     FROM messages m JOIN deliveries d ON d.message_id = m.id JOIN message_bodies b ON b.message_id = m.id
+     FROM messages m JOIN deliveries d ON d.message_id = m.id AND d.expires_at = m.expires_at
+     JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at
      WHERE m.id = $1 AND d.device_id = $2`,
     [templateMessageId, deviceId],
   );
@@ -35,17 +36,21 @@ export async function beginLateMessage(
      VALUES ($1, $2, $3, $4, 1, 1, now() + interval '1 hour') RETURNING id, seq`,
     [row.sender_account_id, row.sender_device_id, randomUUID(), row.recipient_account_id],
   );
-  await held.query('INSERT INTO message_bodies (message_id, body) VALUES ($1, $2)', [
-    inserted.rows[0].id,
-    row.body,
-  ]);
+  const { id, seq } = inserted.rows[0];
+  // expires_at is copied inside PostgreSQL: a JS Date would drop its microseconds.
   await held.query(
-    'INSERT INTO deliveries (device_id, message_seq, message_id, wrapped_key) VALUES ($1, $2, $3, $4)',
-    [deviceId, inserted.rows[0].seq, inserted.rows[0].id, row.wrapped_key],
+    `INSERT INTO message_bodies (message_id, expires_at, body)
+     SELECT id, expires_at, $2 FROM messages WHERE id = $1`,
+    [id, row.body],
+  );
+  await held.query(
+    `INSERT INTO deliveries (device_id, message_seq, message_id, expires_at, wrapped_key)
+     SELECT $1, seq, id, expires_at, $3 FROM messages WHERE id = $2`,
+    [deviceId, id, row.wrapped_key],
   );
   return {
-    messageId: inserted.rows[0].id,
-    seq: Number(inserted.rows[0].seq),
+    messageId: id,
+    seq: Number(seq),
     async commit() {
       try {
         await held.query('COMMIT');

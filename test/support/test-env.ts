@@ -33,7 +33,7 @@ export async function createTestEnv(
     DATABASE_URL: url.toString(),
     REDIS_PREFIX: `snt_${suffix}`,
   });
-  await runMigrations(env.DATABASE_URL);
+  await runMigrations(env.DATABASE_URL, env.MAX_TTL_SECONDS);
   const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 4 });
   // Dropping the database at the end terminates whatever is still connected.
   pool.on('error', () => undefined);

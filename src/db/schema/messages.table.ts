@@ -1,13 +1,13 @@
-import {
-  bigint,
-  index,
-  integer,
-  pgTable,
-  primaryKey,
-  uniqueIndex,
-  uuid,
-} from 'drizzle-orm/pg-core';
+import { bigint, index, integer, pgTable, primaryKey, uuid } from 'drizzle-orm/pg-core';
 import { bytea, timestamptz } from './columns.js';
+
+// messages, message_bodies, deliveries and message_receipts are partitioned by
+// RANGE (expires_at), one partition a day plus a DEFAULT one (migration
+// 0004_partition_message_tables, which drizzle-kit cannot express): the purge
+// drops a day's partitions whole. Each row carries its message's expires_at,
+// the partition key, in its primary key. There are no foreign keys among them
+// (one to a partitioned table would need the key and would block the DROP):
+// whatever a cascade did is deleted explicitly (messages.repository.ts).
 
 /**
  * A message is stored once. `seq` is the acceptance order; deliveries copy it,
@@ -18,7 +18,7 @@ import { bytea, timestamptz } from './columns.js';
 export const messages = pgTable(
   'messages',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity().notNull(),
     senderAccountId: uuid('sender_account_id').notNull(),
     senderDeviceId: uuid('sender_device_id').notNull(),
@@ -31,31 +31,56 @@ export const messages = pgTable(
     expiresAt: timestamptz('expires_at').notNull(),
   },
   (table) => [
-    // Idempotency: one message per (sender device, client message id).
-    uniqueIndex('messages_sender_client_id_idx').on(table.senderDeviceId, table.clientMessageId),
+    primaryKey({ columns: [table.id, table.expiresAt] }),
     index('messages_expires_at_idx').on(table.expiresAt),
   ],
 );
 
+/**
+ * Idempotency: one message per (sender device, client message id). A unique
+ * index on the partitioned messages table would have to include expires_at
+ * (and a retry computes another one), so the claim lives in this small
+ * unpartitioned table, written by the same statement as the message. It keeps
+ * the first answer (accepted_at, expires_at), so a retry is answered from one
+ * row; the purge deletes it after expiry.
+ */
+export const messageClientIds = pgTable(
+  'message_client_ids',
+  {
+    senderDeviceId: uuid('sender_device_id').notNull(),
+    clientMessageId: uuid('client_message_id').notNull(),
+    messageId: uuid('message_id').notNull(),
+    acceptedAt: timestamptz('accepted_at').notNull(),
+    expiresAt: timestamptz('expires_at').notNull(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.senderDeviceId, table.clientMessageId] }),
+    index('message_client_ids_expires_at_idx').on(table.expiresAt),
+  ],
+);
+
 /** The ciphertext, written once; deleted with the last delivery (or at expiry). */
-export const messageBodies = pgTable('message_bodies', {
-  messageId: uuid('message_id')
-    .primaryKey()
-    .references(() => messages.id, { onDelete: 'cascade' }),
-  body: bytea('body').notNull(),
-});
+export const messageBodies = pgTable(
+  'message_bodies',
+  {
+    messageId: uuid('message_id').notNull(),
+    expiresAt: timestamptz('expires_at').notNull(),
+    body: bytea('body').notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.messageId, table.expiresAt] })],
+);
 
 /**
  * Messages whose fan-out has not finished: inserted with the message, deleted
  * by the fan-out job. The reconciler re-enqueues what stays here (a job lost
  * with Redis). A small table of its own, so that marking costs no rewrite of
- * the message row.
+ * the message row. Not partitioned (it holds only unfinished fan-outs);
+ * expires_at lets the purge delete what expired before its fan-out finished.
  */
 export const fanoutPending = pgTable('fanout_pending', {
-  messageId: uuid('message_id')
-    .primaryKey()
-    .references(() => messages.id, { onDelete: 'cascade' }),
+  messageId: uuid('message_id').primaryKey(),
   acceptedAt: timestamptz('accepted_at').notNull().defaultNow(),
+  expiresAt: timestamptz('expires_at').notNull(),
 });
 
 /**
@@ -72,13 +97,12 @@ export const deliveries = pgTable(
     // deleted, only revoked (which drops their deliveries).
     deviceId: uuid('device_id').notNull(),
     messageSeq: bigint('message_seq', { mode: 'number' }).notNull(),
-    messageId: uuid('message_id')
-      .notNull()
-      .references(() => messages.id, { onDelete: 'cascade' }),
+    messageId: uuid('message_id').notNull(),
+    expiresAt: timestamptz('expires_at').notNull(),
     wrappedKey: bytea('wrapped_key').notNull(),
   },
   (table) => [
-    primaryKey({ columns: [table.deviceId, table.messageSeq] }),
+    primaryKey({ columns: [table.deviceId, table.messageSeq, table.expiresAt] }),
     index('deliveries_message_idx').on(table.messageId),
   ],
 );
@@ -87,11 +111,10 @@ export const deliveries = pgTable(
 export const messageReceipts = pgTable(
   'message_receipts',
   {
-    messageId: uuid('message_id')
-      .notNull()
-      .references(() => messages.id, { onDelete: 'cascade' }),
+    messageId: uuid('message_id').notNull(),
     deviceId: uuid('device_id').notNull(),
+    expiresAt: timestamptz('expires_at').notNull(),
     ackedAt: timestamptz('acked_at').notNull().defaultNow(),
   },
-  (table) => [primaryKey({ columns: [table.messageId, table.deviceId] })],
+  (table) => [primaryKey({ columns: [table.messageId, table.deviceId, table.expiresAt] })],
 );
