@@ -288,11 +288,18 @@ export class MessagesRepository {
           SELECT DISTINCT ON (device_id, message_id) index, device_id, message_id
             FROM unnest($1::int[], $2::uuid[], $3::uuid[]) AS a(index, device_id, message_id)
            ORDER BY device_id, message_id, index
+        ), targets AS MATERIALIZED (
+          -- The acked messages first (by the id array: an index scan in each
+          -- partition), then each delivery by its whole key. Left to itself,
+          -- the planner would join a device's every delivery to the acks
+          -- before it knew the messages, guessing from young partitions.
+          SELECT a.index, a.device_id, m.id AS message_id, m.seq, m.expires_at, m.sender_account_id
+            FROM messages m JOIN acked a ON a.message_id = m.id
+           WHERE m.id = ANY($3::uuid[])
         ), removed AS (
-          DELETE FROM deliveries d USING messages m, acked a
-          WHERE m.id = a.message_id AND d.device_id = a.device_id AND d.message_seq = m.seq
-            AND d.expires_at = m.expires_at
-          RETURNING a.index, d.device_id, d.message_id, d.expires_at, m.sender_account_id
+          DELETE FROM deliveries d USING targets t
+          WHERE d.device_id = t.device_id AND d.message_seq = t.seq AND d.expires_at = t.expires_at
+          RETURNING t.index, d.device_id, d.message_id, d.expires_at, t.sender_account_id
         ), gone AS (
           SELECT message_id, expires_at FROM removed
         ), receipts AS (
