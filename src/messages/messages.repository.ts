@@ -252,17 +252,15 @@ export class MessagesRepository {
     ).map((page) => page.map(({ readIndex: _readIndex, ...message }) => message));
   }
 
-  /** Pending deliveries of given messages for given devices (live delivery reads these). */
-  async pendingFor(
-    messageId: string,
-    deviceIds: string[],
-  ): Promise<(PendingMessage & { deviceId: string })[]> {
-    const result = await this.pool.query<PendingMessage & { deviceId: string }>({
-      name: 'deliveries-pending-for-message',
-      text: `SELECT ${PENDING_COLUMNS}, d.device_id AS "deviceId"
+  /** Which of these messages are still pending for the device, in acceptance order (live delivery's late commits). */
+  async pendingByIds(deviceId: string, messageIds: string[]): Promise<PendingMessage[]> {
+    const result = await this.pool.query<PendingMessage>({
+      name: 'deliveries-pending-by-ids',
+      text: `SELECT ${PENDING_COLUMNS}
              FROM ${PENDING_JOINS}
-             WHERE d.message_id = $1 AND d.device_id = ANY($2::uuid[]) AND m.expires_at > now()`,
-      values: [messageId, deviceIds],
+             WHERE d.device_id = $1 AND d.message_id = ANY($2::uuid[]) AND m.expires_at > now()
+             ORDER BY d.message_seq`,
+      values: [deviceId, messageIds],
     });
     return result.rows.map((row) => ({ ...row, seq: Number(row.seq) }));
   }

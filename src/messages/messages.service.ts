@@ -174,8 +174,8 @@ export class MessagesService implements OnModuleInit {
     return this.repository.pending(deviceId, limit, afterSeq);
   }
 
-  pendingFor(messageId: string, deviceIds: string[]) {
-    return this.repository.pendingFor(messageId, deviceIds);
+  pendingByIds(deviceId: string, messageIds: string[]): Promise<PendingMessage[]> {
+    return this.repository.pendingByIds(deviceId, messageIds);
   }
 
   pendingDeviceIds(messageId: string): Promise<string[]> {

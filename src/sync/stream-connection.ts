@@ -13,6 +13,9 @@ const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 const REREAD_BELOW = 200;
 // Ids of frames sent and not yet acked, kept to skip sending one twice.
 const MAX_REMEMBERED = 20_000;
+// Ids acked lately: a notice that comes after its message was sent and acked
+// (the common case when a device keeps up) then costs no read.
+const MAX_RECENTLY_ACKED = 4_096;
 
 const clientFrame = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ack'), messageIds: z.array(uuidString()).min(1).max(1000) }),
@@ -20,7 +23,7 @@ const clientFrame = z.discriminatedUnion('type', [
 
 export interface StreamDependencies {
   pendingAfter(deviceId: string, afterSeq: number, limit: number): Promise<PendingMessage[]>;
-  pendingMessage(deviceId: string, messageId: string): Promise<PendingMessage | undefined>;
+  pendingByIds(deviceId: string, messageIds: string[]): Promise<PendingMessage[]>;
   ack(deviceId: string, messageIds: string[]): Promise<number>;
   onError(error: Error): void;
 }
@@ -39,6 +42,7 @@ export class StreamConnection {
   private drainAgain = false;
   private notified = new Set<string>();
   private sent: Set<string> | undefined;
+  private recentlyAcked = new Set<string>();
 
   constructor(
     readonly socket: WebSocket,
@@ -109,11 +113,14 @@ export class StreamConnection {
         if (!full || !this.isOpen()) break;
         await this.drained();
       }
-      for (const messageId of notified) {
-        if (this.sent?.has(messageId)) continue;
-        // Committed behind the cursor (a late commit): still pending? send it now.
-        const late = await this.dependencies.pendingMessage(this.device.deviceId, messageId);
-        if (late) this.send(late);
+      // Notified, yet neither sent nor acked here: committed behind the cursor
+      // (a late commit). Whatever of it is still pending goes now, in order.
+      const unseen = notified.filter(
+        (messageId) => !this.sent?.has(messageId) && !this.recentlyAcked.has(messageId),
+      );
+      if (unseen.length > 0 && this.isOpen()) {
+        for (const late of await this.dependencies.pendingByIds(this.device.deviceId, unseen))
+          this.send(late);
       }
     } while (this.drainAgain && this.isOpen());
   }
@@ -123,6 +130,13 @@ export class StreamConnection {
     // A page read ahead for a socket that closed meanwhile is never awaited.
     reading.catch(() => undefined);
     return reading;
+  }
+
+  private forgetAcked(messageId: string): void {
+    this.sent?.delete(messageId);
+    if (this.recentlyAcked.size >= MAX_RECENTLY_ACKED)
+      this.recentlyAcked.delete(this.recentlyAcked.values().next().value as string);
+    this.recentlyAcked.add(messageId);
   }
 
   private send(message: PendingMessage): void {
@@ -163,7 +177,7 @@ export class StreamConnection {
     }
     try {
       await this.dependencies.ack(this.device.deviceId, frame.data.messageIds);
-      for (const messageId of frame.data.messageIds) this.sent?.delete(messageId);
+      for (const messageId of frame.data.messageIds) this.forgetAcked(messageId);
     } catch {
       this.sendFrame({
         type: 'error',

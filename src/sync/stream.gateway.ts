@@ -116,8 +116,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     const connection = new StreamConnection(socket, device, {
       pendingAfter: (deviceId, afterSeq, limit) =>
         this.messages.pendingAfter(deviceId, afterSeq, limit),
-      pendingMessage: async (deviceId, messageId) =>
-        (await this.messages.pendingFor(messageId, [deviceId]))[0],
+      pendingByIds: (deviceId, messageIds) => this.messages.pendingByIds(deviceId, messageIds),
       ack: (deviceId, messageIds) => this.messages.ack(deviceId, messageIds),
       // The message stays pending in PostgreSQL: the next notification or catch-up sends it.
       onError: (error) => this.logger.warn(`stream drain failed: ${describeError(error)}`),
