@@ -141,7 +141,9 @@ export class StreamConnection {
 
   private send(message: PendingMessage): void {
     this.sent ??= new Set();
-    if (this.sent.has(message.messageId) || !this.isOpen()) return;
+    // A read that began before an ack committed can still return its message.
+    if (this.sent.has(message.messageId) || this.recentlyAcked.has(message.messageId)) return;
+    if (!this.isOpen()) return;
     if (this.sent.size >= MAX_REMEMBERED)
       this.sent.delete(this.sent.values().next().value as string);
     this.sent.add(message.messageId);
