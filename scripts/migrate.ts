@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { EnvError, loadEnv } from '../src/config/env.js';
+import { ensureExpiryPartitions } from '../src/db/expiry-partitions.js';
 
 // Any fixed number: every migrator takes this advisory lock, so two that
 // start at once run one after the other instead of racing.
@@ -54,10 +55,7 @@ export async function runMigrations(
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await migrate(drizzle({ client }), { migrationsFolder: migrationsFolder() });
-    await client.query(
-      'SELECT ensure_expiry_partitions(now(), now() + make_interval(secs => $1::double precision))',
-      [maxTtlSeconds + 86_400],
-    );
+    await ensureExpiryPartitions(client, maxTtlSeconds);
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await client.end();

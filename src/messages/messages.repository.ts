@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { Batcher, groupRowsBy } from '../common/batcher.js';
 import { type Executor, PG_POOL } from '../db/db.module.js';
+import { ensureExpiryPartitions } from '../db/expiry-partitions.js';
 
 export interface NewMessage {
   senderAccountId: string;
@@ -383,19 +384,15 @@ export class MessagesRepository {
   }
 
   /**
-   * Creates the daily partitions missing for messages expiring up to
-   * `horizonSeconds` from now; returns how many days it created, or null when
-   * a table could not be locked within `lockTimeoutMs` (the next run retries;
-   * the partitions are made weeks ahead).
+   * Creates the daily partitions missing for messages of up to `maxTtlSeconds`;
+   * returns how many days it created, or null when a table could not be
+   * locked within `lockTimeoutMs` (the next run retries; the partitions are
+   * made weeks ahead).
    */
-  ensurePartitions(horizonSeconds: number, lockTimeoutMs: number): Promise<number | null> {
-    return this.withLockTimeout(lockTimeoutMs, async (client) => {
-      const result = await client.query<{ created: number }>(
-        `SELECT ensure_expiry_partitions(now(), now() + make_interval(secs => $1::double precision)) AS created`,
-        [horizonSeconds],
-      );
-      return result.rows[0].created;
-    });
+  ensurePartitions(maxTtlSeconds: number, lockTimeoutMs: number): Promise<number | null> {
+    return this.withLockTimeout(lockTimeoutMs, (client) =>
+      ensureExpiryPartitions(client, maxTtlSeconds),
+    );
   }
 
   /**

@@ -17,8 +17,6 @@ import {
   type PendingMessage,
 } from './messages.repository.js';
 
-// Partitions are kept a day beyond the longest TTL, so a send never lands in DEFAULT.
-const PARTITION_SLACK_SECONDS = 24 * 3600;
 // How long partition DDL may wait for a table lock (inserts queue behind it meanwhile).
 const DDL_LOCK_TIMEOUT_MS = 2000;
 // Expired idempotency claims and fan-out marks hold ids only, no body or key:
@@ -227,7 +225,7 @@ export class MessagesService implements OnModuleInit {
   ): Promise<PurgeResult> {
     const started = performance.now();
     const createdDays = await this.repository.ensurePartitions(
-      this.env.MAX_TTL_SECONDS + PARTITION_SLACK_SECONDS,
+      this.env.MAX_TTL_SECONDS,
       DDL_LOCK_TIMEOUT_MS,
     );
     const ensured = performance.now();

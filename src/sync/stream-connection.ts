@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
+import { BoundedSet } from '../common/bounded-set.js';
 import { uuidString } from '../common/validation.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { inboxMessageView } from '../messages/inbox-message.view.js';
@@ -41,8 +42,8 @@ export class StreamConnection {
   private draining: Promise<void> | undefined;
   private drainAgain = false;
   private notified = new Set<string>();
-  private sent: Set<string> | undefined;
-  private recentlyAcked = new Set<string>();
+  private readonly sent = new BoundedSet<string>(MAX_REMEMBERED);
+  private readonly recentlyAcked = new BoundedSet<string>(MAX_RECENTLY_ACKED);
 
   constructor(
     readonly socket: WebSocket,
@@ -100,7 +101,7 @@ export class StreamConnection {
       // pending from the start: a message that committed behind the cursor is
       // then sent before anything newer, so one sender's sequential messages
       // never overtake each other. A device far behind pages from the cursor.
-      let after = (this.sent?.size ?? 0) <= REREAD_BELOW ? 0 : this.cursor;
+      let after = this.sent.size <= REREAD_BELOW ? 0 : this.cursor;
       let reading = this.readPage(after);
       for (;;) {
         const page = await reading;
@@ -116,7 +117,7 @@ export class StreamConnection {
       // Notified, yet neither sent nor acked here: committed behind the cursor
       // (a late commit). Whatever of it is still pending goes now, in order.
       const unseen = notified.filter(
-        (messageId) => !this.sent?.has(messageId) && !this.recentlyAcked.has(messageId),
+        (messageId) => !this.sent.has(messageId) && !this.recentlyAcked.has(messageId),
       );
       if (unseen.length > 0 && this.isOpen()) {
         for (const late of await this.dependencies.pendingByIds(this.device.deviceId, unseen))
@@ -133,19 +134,14 @@ export class StreamConnection {
   }
 
   private forgetAcked(messageId: string): void {
-    this.sent?.delete(messageId);
-    if (this.recentlyAcked.size >= MAX_RECENTLY_ACKED)
-      this.recentlyAcked.delete(this.recentlyAcked.values().next().value as string);
+    this.sent.delete(messageId);
     this.recentlyAcked.add(messageId);
   }
 
   private send(message: PendingMessage): void {
-    this.sent ??= new Set();
     // A read that began before an ack committed can still return its message.
     if (this.sent.has(message.messageId) || this.recentlyAcked.has(message.messageId)) return;
     if (!this.isOpen()) return;
-    if (this.sent.size >= MAX_REMEMBERED)
-      this.sent.delete(this.sent.values().next().value as string);
     this.sent.add(message.messageId);
     this.sendFrame({ type: 'message', message: inboxMessageView(message) });
   }
