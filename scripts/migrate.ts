@@ -31,7 +31,9 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
       await admin
         .query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`)
         .catch((error: { code?: string }) => {
-          if (error.code !== '42P04') throw error; // created meanwhile by another migrator
+          // Created meanwhile by another migrator: 42P04 when PostgreSQL saw it
+          // first, 23505 (the catalog's unique index) when both raced to insert it.
+          if (error.code !== '42P04' && error.code !== '23505') throw error;
         });
     }
   } finally {
