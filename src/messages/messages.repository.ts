@@ -344,8 +344,9 @@ export class MessagesRepository {
     );
   }
 
-  async markFannedOut(messageId: string): Promise<void> {
-    await this.fannedOut.load(messageId);
+  async markFannedOut(messageIds: string[]): Promise<void> {
+    // Through the batcher: the jobs a worker runs at once share one statement.
+    await Promise.all(messageIds.map((messageId) => this.fannedOut.load(messageId)));
   }
 
   private async markFannedOutBatch(messageIds: string[]): Promise<string[]> {

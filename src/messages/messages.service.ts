@@ -180,8 +180,8 @@ export class MessagesService implements OnModuleInit {
     return this.repository.pendingDeviceIds(messageId);
   }
 
-  markFannedOut(messageId: string): Promise<void> {
-    return this.repository.markFannedOut(messageId);
+  markFannedOut(messageIds: string[]): Promise<void> {
+    return this.repository.markFannedOut(messageIds);
   }
 
   notFannedOut(graceSeconds: number, limit: number): Promise<string[]> {

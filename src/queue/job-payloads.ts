@@ -1,10 +1,21 @@
 import type { JOBS } from './queue-names.js';
 
+/**
+ * One message to fan out. deviceIds: the devices it was addressed to, so the
+ * job needs no read to find them; absent when the reconciler re-enqueues (it
+ * reads the devices that still have the message pending).
+ */
+export interface FanoutTarget {
+  messageId: string;
+  deviceIds?: string[];
+}
+
 /** Every job's payload, keyed by job name. Ids only: never ciphertext, keys or tokens. */
 export interface JobPayloads {
-  // deviceIds: the devices the message was addressed to, so the job needs no
-  // read to find them; absent when the reconciler re-enqueues (it reads them).
-  [JOBS.fanoutMessage]: { messageId: string; deviceIds?: string[] };
+  // The messages accepted together (one insert batch), fanned out by one job.
+  // A bare FanoutTarget is the one-message payload of jobs enqueued before
+  // jobs carried batches; the processor still takes it.
+  [JOBS.fanoutMessage]: { messages: FanoutTarget[] } | FanoutTarget;
   [JOBS.purgeExpired]: Record<string, never>;
   [JOBS.reconcileFanout]: Record<string, never>;
 }

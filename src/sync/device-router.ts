@@ -1,6 +1,12 @@
+/** A message and those of its devices that the receiving process holds. */
+export interface RoutedMessage {
+  messageId: string;
+  deviceIds: string[];
+}
+
 /** What one process tells another about live connections. Ids only. */
 export type RoutedEvent =
-  | { kind: 'message'; messageId: string; deviceIds: string[] }
+  | { kind: 'messages'; messages: RoutedMessage[] }
   | { kind: 'receipt'; messageId: string; ackedByDeviceId: string; deviceIds: string[] }
   | { kind: 'revoked'; deviceId: string };
 

@@ -4,7 +4,7 @@ import { Job, UnrecoverableError } from 'bullmq';
 import { ENV, type Env } from '../config/env.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { WakeupService } from '../push/wakeup.service.js';
-import type { JobPayloads } from '../queue/job-payloads.js';
+import type { FanoutTarget, JobPayloads } from '../queue/job-payloads.js';
 import { LoggedWorkerHost } from '../queue/logged-worker-host.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
 import { LiveRoutingService } from './live-routing.service.js';
@@ -12,9 +12,10 @@ import { LiveRoutingService } from './live-routing.service.js';
 type FanoutJob = Job<JobPayloads[typeof JOBS.fanoutMessage]>;
 
 /**
- * Fan-out of one accepted message: routes it to every addressed device that
- * is connected (wherever), marks the others for a wake-up push, then records
- * that the message was fanned out. Safe to run twice: clients dedupe by id.
+ * Fan-out of messages accepted together: routes each to every addressed
+ * device that is connected (wherever), marks the others for a wake-up push,
+ * then records that the messages were fanned out. Safe to run twice: clients
+ * dedupe by id.
  */
 @Processor(QUEUES.fanout)
 export class FanoutProcessor extends LoggedWorkerHost {
@@ -34,12 +35,19 @@ export class FanoutProcessor extends LoggedWorkerHost {
 
   async process(job: FanoutJob): Promise<void> {
     if (job.name !== JOBS.fanoutMessage) throw new UnrecoverableError(`unknown job ${job.name}`);
-    const { messageId } = job.data;
+    const targets = 'messages' in job.data ? job.data.messages : [job.data];
     // Devices that acked meanwhile are routed anyway: their socket reads
     // PostgreSQL on the notice and finds nothing new.
-    const deviceIds = job.data.deviceIds ?? (await this.messages.pendingDeviceIds(messageId));
-    const offline = await this.routing.routeMessage(messageId, deviceIds);
+    const messages = await Promise.all(targets.map((target) => this.withDevices(target)));
+    const offline = await this.routing.routeMessages(messages);
     await this.wakeups.request(offline);
-    await this.messages.markFannedOut(messageId);
+    await this.messages.markFannedOut(messages.map((message) => message.messageId));
+  }
+
+  private async withDevices(target: FanoutTarget): Promise<Required<FanoutTarget>> {
+    return {
+      messageId: target.messageId,
+      deviceIds: target.deviceIds ?? (await this.messages.pendingDeviceIds(target.messageId)),
+    };
   }
 }

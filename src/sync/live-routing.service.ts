@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PresenceService } from '../directory/presence.service.js';
-import { DEVICE_ROUTER, type DeviceRouter, type RoutedEvent } from './device-router.js';
+import { DEVICE_ROUTER, type DeviceRouter, type RoutedMessage } from './device-router.js';
 
 /** Sends events to whichever processes hold the devices' sockets, using presence. */
 @Injectable()
@@ -10,9 +10,30 @@ export class LiveRoutingService {
     @Inject(DEVICE_ROUTER) private readonly router: DeviceRouter,
   ) {}
 
-  /** Routes a message to its connected devices; returns the devices that are not connected. */
-  async routeMessage(messageId: string, deviceIds: string[]): Promise<string[]> {
-    return this.route(deviceIds, (local) => ({ kind: 'message', messageId, deviceIds: local }));
+  /**
+   * Routes messages to their connected devices: one presence look-up for all
+   * and one event per process holding any of them. Returns the devices that
+   * are not connected.
+   */
+  async routeMessages(messages: RoutedMessage[]): Promise<string[]> {
+    const owners = await this.presence.locate([
+      ...new Set(messages.flatMap((message) => message.deviceIds)),
+    ]);
+    const byProcess = new Map<string, RoutedMessage[]>();
+    const offline = new Set<string>();
+    for (const { messageId, deviceIds } of messages) {
+      for (const [processId, local] of groupByOwner(deviceIds, owners, offline)) {
+        const routed = byProcess.get(processId) ?? [];
+        routed.push({ messageId, deviceIds: local });
+        byProcess.set(processId, routed);
+      }
+    }
+    await Promise.all(
+      [...byProcess].map(([processId, routed]) =>
+        this.router.sendTo(processId, { kind: 'messages', messages: routed }),
+      ),
+    );
+    return [...offline];
   }
 
   async routeReceipt(
@@ -20,33 +41,35 @@ export class LiveRoutingService {
     ackedByDeviceId: string,
     deviceIds: string[],
   ): Promise<void> {
-    await this.route(deviceIds, (local) => ({
-      kind: 'receipt',
-      messageId,
-      ackedByDeviceId,
-      deviceIds: local,
-    }));
+    const owners = await this.presence.locate(deviceIds);
+    await Promise.all(
+      [...groupByOwner(deviceIds, owners, new Set())].map(([processId, local]) =>
+        this.router.sendTo(processId, {
+          kind: 'receipt',
+          messageId,
+          ackedByDeviceId,
+          deviceIds: local,
+        }),
+      ),
+    );
   }
 
   async broadcastRevoked(deviceId: string): Promise<void> {
     await this.router.broadcast({ kind: 'revoked', deviceId });
   }
+}
 
-  private async route(
-    deviceIds: string[],
-    eventFor: (deviceIds: string[]) => RoutedEvent,
-  ): Promise<string[]> {
-    const owners = await this.presence.locate(deviceIds);
-    const byProcess = new Map<string, string[]>();
-    const offline: string[] = [];
-    for (const deviceId of deviceIds) {
-      const processId = owners.get(deviceId);
-      if (!processId) offline.push(deviceId);
-      else byProcess.set(processId, [...(byProcess.get(processId) ?? []), deviceId]);
-    }
-    await Promise.all(
-      [...byProcess].map(([processId, local]) => this.router.sendTo(processId, eventFor(local))),
-    );
-    return offline;
+/** Devices by the process that holds them; adds those held by none to `offline`. */
+function groupByOwner(
+  deviceIds: string[],
+  owners: Map<string, string>,
+  offline: Set<string>,
+): Map<string, string[]> {
+  const byProcess = new Map<string, string[]>();
+  for (const deviceId of deviceIds) {
+    const processId = owners.get(deviceId);
+    if (!processId) offline.add(deviceId);
+    else byProcess.set(processId, [...(byProcess.get(processId) ?? []), deviceId]);
   }
+  return byProcess;
 }

@@ -157,23 +157,21 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
           connection.socket.close(CLOSE_REVOKED, 'device_revoked');
         return;
       }
-      const local = event.deviceIds.filter((deviceId) => this.connections.has(deviceId));
-      if (local.length === 0) return;
       if (event.kind === 'receipt') {
         const frame = {
           type: 'receipt',
           messageId: event.messageId,
           deviceId: event.ackedByDeviceId,
         };
-        for (const deviceId of local)
+        for (const deviceId of event.deviceIds)
           for (const connection of this.connections.get(deviceId) ?? [])
             connection.sendFrame(frame);
         return;
       }
-      for (const deviceId of local) {
-        for (const connection of this.connections.get(deviceId) ?? [])
-          connection.notify(event.messageId);
-      }
+      for (const { messageId, deviceIds } of event.messages)
+        for (const deviceId of deviceIds)
+          for (const connection of this.connections.get(deviceId) ?? [])
+            connection.notify(messageId);
     } catch (error) {
       // The message stays pending in PostgreSQL: the device gets it on its next catch-up.
       this.logger.warn(`routed ${event.kind} not delivered: ${describeError(error)}`);

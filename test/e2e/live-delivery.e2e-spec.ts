@@ -1,5 +1,8 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import WebSocket from 'ws';
 import { WakeupService } from '../../src/push/wakeup.service.js';
+import { QUEUES } from '../../src/queue/queue-names.js';
 import { FanoutProducer } from '../../src/sync/fanout.producer.js';
 import { aliceAndBobWithTwoDevicesEach, linkDevice, newAccount } from '../factories/accounts.js';
 import { beginLateMessage } from '../support/late-commit.js';
@@ -257,6 +260,46 @@ describe('live delivery over the WebSocket stream', () => {
       .enqueue([{ messageId: late.messageId, deviceIds: [bob.deviceId] }]);
     await waitFor('the late message', () => frames.includes(late.messageId));
     expect(frames).toEqual([warmUp.messageId, later.messageId, late.messageId]);
+    raw.close();
+  });
+
+  it('messages accepted together go out in one fan-out job, which routes each of them live', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    const warmUp = await alice.sendText({ accountId: bob.accountId }, 'warm-up');
+    const frames: string[] = [];
+    const raw = new WebSocket(streamUrl, {
+      headers: { authorization: `Bearer ${bob.currentToken}` },
+    });
+    raw.on('message', (data) =>
+      frames.push(
+        (JSON.parse((data as Buffer).toString('utf8')) as { message: { messageId: string } })
+          .message.messageId,
+      ),
+    );
+    await waitFor('the backlog', () => frames.includes(warmUp.messageId));
+    // Stored and committed with no fan-out yet, as an insert batch leaves them.
+    const stored: string[] = [];
+    for (let index = 0; index < 3; index++) {
+      const message = await beginLateMessage(world.pool, bob.deviceId, warmUp.messageId);
+      await message.commit();
+      stored.push(message.messageId);
+    }
+    const targets = stored.map((messageId) => ({ messageId, deviceIds: [bob.deviceId] }));
+
+    const queue = world.app.get<Queue>(getQueueToken(QUEUES.fanout));
+    await queue.pause();
+    try {
+      await world.app.get(FanoutProducer).enqueue(targets);
+      const jobs = (await queue.getWaiting()).filter((job) =>
+        JSON.stringify(job.data).includes(stored[0]),
+      );
+      expect(jobs.map((job) => job.data)).toEqual([{ messages: targets }]);
+    } finally {
+      await queue.resume();
+    }
+    await waitFor('all three, live', () => stored.every((id) => frames.includes(id)));
+    expect(frames).toEqual([warmUp.messageId, ...stored]);
     raw.close();
   });
 
