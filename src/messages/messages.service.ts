@@ -7,6 +7,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import { publicDeviceView } from '../identity/device-view.js';
+import type { DeviceRecord } from '../identity/identity.repository.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { checkCoverage, expectedDevices } from './device-coverage.js';
 import type { SendMessageDto } from './dto/messages.dto.js';
@@ -73,12 +74,6 @@ export class MessagesService implements OnModuleInit {
   }
 
   async send(sender: AuthenticatedDevice, request: SendMessageDto): Promise<AcceptedMessage> {
-    await this.rateLimiter.hit(
-      'send',
-      sender.deviceId,
-      this.env.RATE_LIMIT_SEND_PER_DEVICE,
-      this.env.RATE_LIMIT_WINDOW_SECONDS,
-    );
     const ttlSeconds = this.ttlOf(request.ttlSeconds);
     if (request.body.length > this.env.MAX_BODY_BYTES) {
       throw new Problem(
@@ -88,11 +83,21 @@ export class MessagesService implements OnModuleInit {
         `The body is at most ${this.env.MAX_BODY_BYTES} bytes`,
       );
     }
-    const recipients = await this.recipientAccounts(sender, request.to);
-    const current = await this.identity.currentDevicesOf([
-      ...new Set([...recipients, sender.accountId]),
+    // Counting the send (Redis) and reading the devices (PostgreSQL) do not
+    // depend on each other: one round trip of waiting instead of two. A
+    // refused count still wins over whatever the look-up found.
+    const [counted, looked] = await Promise.allSettled([
+      this.rateLimiter.hit(
+        'send',
+        sender.deviceId,
+        this.env.RATE_LIMIT_SEND_PER_DEVICE,
+        this.env.RATE_LIMIT_WINDOW_SECONDS,
+      ),
+      this.currentDevicesFor(sender, request.to),
     ]);
-    if ('accountId' in request.to) await this.assertAccountExists(request.to.accountId, current);
+    if (counted.status === 'rejected') throw counted.reason;
+    if (looked.status === 'rejected') throw looked.reason;
+    const current = looked.value;
     const expected = expectedDevices(
       current.map((device) => ({ deviceId: device.id, accountId: device.accountId, device })),
       sender.deviceId,
@@ -264,6 +269,19 @@ export class MessagesService implements OnModuleInit {
       );
     }
     return ttl;
+  }
+
+  /** The current devices of the recipients and of the sender's own account. */
+  private async currentDevicesFor(
+    sender: AuthenticatedDevice,
+    to: SendMessageDto['to'],
+  ): Promise<DeviceRecord[]> {
+    const recipients = await this.recipientAccounts(sender, to);
+    const current = await this.identity.currentDevicesOf([
+      ...new Set([...recipients, sender.accountId]),
+    ]);
+    if ('accountId' in to) await this.assertAccountExists(to.accountId, current);
+    return current;
   }
 
   private async recipientAccounts(

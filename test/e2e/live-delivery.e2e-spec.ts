@@ -1,8 +1,9 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
+import type { JobPayloads } from '../../src/queue/job-payloads.js';
 import WebSocket from 'ws';
 import { WakeupService } from '../../src/push/wakeup.service.js';
-import { QUEUES } from '../../src/queue/queue-names.js';
+import { JOBS, QUEUES } from '../../src/queue/queue-names.js';
 import { FanoutProducer } from '../../src/sync/fanout.producer.js';
 import { aliceAndBobWithTwoDevicesEach, linkDevice, newAccount } from '../factories/accounts.js';
 import { beginLateMessage } from '../support/late-commit.js';
@@ -287,7 +288,9 @@ describe('live delivery over the WebSocket stream', () => {
     }
     const targets = stored.map((messageId) => ({ messageId, deviceIds: [bob.deviceId] }));
 
-    const queue = world.app.get<Queue>(getQueueToken(QUEUES.fanout));
+    const queue = world.app.get<Queue<JobPayloads[typeof JOBS.fanoutMessage]>>(
+      getQueueToken(QUEUES.fanout),
+    );
     await queue.pause();
     try {
       await world.app.get(FanoutProducer).enqueue(targets);
