@@ -1,4 +1,4 @@
-import { BoundedSet } from './bounded-set.js';
+import { BoundedMap, BoundedSet } from './bounded-set.js';
 
 describe('BoundedSet', () => {
   it('forgets the oldest entry when a new one comes to a full set', () => {
@@ -16,5 +16,16 @@ describe('BoundedSet', () => {
     set.add('a');
     set.delete('a');
     expect([set.has('a'), set.size]).toEqual([false, 0]);
+  });
+});
+
+describe('BoundedMap', () => {
+  it('keeps the first value of a key and forgets the oldest key when full', () => {
+    const map = new BoundedMap<string, number>(2);
+    map.set('a', 1);
+    map.set('a', 2); // already there: keeps 1
+    map.set('b', 3);
+    map.set('c', 4);
+    expect([map.get('a'), map.get('b'), map.get('c'), map.size]).toEqual([undefined, 3, 4, 2]);
   });
 });

@@ -1,10 +1,10 @@
 /**
- * A set that holds at most `capacity` entries: adding to a full one forgets
- * the oldest. Its storage is made on the first add, so an idle owner (one per
- * open socket) costs next to nothing.
+ * A map that holds at most `capacity` entries: setting a new key in a full
+ * one forgets the oldest. Its storage is made on the first set, so an idle
+ * owner (one per open socket) costs next to nothing.
  */
-export class BoundedSet<T> {
-  private entries: Set<T> | undefined;
+export class BoundedMap<K, V> {
+  private entries: Map<K, V> | undefined;
 
   constructor(private readonly capacity: number) {}
 
@@ -12,19 +12,48 @@ export class BoundedSet<T> {
     return this.entries?.size ?? 0;
   }
 
+  has(key: K): boolean {
+    return this.entries?.has(key) ?? false;
+  }
+
+  get(key: K): V | undefined {
+    return this.entries?.get(key);
+  }
+
+  set(key: K, value: V): void {
+    this.entries ??= new Map();
+    if (this.entries.has(key)) return;
+    if (this.entries.size >= this.capacity)
+      this.entries.delete(this.entries.keys().next().value as K);
+    this.entries.set(key, value);
+  }
+
+  delete(key: K): void {
+    this.entries?.delete(key);
+  }
+}
+
+/** A BoundedMap of keys alone. */
+export class BoundedSet<T> {
+  private readonly entries: BoundedMap<T, true>;
+
+  constructor(capacity: number) {
+    this.entries = new BoundedMap(capacity);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
   has(entry: T): boolean {
-    return this.entries?.has(entry) ?? false;
+    return this.entries.has(entry);
   }
 
   add(entry: T): void {
-    this.entries ??= new Set();
-    if (this.entries.has(entry)) return;
-    if (this.entries.size >= this.capacity)
-      this.entries.delete(this.entries.values().next().value as T);
-    this.entries.add(entry);
+    this.entries.set(entry, true);
   }
 
   delete(entry: T): void {
-    this.entries?.delete(entry);
+    this.entries.delete(entry);
   }
 }

@@ -35,11 +35,19 @@ export interface PendingMessage {
   wrappedKey: string;
   acceptedAt: Date;
   expiresAt: Date;
+  /**
+   * expires_at exactly as PostgreSQL holds it (a Date drops its
+   * microseconds): with the id, the whole key of the message, which lets an
+   * ack go straight to its partition. Never sent to clients.
+   */
+  expiresAtKey: string;
 }
 
 interface AckRequest {
   deviceId: string;
   messageIds: string[];
+  /** expiresAtKey by message id, where the caller read it (the stream does). */
+  keys?: ReadonlyMap<string, string>;
 }
 
 interface PendingRead {
@@ -97,7 +105,7 @@ const PENDING_COLUMNS = `
   (SELECT replace(encode(b.body, 'base64'), E'\\n', '') FROM message_bodies b
     WHERE b.message_id = d.message_id AND b.expires_at = d.expires_at) AS body,
   replace(encode(d.wrapped_key, 'base64'), E'\\n', '') AS "wrappedKey",
-  m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt"`;
+  m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt", d.expires_at::text AS "expiresAtKey"`;
 
 // PostgreSQL's lock_not_available, raised when lock_timeout runs out.
 const LOCK_NOT_AVAILABLE = '55P03';
@@ -285,30 +293,48 @@ export class MessagesRepository {
    * and drops a body once its last delivery is gone. Ids that are not pending
    * for this device change nothing.
    */
-  ack(deviceId: string, messageIds: string[]): Promise<AckedMessage[]> {
-    return this.acks.load({ deviceId, messageIds });
+  ack(
+    deviceId: string,
+    messageIds: string[],
+    keys?: ReadonlyMap<string, string>,
+  ): Promise<AckedMessage[]> {
+    return this.acks.load({ deviceId, messageIds, keys });
   }
 
   private async ackBatch(requests: AckRequest[]): Promise<AckedMessage[][]> {
     const pairs = requests.flatMap((request, index) =>
-      request.messageIds.map((messageId) => ({ index, deviceId: request.deviceId, messageId })),
+      request.messageIds.map((messageId) => ({
+        index,
+        deviceId: request.deviceId,
+        messageId,
+        expiresAt: request.keys?.get(messageId) ?? null,
+      })),
     );
     const result = await this.pool.query<AckedMessage & { index: number }>({
       name: 'deliveries-ack',
       text: `
         WITH acked AS (
           -- A pair acked twice in one batch is answered to the first asker only.
-          SELECT DISTINCT ON (device_id, message_id) index, device_id, message_id
-            FROM unnest($1::int[], $2::uuid[], $3::uuid[]) AS a(index, device_id, message_id)
+          SELECT DISTINCT ON (device_id, message_id) index, device_id, message_id, expires_at
+            FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::timestamptz[])
+                 AS a(index, device_id, message_id, expires_at)
            ORDER BY device_id, message_id, index
         ), targets AS MATERIALIZED (
-          -- The acked messages first (by the id array: an index scan in each
-          -- partition), then each delivery by its whole key. Left to itself,
-          -- the planner would join a device's every delivery to the acks
-          -- before it knew the messages, guessing from young partitions.
+          -- The acked messages first, then each delivery by its whole key.
+          -- Left to itself, the planner would join a device's every delivery
+          -- to the acks before it knew the messages, guessing from young
+          -- partitions. With its expiry known (acks over the stream), a
+          -- message is one look-up in one partition ...
           SELECT a.index, a.device_id, m.id AS message_id, m.seq, m.expires_at, m.sender_account_id
-            FROM messages m JOIN acked a ON a.message_id = m.id
-           WHERE m.id = ANY($3::uuid[])
+            FROM acked a CROSS JOIN LATERAL (
+                   SELECT id, seq, expires_at, sender_account_id FROM messages
+                    WHERE id = a.message_id AND expires_at = a.expires_at LIMIT 1) m
+           WHERE a.expires_at IS NOT NULL
+          UNION ALL
+          -- ... and without (acks over HTTP), the id is looked for in every partition.
+          SELECT a.index, a.device_id, m.id AS message_id, m.seq, m.expires_at, m.sender_account_id
+            FROM messages m JOIN acked a ON a.message_id = m.id AND a.expires_at IS NULL
+           WHERE m.id = ANY($5::uuid[])
         ), removed AS (
           DELETE FROM deliveries d USING targets t
           WHERE d.device_id = t.device_id AND d.message_seq = t.seq AND d.expires_at = t.expires_at
@@ -326,6 +352,8 @@ export class MessagesRepository {
         pairs.map((pair) => pair.index),
         pairs.map((pair) => pair.deviceId),
         pairs.map((pair) => pair.messageId),
+        pairs.map((pair) => pair.expiresAt),
+        pairs.filter((pair) => pair.expiresAt === null).map((pair) => pair.messageId),
       ],
     });
     const perRequest = requests.map((): AckedMessage[] => []);

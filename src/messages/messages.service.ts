@@ -193,9 +193,17 @@ export class MessagesService implements OnModuleInit {
     return this.repository.notFannedOut(graceSeconds, limit);
   }
 
-  /** Acks messages for the device; returns how many were pending for it. */
-  async ack(deviceId: string, messageIds: string[]): Promise<number> {
-    const acked = await this.repository.ack(deviceId, [...new Set(messageIds)]);
+  /**
+   * Acks messages for the device; returns how many were pending for it.
+   * `keys`: the expiresAtKey of messages the caller read (the stream), which
+   * spares the look-up of their partition.
+   */
+  async ack(
+    deviceId: string,
+    messageIds: string[],
+    keys?: ReadonlyMap<string, string>,
+  ): Promise<number> {
+    const acked = await this.repository.ack(deviceId, [...new Set(messageIds)], keys);
     this.metrics.deliveriesAcked.inc(acked.length);
     this.events.emitAcked(deviceId, acked);
     return acked.length;

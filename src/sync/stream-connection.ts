@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import { BoundedSet } from '../common/bounded-set.js';
+import { BoundedMap, BoundedSet } from '../common/bounded-set.js';
 import { uuidString } from '../common/validation.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { inboxMessageView } from '../messages/inbox-message.view.js';
@@ -12,7 +12,8 @@ const PAGE = 1000;
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 // Up to this many frames sent and unacked, a drain re-reads from the start.
 const REREAD_BELOW = 200;
-// Ids of frames sent and not yet acked, kept to skip sending one twice.
+// Frames sent and not yet acked (id → expiresAtKey), kept to skip sending
+// one twice and to hand the ack the whole key of what it acks.
 const MAX_REMEMBERED = 20_000;
 // Ids acked lately: a notice that comes after its message was sent and acked
 // (the common case when a device keeps up) then costs no read.
@@ -25,7 +26,7 @@ const clientFrame = z.discriminatedUnion('type', [
 export interface StreamDependencies {
   pendingAfter(deviceId: string, afterSeq: number, limit: number): Promise<PendingMessage[]>;
   pendingByIds(deviceId: string, messageIds: string[]): Promise<PendingMessage[]>;
-  ack(deviceId: string, messageIds: string[]): Promise<number>;
+  ack(deviceId: string, messageIds: string[], keys: ReadonlyMap<string, string>): Promise<number>;
   onError(error: Error): void;
 }
 
@@ -42,7 +43,7 @@ export class StreamConnection {
   private draining: Promise<void> | undefined;
   private drainAgain = false;
   private notified = new Set<string>();
-  private readonly sent = new BoundedSet<string>(MAX_REMEMBERED);
+  private readonly sent = new BoundedMap<string, string>(MAX_REMEMBERED);
   private readonly recentlyAcked = new BoundedSet<string>(MAX_RECENTLY_ACKED);
 
   constructor(
@@ -142,7 +143,7 @@ export class StreamConnection {
     // A read that began before an ack committed can still return its message.
     if (this.sent.has(message.messageId) || this.recentlyAcked.has(message.messageId)) return;
     if (!this.isOpen()) return;
-    this.sent.add(message.messageId);
+    this.sent.set(message.messageId, message.expiresAtKey);
     this.sendFrame({ type: 'message', message: inboxMessageView(message) });
   }
 
@@ -174,7 +175,12 @@ export class StreamConnection {
       return;
     }
     try {
-      await this.dependencies.ack(this.device.deviceId, frame.data.messageIds);
+      const keys = new Map<string, string>();
+      for (const messageId of frame.data.messageIds) {
+        const key = this.sent.get(messageId);
+        if (key !== undefined) keys.set(messageId, key);
+      }
+      await this.dependencies.ack(this.device.deviceId, frame.data.messageIds, keys);
       for (const messageId of frame.data.messageIds) this.forgetAcked(messageId);
     } catch {
       this.sendFrame({

@@ -117,7 +117,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       pendingAfter: (deviceId, afterSeq, limit) =>
         this.messages.pendingAfter(deviceId, afterSeq, limit),
       pendingByIds: (deviceId, messageIds) => this.messages.pendingByIds(deviceId, messageIds),
-      ack: (deviceId, messageIds) => this.messages.ack(deviceId, messageIds),
+      ack: (deviceId, messageIds, keys) => this.messages.ack(deviceId, messageIds, keys),
       // The message stays pending in PostgreSQL: the next notification or catch-up sends it.
       onError: (error) => this.logger.warn(`stream drain failed: ${describeError(error)}`),
     });
