@@ -19,6 +19,22 @@ function closeCodeOf(url: string, headers: Record<string, string> = {}): Promise
   });
 }
 
+/**
+ * A bare socket on the stream that records the message id of each frame, in
+ * order (for messages copied in SQL, which would not decrypt in the SDK).
+ */
+function recordMessageIds(url: string, token: string): { frames: string[]; socket: WebSocket } {
+  const frames: string[] = [];
+  const socket = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+  socket.on('message', (data) =>
+    frames.push(
+      (JSON.parse((data as Buffer).toString('utf8')) as { message: { messageId: string } }).message
+        .messageId,
+    ),
+  );
+  return { frames, socket };
+}
+
 describe('live delivery over the WebSocket stream', () => {
   let world: TestApp;
   let streamUrl: string;
@@ -240,16 +256,7 @@ describe('live delivery over the WebSocket stream', () => {
     const bob = await newAccount(world.baseUrl, 'bob');
     const warmUp = await alice.sendText({ accountId: bob.accountId }, 'warm-up');
     const late = await beginLateMessage(world.pool, bob.deviceId, warmUp.messageId);
-    const frames: string[] = [];
-    const raw = new WebSocket(streamUrl, {
-      headers: { authorization: `Bearer ${bob.currentToken}` },
-    });
-    raw.on('message', (data) =>
-      frames.push(
-        (JSON.parse((data as Buffer).toString('utf8')) as { message: { messageId: string } })
-          .message.messageId,
-      ),
-    );
+    const { frames, socket: raw } = recordMessageIds(streamUrl, bob.currentToken ?? '');
     await new Promise((resolve) => raw.once('open', resolve));
 
     const later = await alice.sendText({ accountId: bob.accountId }, 'later');
@@ -268,16 +275,7 @@ describe('live delivery over the WebSocket stream', () => {
     const alice = await newAccount(world.baseUrl, 'alice');
     const bob = await newAccount(world.baseUrl, 'bob');
     const warmUp = await alice.sendText({ accountId: bob.accountId }, 'warm-up');
-    const frames: string[] = [];
-    const raw = new WebSocket(streamUrl, {
-      headers: { authorization: `Bearer ${bob.currentToken}` },
-    });
-    raw.on('message', (data) =>
-      frames.push(
-        (JSON.parse((data as Buffer).toString('utf8')) as { message: { messageId: string } })
-          .message.messageId,
-      ),
-    );
+    const { frames, socket: raw } = recordMessageIds(streamUrl, bob.currentToken ?? '');
     await waitFor('the backlog', () => frames.includes(warmUp.messageId));
     // Stored and committed with no fan-out yet, as an insert batch leaves them.
     const stored: string[] = [];
