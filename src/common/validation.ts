@@ -40,6 +40,9 @@ function fieldName(location: string, issue: z.core.$ZodIssue): string {
   return path.length ? path.join('.') : location;
 }
 
+/** Standard base64 with padding, as a pattern: what isBase64 accepts. */
+export const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$';
+
 // Which character codes are in the base64 alphabet (RFC 4648 §4).
 const BASE64_ALPHABET = new Uint8Array(128);
 for (const char of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')
@@ -67,9 +70,11 @@ export function isBase64(text: string): boolean {
 export function base64Bytes(
   options: { length?: number; maxLength?: number; minLength?: number } = {},
 ) {
+  // The pattern repeats the rule for the HTTP reference (docs/openapi.json).
   return z
     .string()
     .refine(isBase64, 'must be base64 (RFC 4648, with padding)')
+    .meta({ pattern: BASE64_PATTERN })
     .transform((text, context) => {
       const bytes = Buffer.from(text, 'base64');
       const { length, maxLength, minLength } = options;
