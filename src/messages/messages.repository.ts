@@ -263,16 +263,13 @@ export class MessagesRepository {
         reads.map((read) => read.limit),
       ],
     });
-    const rows = result.rows.map(({ readIndex, ...row }) => ({
-      ...row,
-      readIndex: Number(readIndex) - 1,
-      seq: Number(row.seq),
-    }));
-    return groupRowsBy(
-      reads.map((_read, index) => index),
-      rows,
-      (row) => row.readIndex,
-    ).map((page) => page.map(({ readIndex: _readIndex, ...message }) => message));
+    // Rows come ordered by read, then seq: each goes straight to its read's page.
+    const pages = reads.map((): PendingMessage[] => []);
+    for (const { readIndex, ...message } of result.rows) {
+      message.seq = Number(message.seq);
+      pages[Number(readIndex) - 1].push(message);
+    }
+    return pages;
   }
 
   /** Which of these messages are still pending for the device, in acceptance order (live delivery's late commits). */

@@ -236,33 +236,30 @@ export class MessagesService implements OnModuleInit {
     batchSize: number,
     maxBatches = Number.POSITIVE_INFINITY,
   ): Promise<PurgeResult> {
-    const started = performance.now();
-    const createdDays = await this.repository.ensurePartitions(
-      this.env.MAX_TTL_SECONDS,
-      DDL_LOCK_TIMEOUT_MS,
-    );
-    const ensured = performance.now();
-    const droppedPartitions = await this.repository.dropEndedPartitions(DDL_LOCK_TIMEOUT_MS);
-    const dropped = performance.now();
-    const deletedMessages = await inBatches(batchSize, maxBatches, (size) =>
-      this.repository.deleteExpired(size),
-    );
-    const deleted = performance.now();
-    await inBatches(batchSize, Math.min(maxBatches, SIDE_ROW_BATCHES_PER_RUN), (size) =>
-      this.repository.deleteExpiredSideRows(size),
-    );
-    const milliseconds = (from: number, to: number) => Math.round(to - from);
-    return {
-      createdDays,
-      droppedPartitions,
-      deletedMessages,
-      stepMs: {
-        ensure: milliseconds(started, ensured),
-        drop: milliseconds(ensured, dropped),
-        delete: milliseconds(dropped, deleted),
-        sideRows: milliseconds(deleted, performance.now()),
-      },
+    const stepMs = {} as PurgeResult['stepMs'];
+    const timed = async <T>(step: keyof PurgeResult['stepMs'], work: () => Promise<T>) => {
+      const started = performance.now();
+      try {
+        return await work();
+      } finally {
+        stepMs[step] = Math.round(performance.now() - started);
+      }
     };
+    const createdDays = await timed('ensure', () =>
+      this.repository.ensurePartitions(this.env.MAX_TTL_SECONDS, DDL_LOCK_TIMEOUT_MS),
+    );
+    const droppedPartitions = await timed('drop', () =>
+      this.repository.dropEndedPartitions(DDL_LOCK_TIMEOUT_MS),
+    );
+    const deletedMessages = await timed('delete', () =>
+      inBatches(batchSize, maxBatches, (size) => this.repository.deleteExpired(size)),
+    );
+    await timed('sideRows', () =>
+      inBatches(batchSize, Math.min(maxBatches, SIDE_ROW_BATCHES_PER_RUN), (size) =>
+        this.repository.deleteExpiredSideRows(size),
+      ),
+    );
+    return { createdDays, droppedPartitions, deletedMessages, stepMs };
   }
 
   private ttlOf(requested: number | undefined): number {

@@ -68,8 +68,13 @@ function groupByOwner(
   const byProcess = new Map<string, string[]>();
   for (const deviceId of deviceIds) {
     const processId = owners.get(deviceId);
-    if (!processId) offline.add(deviceId);
-    else byProcess.set(processId, [...(byProcess.get(processId) ?? []), deviceId]);
+    if (!processId) {
+      offline.add(deviceId);
+      continue;
+    }
+    const local = byProcess.get(processId);
+    if (local) local.push(deviceId);
+    else byProcess.set(processId, [deviceId]);
   }
   return byProcess;
 }
