@@ -1,14 +1,22 @@
 import { describeError } from '../common/describe-error.js';
 import { Injectable, Logger } from '@nestjs/common';
-import type { AckedMessage } from './messages.repository.js';
+import type { AckedMessage, PendingMessage } from './messages.repository.js';
+import type { NoticeNumber } from './notice-numbers.js';
 
 /** A message just stored, and the devices it was addressed to. */
 export interface AcceptedEvent {
   messageId: string;
   deviceIds: string[];
+  /** Each device's notice number, in the order of deviceIds; absent when they could not be taken. */
+  notices?: NoticeNumber[];
+  /**
+   * The message as one device reads it, built from what the accepting process
+   * holds in memory; absent when this send did not store it (a retry).
+   */
+  copyFor?: (deviceId: string) => PendingMessage;
 }
 
-type AcceptedListener = (accepted: AcceptedEvent) => Promise<void>;
+type AcceptedListener = (accepted: AcceptedEvent) => void | Promise<void>;
 type AckedListener = (deviceId: string, acked: AckedMessage[]) => Promise<void>;
 
 /**
@@ -33,7 +41,8 @@ export class MessageEvents {
 
   emitAccepted(accepted: AcceptedEvent): void {
     for (const listener of this.acceptedListeners) {
-      listener(accepted).catch((error: Error) =>
+      // Called at once (a listener may send frames before the sender's answer goes).
+      new Promise<void>((resolve) => resolve(listener(accepted))).catch((error: Error) =>
         this.logger.warn(`accepted listener failed: ${describeError(error)}`),
       );
     }

@@ -5,11 +5,12 @@ import { MessageEvents } from './message-events.js';
 import { MessagesController } from './messages.controller.js';
 import { MessagesRepository } from './messages.repository.js';
 import { MessagesService } from './messages.service.js';
+import { NoticeNumbers } from './notice-numbers.js';
 
 @Module({
   imports: [IdentityModule, ConversationsModule],
   controllers: [MessagesController],
-  providers: [MessagesRepository, MessagesService, MessageEvents],
-  exports: [MessagesService, MessageEvents],
+  providers: [MessagesRepository, MessagesService, MessageEvents, NoticeNumbers],
+  exports: [MessagesService, MessageEvents, NoticeNumbers],
 })
 export class MessagesModule {}

@@ -22,6 +22,12 @@ export interface AcceptedMessage {
   expiresAt: Date;
 }
 
+/** A message just inserted: the sender's answer, and what a live frame needs besides. */
+export interface StoredMessage extends AcceptedMessage {
+  seq: number;
+  expiresAtKey: string;
+}
+
 export interface PendingMessage {
   seq: number;
   messageId: string;
@@ -143,15 +149,15 @@ export class MessagesRepository {
    * (sender device, client message id) already exists. Concurrent sends are
    * stored together: one statement, one commit (and one fsync) for all.
    */
-  insert(message: NewMessage): Promise<AcceptedMessage | null> {
+  insert(message: NewMessage): Promise<StoredMessage | null> {
     return this.inserts.load(message);
   }
 
-  private async insertBatch(batch: NewMessage[]): Promise<(AcceptedMessage | null)[]> {
+  private async insertBatch(batch: NewMessage[]): Promise<(StoredMessage | null)[]> {
     const deliveries = batch.flatMap((message, index) =>
       message.deliveries.map((delivery) => ({ index, ...delivery })),
     );
-    const result = await this.pool.query<AcceptedMessage & { index: number }>({
+    const result = await this.pool.query<StoredMessage & { index: number }>({
       name: 'messages-insert-batch',
       text: `
         WITH input AS (
@@ -190,7 +196,8 @@ export class MessagesRepository {
           JOIN message ON message.sender_device_id = input.sender_device_id
                       AND message.client_message_id = input.client_message_id
         )
-        SELECT input.index, message.id AS "messageId", message.accepted_at AS "acceptedAt", message.expires_at AS "expiresAt"
+        SELECT input.index, message.id AS "messageId", message.accepted_at AS "acceptedAt", message.expires_at AS "expiresAt",
+               message.seq, message.expires_at::text AS "expiresAtKey"
         FROM message JOIN input ON message.sender_device_id = input.sender_device_id
                                AND message.client_message_id = input.client_message_id`,
       values: [

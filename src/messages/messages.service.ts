@@ -16,7 +16,9 @@ import {
   type AcceptedMessage,
   MessagesRepository,
   type PendingMessage,
+  type StoredMessage,
 } from './messages.repository.js';
+import { type NoticeNumber, NoticeNumbers } from './notice-numbers.js';
 
 // How long partition DDL may wait for a table lock (inserts queue behind it meanwhile).
 const DDL_LOCK_TIMEOUT_MS = 2000;
@@ -61,6 +63,7 @@ export class MessagesService implements OnModuleInit {
     private readonly conversations: ConversationsService,
     private readonly lifecycle: DeviceLifecycle,
     private readonly events: MessageEvents,
+    private readonly noticeNumbers: NoticeNumbers,
     private readonly rateLimiter: RateLimiter,
     private readonly metrics: MetricsService,
     @Inject(ENV) private readonly env: Env,
@@ -143,24 +146,44 @@ export class MessagesService implements OnModuleInit {
         'The recipients have no device to deliver to',
       );
     }
+    const stored = await this.repository.insert({
+      senderAccountId: sender.accountId,
+      senderDeviceId: sender.deviceId,
+      clientMessageId: request.clientMessageId,
+      recipientAccountId: 'accountId' in request.to ? request.to.accountId : null,
+      conversationId: 'conversationId' in request.to ? request.to.conversationId : null,
+      body: request.body,
+      ttlSeconds,
+      deliveries: request.keys,
+    });
     const accepted =
-      (await this.repository.insert({
-        senderAccountId: sender.accountId,
-        senderDeviceId: sender.deviceId,
-        clientMessageId: request.clientMessageId,
-        recipientAccountId: 'accountId' in request.to ? request.to.accountId : null,
-        conversationId: 'conversationId' in request.to ? request.to.conversationId : null,
-        body: request.body,
-        ttlSeconds,
-        deliveries: request.keys,
-      })) ?? (await this.repository.findBySenderClientId(sender.deviceId, request.clientMessageId));
+      stored ??
+      (await this.repository.findBySenderClientId(sender.deviceId, request.clientMessageId));
     if (!accepted) throw new Error('idempotent insert found neither a new nor an earlier message');
     this.metrics.messagesAccepted.inc();
+    const deviceIds = request.keys.map((key) => key.deviceId);
+    // Numbered after the commit and before the answer: a message its sender
+    // sends next is numbered after this one for every device (the order that
+    // sockets rely on to send from memory; docs/delivery.md).
+    let notices: NoticeNumber[];
+    try {
+      notices = await this.noticeNumbers.take(deviceIds);
+    } catch {
+      // Stored, so it is fanned out; the sender's retry (same clientMessageId) gets the 201.
+      this.events.emitAccepted({ messageId: accepted.messageId, deviceIds });
+      throw Problem.unavailable('The message was stored but not confirmed; send it again');
+    }
     this.events.emitAccepted({
       messageId: accepted.messageId,
-      deviceIds: request.keys.map((key) => key.deviceId),
+      deviceIds,
+      notices,
+      copyFor: stored ? copyOf(sender, request, stored) : undefined,
     });
-    return accepted;
+    return {
+      messageId: accepted.messageId,
+      acceptedAt: accepted.acceptedAt,
+      expiresAt: accepted.expiresAt,
+    };
   }
 
   /** Up to `limit` messages pending for the device, oldest first; `more` when others wait. */
@@ -308,4 +331,27 @@ export class MessagesService implements OnModuleInit {
       throw Problem.notFound('account_not_found', 'No such account');
     }
   }
+}
+
+/** Builds, for one device at a time, the message as a read of its inbox would return it. */
+function copyOf(
+  sender: AuthenticatedDevice,
+  request: SendMessageDto,
+  stored: StoredMessage,
+): (deviceId: string) => PendingMessage {
+  const body = request.body.toString('base64');
+  const wrappedKeys = new Map(request.keys.map((key) => [key.deviceId, key.wrappedKey]));
+  return (deviceId) => ({
+    seq: stored.seq,
+    messageId: stored.messageId,
+    clientMessageId: request.clientMessageId,
+    senderAccountId: sender.accountId,
+    senderDeviceId: sender.deviceId,
+    conversationId: 'conversationId' in request.to ? request.to.conversationId : null,
+    body,
+    wrappedKey: (wrappedKeys.get(deviceId) ?? Buffer.alloc(0)).toString('base64'),
+    acceptedAt: stored.acceptedAt,
+    expiresAt: stored.expiresAt,
+    expiresAtKey: stored.expiresAtKey,
+  });
 }

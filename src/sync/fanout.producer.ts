@@ -2,7 +2,9 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { Batcher } from '../common/batcher.js';
+import { PresenceService } from '../directory/presence.service.js';
 import { MessageEvents } from '../messages/message-events.js';
+import { MessagesService } from '../messages/messages.service.js';
 import type { FanoutTarget, JobPayloads } from '../queue/job-payloads.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
 
@@ -18,19 +20,38 @@ export const MAX_MESSAGES_PER_JOB = 100;
  */
 export const fanoutJobId = (firstMessageId: string): string => `fanout-${firstMessageId}`;
 
+/** The sockets this process holds (the stream gateway, in an API process). */
+export interface LocalSockets {
+  holdsAll(deviceIds: string[]): boolean;
+}
+
 /**
  * Enqueues the fan-out of accepted messages: one job for the messages
  * accepted in the same event-loop turn (in practice one insert batch), since
  * a BullMQ job's own cost (its Redis scripts, its worker round trips) is many
  * times that of routing one message.
+ *
+ * A message whose devices are all connected to this very process needs no
+ * job: the stream gateway sent it to them when it was accepted. Presence,
+ * read after the commit, confirms that no device has moved to another
+ * process meanwhile; then the message is only marked fanned out.
  */
 @Injectable()
 export class FanoutProducer implements OnModuleInit {
+  private localSockets: LocalSockets | undefined;
+
   constructor(
     private readonly events: MessageEvents,
+    private readonly messages: MessagesService,
+    private readonly presence: PresenceService,
     @InjectQueue(QUEUES.fanout)
     private readonly queue: Queue<FanoutJobData>,
   ) {}
+
+  /** Called by the gateway of an API process. */
+  useLocalSockets(localSockets: LocalSockets): void {
+    this.localSockets = localSockets;
+  }
 
   private readonly accepted = new Batcher(
     async (targets: FanoutTarget[]) => {
@@ -41,9 +62,17 @@ export class FanoutProducer implements OnModuleInit {
   );
 
   onModuleInit(): void {
-    this.events.onAccepted(async (accepted) => {
-      await this.accepted.load(accepted);
+    // Ids only go into the job: never the copy of the message the event may carry.
+    this.events.onAccepted(async ({ messageId, deviceIds }) => {
+      if (await this.allHeldHere(deviceIds)) await this.messages.markFannedOut([messageId]);
+      else await this.accepted.load({ messageId, deviceIds });
     });
+  }
+
+  private async allHeldHere(deviceIds: string[]): Promise<boolean> {
+    if (!this.localSockets?.holdsAll(deviceIds)) return false;
+    const owners = await this.presence.locate(deviceIds);
+    return deviceIds.every((deviceId) => owners.get(deviceId) === this.presence.processId);
   }
 
   async enqueue(targets: FanoutTarget[]): Promise<void> {

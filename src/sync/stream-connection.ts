@@ -5,6 +5,7 @@ import { uuidString } from '../common/validation.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { inboxMessageView } from '../messages/inbox-message.view.js';
 import type { PendingMessage } from '../messages/messages.repository.js';
+import { followsDirectly, type NoticeNumber } from '../messages/notice-numbers.js';
 
 const PAGE = 1000;
 // Stop writing while this much is still queued for the socket: a slow reader
@@ -23,7 +24,15 @@ const clientFrame = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ack'), messageIds: z.array(uuidString()).min(1).max(1000) }),
 ]);
 
+/** A message accepted by this process, with its notice number for this device. */
+export interface LiveCopy {
+  notice: NoticeNumber;
+  message: PendingMessage;
+}
+
 export interface StreamDependencies {
+  /** The device's last notice number, taken before a read from the start. */
+  lastNotice(deviceId: string): Promise<NoticeNumber>;
   pendingAfter(deviceId: string, afterSeq: number, limit: number): Promise<PendingMessage[]>;
   pendingByIds(deviceId: string, messageIds: string[]): Promise<PendingMessage[]>;
   ack(deviceId: string, messageIds: string[], keys: ReadonlyMap<string, string>): Promise<number>;
@@ -31,11 +40,15 @@ export interface StreamDependencies {
 }
 
 /**
- * One device's socket. Frames always come from a read of PostgreSQL in
- * acceptance order ("drain"): on open from the start, and after each live
- * notification from the last position read. A notified message that
- * committed late, behind that position, is fetched by id, so it is never
- * skipped.
+ * One device's socket. Frames come from a read of PostgreSQL in acceptance
+ * order ("drain"): on open from the start, and after each live notification
+ * from the last position read. A notified message that committed late,
+ * behind that position, is fetched by id, so it is never skipped.
+ *
+ * A message accepted by this very process is sent from memory instead, when
+ * its notice number directly follows the last one this socket has covered:
+ * then every message numbered before it for this device has been sent here
+ * already, and nothing older can still be on its way (docs/delivery.md).
  */
 export class StreamConnection {
   alive = true;
@@ -43,6 +56,9 @@ export class StreamConnection {
   private draining: Promise<void> | undefined;
   private drainAgain = false;
   private notified = new Set<string>();
+  // The notice number up to which everything was sent or read here; unknown
+  // (undefined) until a read from the start, and after a read from the cursor.
+  private lastNotice: NoticeNumber | undefined;
   private readonly sent = new BoundedMap<string, string>(MAX_REMEMBERED);
   private readonly recentlyAcked = new BoundedSet<string>(MAX_RECENTLY_ACKED);
 
@@ -68,7 +84,16 @@ export class StreamConnection {
   }
 
   /** A live message for this device was accepted: send what is new, in order. */
-  notify(messageId: string): void {
+  notify(messageId: string, live?: LiveCopy): void {
+    // A second notice (the accepting process's own, then the fan-out's) or a
+    // notice after the message went: nothing left to send for it.
+    if (this.sent.has(messageId) || this.recentlyAcked.has(messageId)) return;
+    if (live && this.maySendFromMemory(live.notice)) {
+      this.lastNotice = live.notice;
+      this.cursor = Math.max(this.cursor, live.message.seq);
+      this.send(live.message);
+      return;
+    }
     this.notified.add(messageId);
     this.drain().catch((error: Error) => this.dependencies.onError(error));
   }
@@ -79,6 +104,16 @@ export class StreamConnection {
 
   isOpen(): boolean {
     return this.socket.readyState === this.socket.OPEN;
+  }
+
+  // Never during a drain: lastNotice is unknown until its read is done.
+  private maySendFromMemory(notice: NoticeNumber): boolean {
+    return (
+      this.lastNotice !== undefined &&
+      followsDirectly(this.lastNotice, notice) &&
+      this.isOpen() &&
+      this.socket.bufferedAmount <= HIGH_WATER_BYTES
+    );
   }
 
   /** One drain at a time per socket; a request during one makes it run once more. */
@@ -102,7 +137,12 @@ export class StreamConnection {
       // pending from the start: a message that committed behind the cursor is
       // then sent before anything newer, so one sender's sequential messages
       // never overtake each other. A device far behind pages from the cursor.
+      this.lastNotice = undefined; // until this read is done
       let after = this.sent.size <= REREAD_BELOW ? 0 : this.cursor;
+      // Every number up to this one was taken after its message committed,
+      // so before this read began: the read covers them all. A read from the
+      // cursor does not (a late commit behind it comes by id, later).
+      const covered = after === 0 ? await this.lastNoticeNow() : undefined;
       let reading = this.readPage(after);
       for (;;) {
         const page = await reading;
@@ -124,7 +164,16 @@ export class StreamConnection {
         for (const late of await this.dependencies.pendingByIds(this.device.deviceId, unseen))
           this.send(late);
       }
+      this.lastNotice = covered;
     } while (this.drainAgain && this.isOpen());
+  }
+
+  private async lastNoticeNow(): Promise<NoticeNumber | undefined> {
+    try {
+      return await this.dependencies.lastNotice(this.device.deviceId);
+    } catch {
+      return undefined; // Redis cannot say: this socket reads until it can
+    }
   }
 
   private readPage(afterSeq: number): Promise<PendingMessage[]> {

@@ -16,10 +16,13 @@ import { PresenceService } from '../directory/presence.service.js';
 import { bearerToken } from '../identity/auth.guard.js';
 import { type AuthenticatedDevice, AuthService } from '../identity/auth.service.js';
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
+import { type AcceptedEvent, MessageEvents } from '../messages/message-events.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { NoticeNumbers } from '../messages/notice-numbers.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { WakeupService } from '../push/wakeup.service.js';
 import { DEVICE_ROUTER, type DeviceRouter, type RoutedEvent } from './device-router.js';
+import { FanoutProducer, type LocalSockets } from './fanout.producer.js';
 import { LiveRoutingService } from './live-routing.service.js';
 import { StreamConnection } from './stream-connection.js';
 
@@ -34,7 +37,9 @@ const CLOSE_UNAVAILABLE = 1013; // "try again later"
  * pings them and keeps their presence fresh.
  */
 @Injectable()
-export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class StreamGateway
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, LocalSockets
+{
   private readonly logger = new Logger(StreamGateway.name);
   private readonly server = new WebSocketServer({
     noServer: true,
@@ -48,8 +53,11 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     private readonly adapterHost: HttpAdapterHost,
     private readonly auth: AuthService,
     private readonly messages: MessagesService,
+    private readonly events: MessageEvents,
+    private readonly noticeNumbers: NoticeNumbers,
     private readonly presence: PresenceService,
     private readonly routing: LiveRoutingService,
+    private readonly fanout: FanoutProducer,
     private readonly lifecycle: DeviceLifecycle,
     private readonly metrics: MetricsService,
     private readonly wakeups: WakeupService,
@@ -63,6 +71,11 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       void this.upgrade(request, socket, head);
     });
     this.lifecycle.onRevokedAfterCommit((device) => this.routing.broadcastRevoked(device.deviceId));
+    // A message accepted here goes to the sockets held here at once, without
+    // waiting for the fan-out job's round trips; the job's routed notice for
+    // them comes later and then costs nothing (already sent).
+    this.events.onAccepted((accepted) => this.notifyAccepted(accepted));
+    this.fanout.useLocalSockets(this);
     await this.router.listen(this.presence.processId, (event) => this.onRouted(event));
     this.heartbeat = setInterval(() => void this.beat(), this.env.WS_HEARTBEAT_SECONDS * 1000);
     this.heartbeat.unref();
@@ -84,6 +97,10 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     let total = 0;
     for (const set of this.connections.values()) total += set.size;
     return total;
+  }
+
+  holdsAll(deviceIds: string[]): boolean {
+    return deviceIds.every((deviceId) => this.connections.has(deviceId));
   }
 
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -117,6 +134,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       pendingAfter: (deviceId, afterSeq, limit) =>
         this.messages.pendingAfter(deviceId, afterSeq, limit),
       pendingByIds: (deviceId, messageIds) => this.messages.pendingByIds(deviceId, messageIds),
+      lastNotice: (deviceId) => this.noticeNumbers.last(deviceId),
       ack: (deviceId, messageIds, keys) => this.messages.ack(deviceId, messageIds, keys),
       // The message stays pending in PostgreSQL: the next notification or catch-up sends it.
       onError: (error) => this.logger.warn(`stream drain failed: ${describeError(error)}`),
@@ -168,14 +186,26 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
             connection.sendFrame(frame);
         return;
       }
-      for (const { messageId, deviceIds } of event.messages)
-        for (const deviceId of deviceIds)
-          for (const connection of this.connections.get(deviceId) ?? [])
-            connection.notify(messageId);
+      for (const { messageId, deviceIds } of event.messages) this.notify(messageId, deviceIds);
     } catch (error) {
       // The message stays pending in PostgreSQL: the device gets it on its next catch-up.
       this.logger.warn(`routed ${event.kind} not delivered: ${describeError(error)}`);
     }
+  }
+
+  private notifyAccepted({ messageId, deviceIds, notices, copyFor }: AcceptedEvent): void {
+    deviceIds.forEach((deviceId, index) => {
+      const connections = this.connections.get(deviceId);
+      if (!connections) return;
+      const notice = notices?.[index];
+      const live = notice && copyFor ? { notice, message: copyFor(deviceId) } : undefined;
+      for (const connection of connections) connection.notify(messageId, live);
+    });
+  }
+
+  private notify(messageId: string, deviceIds: string[]): void {
+    for (const deviceId of deviceIds)
+      for (const connection of this.connections.get(deviceId) ?? []) connection.notify(messageId);
   }
 
   /** Drops sockets that missed a ping, pings the rest, renews presence, and re-syncs devices whose presence was lost. */

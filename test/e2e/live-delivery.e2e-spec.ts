@@ -304,6 +304,53 @@ describe('live delivery over the WebSocket stream', () => {
     raw.close();
   });
 
+  it('a message whose devices are all connected here goes out with no fan-out job', async () => {
+    const { alice, aliceLaptop, bob, bobTablet } = await aliceAndBobWithTwoDevicesEach(
+      world.baseUrl,
+    );
+    const inboxes = await Promise.all(
+      [bob, bobTablet, aliceLaptop].map((client) => LiveInbox.connect(client)),
+    );
+    const queue = world.app.get<Queue<JobPayloads[typeof JOBS.fanoutMessage]>>(
+      getQueueToken(QUEUES.fanout),
+    );
+    // With the queue paused, only the accepting process itself can deliver.
+    await queue.pause();
+    try {
+      const sent = await alice.sendText({ accountId: bob.accountId }, 'held here');
+      for (const inbox of inboxes) await inbox.waitForCount(1);
+      expect(inboxes.map((inbox) => inbox.texts())).toEqual([
+        ['held here'],
+        ['held here'],
+        ['held here'],
+      ]);
+      const queued = await queue.getWaiting();
+      expect(queued.filter((job) => JSON.stringify(job.data).includes(sent.messageId))).toEqual([]);
+      // Marked fanned out in place, so the reconciler will not enqueue it either.
+      await waitFor('the fan-out mark to go', async () => {
+        const { rows } = await world.pool.query(
+          'SELECT 1 FROM fanout_pending WHERE message_id = $1',
+          [sent.messageId],
+        );
+        return rows.length === 0;
+      });
+      // A device that is not connected still gets its fan-out job (and so its wake-up).
+      await inboxes[1].stream.close();
+      await waitFor('the tablet offline', async () => {
+        const devices = (await alice.devicesOf(bob.accountId)).devices;
+        return devices.find((device) => device.deviceId === bobTablet.deviceId)?.online === false;
+      });
+      const second = await alice.sendText({ accountId: bob.accountId }, 'tablet asleep');
+      const jobs = (await queue.getWaiting()).filter((job) =>
+        JSON.stringify(job.data).includes(second.messageId),
+      );
+      expect(jobs).toHaveLength(1);
+    } finally {
+      await queue.resume();
+    }
+    await Promise.all(inboxes.map((inbox) => inbox.stream.close()));
+  });
+
   it('a backlog of several pages comes whole, once each, in acceptance order', async () => {
     const alice = await newAccount(world.baseUrl, 'alice');
     const bob = await newAccount(world.baseUrl, 'bob');

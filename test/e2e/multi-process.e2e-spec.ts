@@ -1,4 +1,7 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { SupernodeClient } from '../../src/client/index.js';
+import { QUEUES } from '../../src/queue/queue-names.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';
 import { freePort, type ServerProcess, startServerProcess } from '../support/processes.js';
@@ -54,6 +57,48 @@ describe('several processes: two API processes and a worker', () => {
       online: true,
     });
     await Promise.all([bobInbox.stream.close(), laptopInbox.stream.close()]);
+  });
+
+  it('a message sent from memory never overtakes an earlier one still on its way through the worker', async () => {
+    // Bob's socket is on B. Messages sent through B go out from B's memory;
+    // those sent through A wait for the worker, here held back by pausing
+    // the queue. Each send waits for the one before it.
+    const aliceOnA = await newAccount(apiA.baseUrl, 'alice');
+    const aliceOnB = await SupernodeClient.fromIdentity(apiB.baseUrl, aliceOnA.identity);
+    const bob = await newAccount(apiB.baseUrl, 'bob');
+    const bobInbox = await LiveInbox.connect(bob);
+    await aliceOnB.sendText({ accountId: bob.accountId }, 'warm-up, through B');
+    await bobInbox.waitForCount(1);
+    const connection = new Redis(world.env.REDIS_URL, { maxRetriesPerRequest: null });
+    const queue = new Queue(QUEUES.fanout, {
+      connection,
+      prefix: `${world.env.REDIS_PREFIX}:bull`,
+    });
+    await queue.pause();
+    try {
+      await aliceOnA.sendText({ accountId: bob.accountId }, 'first, through A');
+      await aliceOnB.sendText({ accountId: bob.accountId }, 'second, through B');
+      // B cannot know the first is done with: it reads, and sends both in order.
+      await bobInbox.waitForCount(3);
+      expect(bobInbox.texts()).toEqual([
+        'warm-up, through B',
+        'first, through A',
+        'second, through B',
+      ]);
+      await aliceOnB.sendText({ accountId: bob.accountId }, 'third, through B');
+      await bobInbox.waitForCount(4);
+      expect(bobInbox.texts().slice(1)).toEqual([
+        'first, through A',
+        'second, through B',
+        'third, through B',
+      ]);
+      expect(bobInbox.connects).toBe(1);
+    } finally {
+      await queue.resume();
+      await queue.close();
+      connection.disconnect();
+      await bobInbox.stream.close();
+    }
   });
 
   it('when a process crashes, its devices fall offline on their own (presence expires)', async () => {
