@@ -4,10 +4,17 @@ export interface RoutedMessage {
   deviceIds: string[];
 }
 
+/** That a device acked a message, for those of the sender's devices the receiving process holds. */
+export interface RoutedReceipt {
+  messageId: string;
+  ackedByDeviceId: string;
+  deviceIds: string[];
+}
+
 /** What one process tells another about live connections. Ids only. */
 export type RoutedEvent =
   | { kind: 'messages'; messages: RoutedMessage[] }
-  | { kind: 'receipt'; messageId: string; ackedByDeviceId: string; deviceIds: string[] }
+  | { kind: 'receipts'; receipts: RoutedReceipt[] }
   | { kind: 'revoked'; deviceId: string };
 
 export type RoutedEventHandler = (event: RoutedEvent) => void;

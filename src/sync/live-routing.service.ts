@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PresenceService } from '../directory/presence.service.js';
-import { DEVICE_ROUTER, type DeviceRouter, type RoutedMessage } from './device-router.js';
+import {
+  DEVICE_ROUTER,
+  type DeviceRouter,
+  type RoutedMessage,
+  type RoutedReceipt,
+} from './device-router.js';
 
 /** Sends events to whichever processes hold the devices' sockets, using presence. */
 @Injectable()
@@ -15,47 +20,42 @@ export class LiveRoutingService {
    * and one event per process holding any of them. Returns the devices that
    * are not connected.
    */
-  async routeMessages(messages: RoutedMessage[]): Promise<string[]> {
-    const owners = await this.presence.locate([
-      ...new Set(messages.flatMap((message) => message.deviceIds)),
-    ]);
-    const byProcess = new Map<string, RoutedMessage[]>();
-    const offline = new Set<string>();
-    for (const { messageId, deviceIds } of messages) {
-      for (const [processId, local] of groupByOwner(deviceIds, owners, offline)) {
-        const routed = byProcess.get(processId) ?? [];
-        routed.push({ messageId, deviceIds: local });
-        byProcess.set(processId, routed);
-      }
-    }
-    await Promise.all(
-      [...byProcess].map(([processId, routed]) =>
-        this.router.sendTo(processId, { kind: 'messages', messages: routed }),
-      ),
+  routeMessages(messages: RoutedMessage[]): Promise<string[]> {
+    return this.routeByOwner(messages, (processId, routed) =>
+      this.router.sendTo(processId, { kind: 'messages', messages: routed }),
     );
-    return [...offline];
   }
 
-  async routeReceipt(
-    messageId: string,
-    ackedByDeviceId: string,
-    deviceIds: string[],
-  ): Promise<void> {
-    const owners = await this.presence.locate(deviceIds);
-    await Promise.all(
-      [...groupByOwner(deviceIds, owners, new Set())].map(([processId, local]) =>
-        this.router.sendTo(processId, {
-          kind: 'receipt',
-          messageId,
-          ackedByDeviceId,
-          deviceIds: local,
-        }),
-      ),
+  /** Receipts to the sender's connected devices, the same way. */
+  async routeReceipts(receipts: RoutedReceipt[]): Promise<void> {
+    await this.routeByOwner(receipts, (processId, routed) =>
+      this.router.sendTo(processId, { kind: 'receipts', receipts: routed }),
     );
   }
 
   async broadcastRevoked(deviceId: string): Promise<void> {
     await this.router.broadcast({ kind: 'revoked', deviceId });
+  }
+
+  /** Sends each process the items (with only the devices it holds); returns the devices held by none. */
+  private async routeByOwner<T extends { deviceIds: string[] }>(
+    items: T[],
+    send: (processId: string, routed: T[]) => Promise<void>,
+  ): Promise<string[]> {
+    const owners = await this.presence.locate([
+      ...new Set(items.flatMap((item) => item.deviceIds)),
+    ]);
+    const byProcess = new Map<string, T[]>();
+    const offline = new Set<string>();
+    for (const item of items) {
+      for (const [processId, local] of groupByOwner(item.deviceIds, owners, offline)) {
+        const routed = byProcess.get(processId) ?? [];
+        routed.push({ ...item, deviceIds: local });
+        byProcess.set(processId, routed);
+      }
+    }
+    await Promise.all([...byProcess].map(([processId, routed]) => send(processId, routed)));
+    return [...offline];
   }
 }
 

@@ -1,5 +1,6 @@
 import { describeError } from '../common/describe-error.js';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Batcher } from '../common/batcher.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { MessageEvents } from '../messages/message-events.js';
 import type { AckedMessage } from '../messages/messages.repository.js';
@@ -19,23 +20,48 @@ export class ReceiptsNotifier implements OnModuleInit {
     private readonly routing: LiveRoutingService,
   ) {}
 
+  // The acks of one event-loop turn (from any devices) share one device
+  // look-up, one presence look-up and one event per process.
+  private readonly acks = new Batcher(
+    async (batch: Ack[]) => {
+      await this.notify(batch);
+      return batch;
+    },
+    { keyOf: (ack) => ack },
+  );
+
   onModuleInit(): void {
-    this.events.onAcked((deviceId, acked) => this.notify(deviceId, acked));
+    this.events.onAcked(async (ackedByDeviceId, acked) => {
+      await this.acks.load({ ackedByDeviceId, acked });
+    });
   }
 
-  private async notify(ackedByDeviceId: string, acked: AckedMessage[]): Promise<void> {
-    const senders = [...new Set(acked.map((message) => message.senderAccountId))];
-    const devices = await this.identity.currentDevicesOf(senders);
-    await Promise.all(
-      acked.map((message) => {
-        const deviceIds = devices
-          .filter(
-            (device) =>
-              device.accountId === message.senderAccountId && device.id !== ackedByDeviceId,
-          )
-          .map((device) => device.id);
-        return this.routing.routeReceipt(message.messageId, ackedByDeviceId, deviceIds);
-      }),
-    ).catch((error: Error) => this.logger.warn(`receipts not routed: ${describeError(error)}`));
+  private async notify(batch: Ack[]): Promise<void> {
+    const senders = [
+      ...new Set(batch.flatMap(({ acked }) => acked.map((message) => message.senderAccountId))),
+    ];
+    const devicesOf = new Map<string, string[]>();
+    for (const device of await this.identity.currentDevicesOf(senders)) {
+      const devices = devicesOf.get(device.accountId);
+      if (devices) devices.push(device.id);
+      else devicesOf.set(device.accountId, [device.id]);
+    }
+    const receipts = batch.flatMap(({ ackedByDeviceId, acked }) =>
+      acked.map((message) => ({
+        messageId: message.messageId,
+        ackedByDeviceId,
+        deviceIds: (devicesOf.get(message.senderAccountId) ?? []).filter(
+          (deviceId) => deviceId !== ackedByDeviceId,
+        ),
+      })),
+    );
+    await this.routing
+      .routeReceipts(receipts)
+      .catch((error: Error) => this.logger.warn(`receipts not routed: ${describeError(error)}`));
   }
+}
+
+interface Ack {
+  ackedByDeviceId: string;
+  acked: AckedMessage[];
 }

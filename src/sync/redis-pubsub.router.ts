@@ -9,6 +9,7 @@ import type { DeviceRouter, RoutedEvent, RoutedEventHandler } from './device-rou
  */
 export class RedisPubSubRouter implements DeviceRouter {
   private subscriber: Redis | undefined;
+  private listener: { processId: string; handler: RoutedEventHandler } | undefined;
 
   constructor(
     private readonly publisher: Redis,
@@ -16,6 +17,7 @@ export class RedisPubSubRouter implements DeviceRouter {
   ) {}
 
   listen(processId: string, handler: RoutedEventHandler): Promise<void> {
+    this.listener = { processId, handler };
     // A subscribed connection can do nothing else: it gets its own.
     this.subscriber = this.publisher.duplicate({
       enableOfflineQueue: true,
@@ -34,6 +36,11 @@ export class RedisPubSubRouter implements DeviceRouter {
   }
 
   async sendTo(processId: string, event: RoutedEvent): Promise<void> {
+    // An event for this very process needs no trip through Redis.
+    if (processId === this.listener?.processId) {
+      queueMicrotask(() => this.listener?.handler(event));
+      return;
+    }
     await this.publisher.publish(this.processChannel(processId), JSON.stringify(event));
   }
 

@@ -175,15 +175,13 @@ export class StreamGateway
           connection.socket.close(CLOSE_REVOKED, 'device_revoked');
         return;
       }
-      if (event.kind === 'receipt') {
-        const frame = {
-          type: 'receipt',
-          messageId: event.messageId,
-          deviceId: event.ackedByDeviceId,
-        };
-        for (const deviceId of event.deviceIds)
-          for (const connection of this.connections.get(deviceId) ?? [])
-            connection.sendFrame(frame);
+      if (event.kind === 'receipts') {
+        for (const { messageId, ackedByDeviceId, deviceIds } of event.receipts) {
+          const frame = { type: 'receipt', messageId, deviceId: ackedByDeviceId };
+          for (const deviceId of deviceIds)
+            for (const connection of this.connections.get(deviceId) ?? [])
+              connection.sendFrame(frame);
+        }
         return;
       }
       for (const { messageId, deviceIds } of event.messages) this.notify(messageId, deviceIds);
