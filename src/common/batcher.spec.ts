@@ -54,6 +54,24 @@ describe('Batcher', () => {
   });
 });
 
+describe('Batcher with lingerMs', () => {
+  it('gathers the calls of several event-loop turns into one batch', async () => {
+    const batches: number[][] = [];
+    const batcher = new Batcher(
+      async (keys: number[]) => {
+        batches.push(keys);
+        return keys;
+      },
+      { lingerMs: 30 },
+    );
+    const first = batcher.load(1);
+    await new Promise((resolve) => setImmediate(resolve)); // a later turn
+    const second = batcher.load(2);
+    await expect(Promise.all([first, second])).resolves.toEqual([1, 2]);
+    expect(batches).toEqual([[1, 2]]);
+  });
+});
+
 describe('groupRowsBy', () => {
   it('returns one group per key in key order, empty where no row matched', () => {
     const rows = [

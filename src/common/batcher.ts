@@ -14,7 +14,12 @@ export class Batcher<I, R> {
 
   constructor(
     private readonly run: (inputs: I[]) => Promise<R[]>,
-    private readonly options: { maxBatch?: number; keyOf?: (input: I) => unknown } = {},
+    private readonly options: {
+      maxBatch?: number;
+      keyOf?: (input: I) => unknown;
+      /** Gather calls for this long instead of one event-loop turn (for work nobody waits on). */
+      lingerMs?: number;
+    } = {},
   ) {}
 
   load(input: I): Promise<R> {
@@ -26,7 +31,8 @@ export class Batcher<I, R> {
       if (this.pending.size >= (this.options.maxBatch ?? 500)) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        if (this.options.lingerMs) setTimeout(() => this.flush(), this.options.lingerMs);
+        else setImmediate(() => this.flush());
       }
     });
   }

@@ -53,6 +53,16 @@ export class FanoutProducer implements OnModuleInit {
     this.localSockets = localSockets;
   }
 
+  // Nobody waits for these marks (the reconciler's grace is seconds), so
+  // they gather for a while: one statement for many messages.
+  private readonly fannedOutHere = new Batcher(
+    async (messageIds: string[]) => {
+      await this.messages.markFannedOut(messageIds);
+      return messageIds;
+    },
+    { lingerMs: 50, maxBatch: 1000 },
+  );
+
   private readonly accepted = new Batcher(
     async (targets: FanoutTarget[]) => {
       await this.enqueue(targets);
@@ -64,7 +74,7 @@ export class FanoutProducer implements OnModuleInit {
   onModuleInit(): void {
     // Ids only go into the job: never the copy of the message the event may carry.
     this.events.onAccepted(async ({ messageId, deviceIds }) => {
-      if (await this.allHeldHere(deviceIds)) await this.messages.markFannedOut([messageId]);
+      if (await this.allHeldHere(deviceIds)) await this.fannedOutHere.load(messageId);
       else await this.accepted.load({ messageId, deviceIds });
     });
   }
