@@ -10,6 +10,13 @@ import { JOBS, QUEUES } from '../queue/queue-names.js';
 
 type FanoutJobData = JobPayloads[typeof JOBS.fanoutMessage];
 
+// Accepted messages gather this long into one job. A job's BullMQ commands
+// cost more than routing its messages: at 1,000 msgs/s, 5 ms took the worker
+// from 0.33 to 0.22 cores and Redis from 0.22 to 0.14 (BENCHMARKS.md). It
+// delays only devices connected to another process, and wake-up marks: the
+// sockets of the accepting process get their frames at once.
+const FANOUT_LINGER_MS = 5;
+
 // Bounds a job's payload (ids only: about 150 bytes per message to 3 devices).
 export const MAX_MESSAGES_PER_JOB = 100;
 
@@ -27,7 +34,7 @@ export interface LocalSockets {
 
 /**
  * Enqueues the fan-out of accepted messages: one job for the messages
- * accepted in the same event-loop turn (in practice one insert batch), since
+ * accepted within FANOUT_LINGER_MS (several insert batches), since
  * a BullMQ job's own cost (its Redis scripts, its worker round trips) is many
  * times that of routing one message.
  *
@@ -68,7 +75,7 @@ export class FanoutProducer implements OnModuleInit {
       await this.enqueue(targets);
       return targets;
     },
-    { keyOf: (target) => target.messageId },
+    { keyOf: (target) => target.messageId, lingerMs: FANOUT_LINGER_MS },
   );
 
   onModuleInit(): void {
