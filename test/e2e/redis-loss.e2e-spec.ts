@@ -1,6 +1,8 @@
+import { Redis } from 'ioredis';
 import { createApp } from '../../src/app.js';
 import { aliceAndBobWithTwoDevicesEach, newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';
+import { rawCall, sealedSend } from '../support/raw-send.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { deleteRedisPrefix } from '../support/test-env.js';
 
@@ -38,21 +40,53 @@ describe('nothing is lost when Redis is', () => {
     }
     await Promise.all(inboxes.map((inbox) => inbox.stream.close()));
   }, 40_000);
+
+  it('a send whose notice numbers cannot be taken after its commit answers 503; its retry gets the 201', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    const body = sealedSend(
+      alice,
+      { accountId: bob.accountId },
+      (await alice.devicesOf(bob.accountId)).devices,
+    );
+    // A key of the wrong type where Bob's counter lives: Redis refuses the numbering call.
+    const redis = new Redis(world.env.REDIS_URL);
+    const counter = `${world.env.REDIS_PREFIX}:notice:${bob.deviceId}`;
+    try {
+      await redis.set(counter, 'not a counter');
+      const refused = await rawCall(alice, 'POST', '/v1/messages', body);
+      expect([refused.status, refused.body.code]).toEqual([503, 'service_unavailable']);
+      expect(refused.contentType).toMatch(/^application\/problem\+json/);
+      await redis.del(counter);
+    } finally {
+      redis.disconnect();
+    }
+    const retried = await rawCall(alice, 'POST', '/v1/messages', body);
+    expect(retried.status).toBe(201);
+    // Stored once, by the first attempt: Bob has it once.
+    const synced = await bob.sync();
+    expect(synced.map((message) => message.messageId)).toEqual([retried.body.messageId]);
+  });
 });
 
 describe('the fan-out reconciler', () => {
   it('re-enqueues fan-outs whose jobs Redis lost, so connected devices still get them live', async () => {
-    // API only: jobs pile up in Redis with no worker to run them.
+    // Two API processes and, at first, no worker: Alice sends through one,
+    // Bob is connected to the other, so only a fan-out job can reach him live.
     const api = await startTestApp({ ROLE: 'api', RECONCILE_INTERVAL_SECONDS: '1' });
+    const bobsApi = await createApp({ ...api.env, ROLE: 'api' });
+    await bobsApi.listen(0, '127.0.0.1');
+    const { port } = bobsApi.getHttpServer().address() as { port: number };
     try {
       const alice = await newAccount(api.baseUrl, 'alice');
-      const bob = await newAccount(api.baseUrl, 'bob');
+      const bob = await newAccount(`http://127.0.0.1:${port}`, 'bob');
       const inbox = await LiveInbox.connect(bob);
       const sent = [];
       for (let index = 0; index < 5; index++)
         sent.push(await alice.sendText({ accountId: bob.accountId }, `queued ${index}`));
       // The queue's keys go; presence stays, so Bob's socket sees no reason to re-sync.
       await deleteRedisPrefix(api.env.REDIS_URL, `${api.env.REDIS_PREFIX}:bull`);
+      expect(inbox.messages).toEqual([]);
 
       const worker = await createApp({ ...api.env, ROLE: 'worker' });
       await worker.init();
@@ -65,6 +99,7 @@ describe('the fan-out reconciler', () => {
         await worker.close();
       }
     } finally {
+      await bobsApi.close();
       await api.close();
     }
   }, 30_000);
