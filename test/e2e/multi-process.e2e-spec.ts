@@ -101,6 +101,29 @@ describe('several processes: two API processes and a worker', () => {
     }
   });
 
+  it('a device with sockets on both processes gets a message on each, although the sender’s process holds one of them', async () => {
+    // Bob connects through A, then (as after a reconnect whose old socket
+    // lingers) through B: presence names B. A holds a socket of every device
+    // of the message, but must not skip the fan-out that reaches B.
+    const alice = await newAccount(apiA.baseUrl, 'alice');
+    const bobOnA = await newAccount(apiA.baseUrl, 'bob');
+    const bobOnB = await SupernodeClient.fromIdentity(apiB.baseUrl, bobOnA.identity);
+    const onA = await LiveInbox.connect(bobOnA);
+    const onB = await LiveInbox.connect(bobOnB);
+    try {
+      await waitFor('presence to name B', async () => {
+        const devices = (await alice.devicesOf(bobOnA.accountId)).devices;
+        return devices[0].online === true;
+      });
+      await alice.sendText({ accountId: bobOnA.accountId }, 'to both sockets');
+      await onA.waitForCount(1);
+      await onB.waitForCount(1);
+      expect([onA.texts(), onB.texts()]).toEqual([['to both sockets'], ['to both sockets']]);
+    } finally {
+      await Promise.all([onA.stream.close(), onB.stream.close()]);
+    }
+  });
+
   it('when a process crashes, its devices fall offline on their own (presence expires)', async () => {
     const alice = await newAccount(apiA.baseUrl, 'alice');
     const bob = await newAccount(apiB.baseUrl, 'bob');
