@@ -12,7 +12,7 @@ export interface FanoutTarget {
 
 /** Every job's payload, keyed by job name. Ids only: never ciphertext, keys or tokens. */
 export interface JobPayloads {
-  // The messages accepted together (one insert batch), fanned out by one job.
+  // The messages accepted within a few milliseconds, fanned out by one job.
   // A bare FanoutTarget is the one-message payload of jobs enqueued before
   // jobs carried batches; the processor still takes it.
   [JOBS.fanoutMessage]: { messages: FanoutTarget[] } | FanoutTarget;

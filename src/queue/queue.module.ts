@@ -20,7 +20,7 @@ const DEFAULT_JOB_OPTIONS = {
     BullModule.forRootAsync({
       inject: [ENV],
       // BullMQ makes its own connections from these options. No
-      // auto-pipelining: with a job per insert batch there is rarely a second
+      // auto-pipelining: with jobs of many messages there is rarely a second
       // command to share a write with, and ioredis builds each auto-pipeline
       // by copying every BullMQ script onto it (measured: more worker CPU
       // with it than without).

@@ -184,13 +184,14 @@ export class StreamGateway
         }
         return;
       }
-      for (const { messageId, deviceIds } of event.messages) this.notify(messageId, deviceIds);
+      for (const message of event.messages) this.notifyAccepted(message);
     } catch (error) {
       // The message stays pending in PostgreSQL: the device gets it on its next catch-up.
       this.logger.warn(`routed ${event.kind} not delivered: ${describeError(error)}`);
     }
   }
 
+  /** Tells the sockets held here of an accepted message: with its copy when it was accepted here. */
   private notifyAccepted({ messageId, deviceIds, notices, copyFor }: AcceptedEvent): void {
     deviceIds.forEach((deviceId, index) => {
       const connections = this.connections.get(deviceId);
@@ -199,11 +200,6 @@ export class StreamGateway
       const live = notice && copyFor ? { notice, message: copyFor(deviceId) } : undefined;
       for (const connection of connections) connection.notify(messageId, live);
     });
-  }
-
-  private notify(messageId: string, deviceIds: string[]): void {
-    for (const deviceId of deviceIds)
-      for (const connection of this.connections.get(deviceId) ?? []) connection.notify(messageId);
   }
 
   /** Drops sockets that missed a ping, pings the rest, renews presence, and re-syncs devices whose presence was lost. */
