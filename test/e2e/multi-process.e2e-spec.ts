@@ -108,19 +108,24 @@ describe('several processes: two API processes and a worker', () => {
     const alice = await newAccount(apiA.baseUrl, 'alice');
     const bobOnA = await newAccount(apiA.baseUrl, 'bob');
     const bobOnB = await SupernodeClient.fromIdentity(apiB.baseUrl, bobOnA.identity);
+    const redis = new Redis(world.env.REDIS_URL);
+    const presenceKey = `${world.env.REDIS_PREFIX}:presence:${bobOnA.deviceId}`;
     const onA = await LiveInbox.connect(bobOnA);
-    const onB = await LiveInbox.connect(bobOnB);
+    let onB: LiveInbox | undefined;
     try {
-      await waitFor('presence to name B', async () => {
-        const devices = (await alice.devicesOf(bobOnA.accountId)).devices;
-        return devices[0].online === true;
-      });
+      const processA = await waitFor('presence to name A', () => redis.get(presenceKey));
+      onB = await LiveInbox.connect(bobOnB);
+      await waitFor(
+        'presence to name B',
+        async () => ![null, processA].includes(await redis.get(presenceKey)),
+      );
       await alice.sendText({ accountId: bobOnA.accountId }, 'to both sockets');
       await onA.waitForCount(1);
       await onB.waitForCount(1);
       expect([onA.texts(), onB.texts()]).toEqual([['to both sockets'], ['to both sockets']]);
     } finally {
-      await Promise.all([onA.stream.close(), onB.stream.close()]);
+      await Promise.all([onA.stream.close(), onB?.stream.close()]);
+      redis.disconnect();
     }
   });
 
