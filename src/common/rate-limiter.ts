@@ -3,9 +3,54 @@ import type { Redis } from 'ioredis';
 import { REDIS, REDIS_KEYS, RedisKeys } from '../redis/redis.module.js';
 import { Problem } from './problem.js';
 
+/** The counts a sliding-window decision is made from. */
+export interface WindowCounts {
+  /** Hits counted in the previous fixed window. */
+  previous: number;
+  /** Hits counted in the current fixed window, this one included. */
+  current: number;
+  /** How far into the current window we are, 0 to 1. */
+  elapsed: number;
+}
+
 /**
- * Fixed-window counters in Redis, shared by every process. `hit` throws a 429
- * problem with Retry-After once `limit` is passed inside the window.
+ * Hits in the last `windowSeconds`, estimated from two fixed windows: the
+ * previous window's count weighted by how much of it the sliding window still
+ * covers. Unlike a bare fixed window, a burst at the end of one window and
+ * another at the start of the next cannot double the limit, and a counter
+ * does not fall to zero on a window boundary.
+ */
+export function slidingCount({ previous, current, elapsed }: WindowCounts): number {
+  return previous * (1 - elapsed) + current;
+}
+
+/**
+ * Whole seconds until one more hit would fit under `limit`, assuming no other
+ * hit is counted meanwhile (`counts.current` without the refused hit).
+ */
+export function retryAfterSeconds(
+  counts: WindowCounts,
+  limit: number,
+  windowSeconds: number,
+): number {
+  const { previous, current, elapsed } = counts;
+  let waitFraction: number;
+  if (current + 1 <= limit && previous > 0) {
+    // Later in this window, once enough of the previous one has slid out.
+    waitFraction = 1 - (limit - current - 1) / previous - elapsed;
+  } else {
+    // In the next window, where this window's count becomes the weighted one.
+    const intoNext = current > 0 ? Math.max(0, 1 - (limit - 1) / current) : 0;
+    waitFraction = 1 - elapsed + intoNext;
+  }
+  // (The epsilon keeps float noise such as 19.000000000000004 from adding a second.)
+  return Math.max(1, Math.ceil(waitFraction * windowSeconds - 1e-9));
+}
+
+/**
+ * Sliding-window counters in Redis, shared by every process. `hit` throws a
+ * 429 problem with Retry-After once `limit` hits fall inside the last
+ * `windowSeconds`; a refused hit is not counted.
  */
 @Injectable()
 export class RateLimiter {
@@ -14,19 +59,36 @@ export class RateLimiter {
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
   ) {}
 
-  async hit(scope: string, subject: string, limit: number, windowSeconds: number): Promise<void> {
-    const window = Math.floor(Date.now() / 1000 / windowSeconds);
+  async hit(
+    scope: string,
+    subject: string,
+    limit: number,
+    windowSeconds: number,
+    nowMs = Date.now(),
+  ): Promise<void> {
+    const windowMs = windowSeconds * 1000;
+    const window = Math.floor(nowMs / windowMs);
     const key = this.keys.key('ratelimit', scope, subject, String(window));
-    // Two plain commands rather than a MULTI, so that auto-pipelining puts the
+    const previousKey = this.keys.key('ratelimit', scope, subject, String(window - 1));
+    // Plain commands rather than a MULTI, so that auto-pipelining puts the
     // hits of one event-loop turn into one write. SET NX gives a new window's
-    // key its expiry before INCR counts (a counter can never outlive its window).
-    const [, count] = await Promise.all([
-      this.redis.set(key, 0, 'EX', windowSeconds + 1, 'NX'),
+    // key its expiry before INCR counts; it lives on through the next window,
+    // where it is the previous count.
+    const [, current, previous] = await Promise.all([
+      this.redis.set(key, 0, 'EX', 2 * windowSeconds + 1, 'NX'),
       this.redis.incr(key),
+      this.redis.get(previousKey),
     ]);
-    if (count > limit) {
-      const retryAfter = (window + 1) * windowSeconds - Math.floor(Date.now() / 1000);
-      throw Problem.tooManyRequests(Math.max(1, retryAfter));
+    const counts = {
+      previous: Number(previous ?? 0),
+      current,
+      elapsed: (nowMs % windowMs) / windowMs,
+    };
+    if (slidingCount(counts) > limit) {
+      await this.redis.decr(key);
+      throw Problem.tooManyRequests(
+        retryAfterSeconds({ ...counts, current: current - 1 }, limit, windowSeconds),
+      );
     }
   }
 }

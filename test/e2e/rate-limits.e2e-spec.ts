@@ -41,7 +41,9 @@ describe('per-address rate limits, counted in Redis across processes', () => {
     expect(response.status).toBe(429);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
     expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(Number(response.headers.get('retry-after'))).toBeLessThanOrEqual(60);
+    // Three hits weighted as the previous window's once the minute turns: room
+    // again a third into the next minute at the latest.
+    expect(Number(response.headers.get('retry-after'))).toBeLessThanOrEqual(80);
     expect(((await response.json()) as { code: string }).code).toBe('rate_limited');
     expect(await tableCounts(world.pool, ['accounts', 'devices'])).toEqual(before);
   });
