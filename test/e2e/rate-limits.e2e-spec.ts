@@ -1,6 +1,6 @@
 import { createApp } from '../../src/app.js';
 import { RateLimitedError, SupernodeClient } from '../../src/client/index.js';
-import { uniqueHandle } from '../factories/accounts.js';
+import { linkDevice, newAccount, uniqueHandle } from '../factories/accounts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { tableCounts } from '../support/test-env.js';
 
@@ -52,5 +52,41 @@ describe('per-address rate limits, counted in Redis across processes', () => {
     await expect(
       SupernodeClient.createAccount(world.baseUrl, uniqueHandle()),
     ).rejects.toBeInstanceOf(RateLimitedError);
+  });
+});
+
+describe('per-device send limit', () => {
+  let world: TestApp;
+  beforeAll(async () => {
+    world = await startTestApp({
+      RATE_LIMIT_SEND_PER_DEVICE: '4',
+      RATE_LIMIT_WINDOW_SECONDS: '60',
+    });
+  });
+  afterAll(() => world.close());
+
+  it('a device past its send limit is refused and the message stored nowhere; another device of the account still sends', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const aliceLaptop = await linkDevice(alice, 'laptop');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    // Every send request counts: the SDK's first send to Bob learns his devices
+    // from a 409 and sends again, so three messages take the four allowed.
+    for (const text of ['one', 'two', 'three'])
+      await alice.sendText({ accountId: bob.accountId }, text);
+
+    const refused = await alice
+      .sendText({ accountId: bob.accountId }, 'four')
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(RateLimitedError);
+    expect((refused as RateLimitedError).retryAfterSeconds).toBeGreaterThan(0);
+    await aliceLaptop.sendText({ accountId: bob.accountId }, 'from the laptop');
+
+    const received = await bob.sync();
+    expect(received.map((message) => (message.content as { text: string }).text)).toEqual([
+      'one',
+      'two',
+      'three',
+      'from the laptop',
+    ]);
   });
 });
