@@ -117,6 +117,26 @@ const PENDING_COLUMNS = `
 // PostgreSQL's CPU by about a third against one event-loop turn.
 const ACK_LINGER_MS = 10;
 
+/**
+ * Byte strings as one binary parameter with their offsets and lengths. pg
+ * sends a Buffer parameter as binary, but a Buffer[] as a text array of hex
+ * literals: twice the bytes to write over the socket, and text for
+ * PostgreSQL to parse back.
+ */
+export function packBytes(parts: readonly Buffer[]): {
+  blob: Buffer;
+  offsets: number[];
+  lengths: number[];
+} {
+  const offsets: number[] = [];
+  let offset = 0;
+  for (const part of parts) {
+    offsets.push(offset);
+    offset += part.length;
+  }
+  return { blob: Buffer.concat(parts, offset), offsets, lengths: parts.map((part) => part.length) };
+}
+
 // PostgreSQL's lock_not_available, raised when lock_timeout runs out.
 const LOCK_NOT_AVAILABLE = '55P03';
 
@@ -167,12 +187,16 @@ export class MessagesRepository {
     const deliveries = batch.flatMap((message, index) =>
       message.deliveries.map((delivery) => ({ index, ...delivery })),
     );
+    const bodies = packBytes(batch.map((message) => message.body));
+    const wrappedKeys = packBytes(deliveries.map((delivery) => delivery.wrappedKey));
     const result = await this.pool.query<StoredMessage & { index: number }>({
       name: 'messages-insert-batch',
       text: `
         WITH input AS (
-          SELECT * FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::bytea[], $8::int[], $9::int[])
-            AS i(index, sender_account_id, sender_device_id, client_message_id, recipient_account_id, conversation_id, body, device_count, ttl_seconds)
+          SELECT i.*, substr($11::bytea, i.body_offset + 1, i.body_length) AS body
+          FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::int[], $8::int[], $9::int[], $10::int[])
+            AS i(index, sender_account_id, sender_device_id, client_message_id, recipient_account_id, conversation_id,
+                 body_offset, body_length, device_count, ttl_seconds)
         ), claimed AS (
           -- Idempotency: the claim of (sender device, client message id); a retry claims nothing.
           INSERT INTO message_client_ids (sender_device_id, client_message_id, message_id, accepted_at, expires_at)
@@ -200,8 +224,9 @@ export class MessagesRepository {
           SELECT id, accepted_at, expires_at FROM message
         ), stored AS (
           INSERT INTO deliveries (device_id, message_seq, message_id, expires_at, wrapped_key)
-          SELECT keyed.device_id, message.seq, message.id, message.expires_at, keyed.wrapped_key
-          FROM unnest($10::int[], $11::uuid[], $12::bytea[]) AS keyed(index, device_id, wrapped_key)
+          SELECT keyed.device_id, message.seq, message.id, message.expires_at,
+                 substr($16::bytea, keyed.key_offset + 1, keyed.key_length)
+          FROM unnest($12::int[], $13::uuid[], $14::int[], $15::int[]) AS keyed(index, device_id, key_offset, key_length)
           JOIN input ON input.index = keyed.index
           JOIN message ON message.sender_device_id = input.sender_device_id
                       AND message.client_message_id = input.client_message_id
@@ -217,12 +242,16 @@ export class MessagesRepository {
         batch.map((message) => message.clientMessageId),
         batch.map((message) => message.recipientAccountId),
         batch.map((message) => message.conversationId),
-        batch.map((message) => message.body),
+        bodies.offsets,
+        bodies.lengths,
         batch.map((message) => message.deliveries.length),
         batch.map((message) => message.ttlSeconds),
+        bodies.blob,
         deliveries.map((delivery) => delivery.index),
         deliveries.map((delivery) => delivery.deviceId),
-        deliveries.map((delivery) => delivery.wrappedKey),
+        wrappedKeys.offsets,
+        wrappedKeys.lengths,
+        wrappedKeys.blob,
       ],
     });
     const byIndex = new Map(result.rows.map(({ index, ...accepted }) => [index, accepted]));
