@@ -89,3 +89,53 @@ describe('groupRowsBy', () => {
     ]);
   });
 });
+
+describe('Batcher with maxInFlight', () => {
+  it('holds new calls while the batches in flight run, then sends them as one batch', async () => {
+    const batches: number[][] = [];
+    const finishers: (() => void)[] = [];
+    const batcher = new Batcher(
+      (keys: number[]) =>
+        new Promise<number[]>((resolve) => {
+          batches.push(keys);
+          finishers.push(() => resolve(keys));
+        }),
+      { maxInFlight: 1 },
+    );
+    const first = batcher.load(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = [2, 3, 4].map((key) => batcher.load(key));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([[1]]);
+
+    finishers[0]();
+    expect(await first).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+    finishers[1]();
+    expect(await Promise.all(later)).toEqual([2, 3, 4]);
+  });
+
+  it('splits what waited into batches of at most maxBatch', async () => {
+    const batches: number[][] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const batcher = new Batcher(
+      async (keys: number[]) => {
+        batches.push(keys);
+        await gate;
+        return keys;
+      },
+      { maxInFlight: 2, maxBatch: 2 },
+    );
+    const all = [1, 2, 3, 4, 5, 6, 7].map((key) => batcher.load(key));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    release();
+    expect(await Promise.all(all)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(batches).toEqual([[1, 2], [3, 4], [5, 6], [7]]);
+  });
+});

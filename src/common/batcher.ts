@@ -4,6 +4,11 @@
  * instead of N. On this kind of machine a round trip (a loopback write that
  * wakes another process) costs far more than the query itself.
  *
+ * With `maxInFlight`, a batch waits while that many run: under load the
+ * calls that arrive meanwhile go out together when one finishes (group
+ * commit), instead of as many small concurrent statements; at low load
+ * nothing waits.
+ *
  * `run` receives distinct inputs and returns one result per input, in order.
  * Calls whose inputs have the same key (by `keyOf`) in one batch share the
  * first one's result. If the batch fails, every caller in it gets the error.
@@ -11,6 +16,7 @@
 export class Batcher<I, R> {
   private pending = new Map<unknown, { input: I; waiters: Waiter<R>[] }>();
   private scheduled = false;
+  private inFlight = 0;
 
   constructor(
     private readonly run: (inputs: I[]) => Promise<R[]>,
@@ -19,6 +25,8 @@ export class Batcher<I, R> {
       keyOf?: (input: I) => unknown;
       /** Gather calls for this long instead of one event-loop turn (for work nobody waits on). */
       lingerMs?: number;
+      /** At most this many batches run at once; the rest wait for one to finish. */
+      maxInFlight?: number;
     } = {},
   ) {}
 
@@ -28,7 +36,7 @@ export class Batcher<I, R> {
       const entry = this.pending.get(key);
       if (entry) entry.waiters.push({ resolve, reject });
       else this.pending.set(key, { input, waiters: [{ resolve, reject }] });
-      if (this.pending.size >= (this.options.maxBatch ?? 500)) this.flush();
+      if (this.pending.size >= this.maxBatch) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
         if (this.options.lingerMs) setTimeout(() => this.flush(), this.options.lingerMs);
@@ -37,21 +45,48 @@ export class Batcher<I, R> {
     });
   }
 
+  private get maxBatch(): number {
+    return this.options.maxBatch ?? 500;
+  }
+
   private flush(): void {
     this.scheduled = false;
     if (this.pending.size === 0) return;
-    const entries = [...this.pending.values()];
-    this.pending = new Map();
-    this.run(entries.map((entry) => entry.input)).then(
-      (results) => {
-        entries.forEach((entry, index) => {
-          for (const waiter of entry.waiters) waiter.resolve(results[index]);
-        });
-      },
-      (error: unknown) => {
-        for (const entry of entries) for (const waiter of entry.waiters) waiter.reject(error);
-      },
-    );
+    // A full slot count leaves the calls pending: the batch that finishes next flushes them.
+    if (this.options.maxInFlight && this.inFlight >= this.options.maxInFlight) return;
+    const entries = this.takeBatch();
+    this.inFlight++;
+    this.run(entries.map((entry) => entry.input))
+      .then(
+        (results) => {
+          entries.forEach((entry, index) => {
+            for (const waiter of entry.waiters) waiter.resolve(results[index]);
+          });
+        },
+        (error: unknown) => {
+          for (const entry of entries) for (const waiter of entry.waiters) waiter.reject(error);
+        },
+      )
+      .finally(() => {
+        this.inFlight--;
+        if (!this.scheduled) this.flush();
+      });
+    if (this.pending.size > 0) this.flush();
+  }
+
+  private takeBatch(): { input: I; waiters: Waiter<R>[] }[] {
+    if (this.pending.size <= this.maxBatch) {
+      const entries = [...this.pending.values()];
+      this.pending = new Map();
+      return entries;
+    }
+    const entries: { input: I; waiters: Waiter<R>[] }[] = [];
+    for (const [key, entry] of this.pending) {
+      if (entries.length === this.maxBatch) break;
+      entries.push(entry);
+      this.pending.delete(key);
+    }
+    return entries;
   }
 }
 

@@ -147,8 +147,12 @@ const LOCK_NOT_AVAILABLE = '55P03';
 @Injectable()
 export class MessagesRepository {
   // Same (sender device, client message id) in one batch: the first is stored, the rest share its answer.
+  // At most two insert statements at once: under load the sends that arrive
+  // meanwhile commit together in the next one (one commit and fsync for all)
+  // rather than in many small statements contending for the two cores.
   private readonly inserts = new Batcher((batch: NewMessage[]) => this.insertBatch(batch), {
     maxBatch: 200,
+    maxInFlight: 2,
     keyOf: (message) => `${message.senderDeviceId}:${message.clientMessageId}`,
   });
 
