@@ -1,4 +1,5 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Problem } from '../common/problem.js';
 import { RateLimiter } from '../common/rate-limiter.js';
 import { ENV, type Env } from '../config/env.js';
@@ -22,11 +23,10 @@ import { type NoticeNumber, NoticeNumbers } from './notice-numbers.js';
 
 // How long partition DDL may wait for a table lock (inserts queue behind it meanwhile).
 const DDL_LOCK_TIMEOUT_MS = 2000;
-// Expired idempotency claims and fan-out marks hold ids only, no body or key:
-// a run deletes at most this many batches of them and leaves the rest to the
-// next runs, so that a day's million claims (~1.5 s of deletes) never make
-// one run long. At the defaults that is 50,000 a minute.
-const SIDE_ROW_BATCHES_PER_RUN = 10;
+// The side-row purge works at most half the time (it pauses as long as each
+// batch took) and at most this long a run: it keeps up with any ingest rate
+// without taking a core from the sends.
+const SIDE_ROW_BUDGET_MS = 10_000;
 
 export interface PurgeResult {
   /** Days whose partitions were created (null: a table lock was not had in time). */
@@ -35,8 +35,14 @@ export interface PurgeResult {
   droppedPartitions: number;
   /** Expired messages deleted row by row (from today's and the DEFAULT partitions). */
   deletedMessages: number;
-  /** How long each step took (ensure, drop, delete, side rows), for the log and the benchmark. */
-  stepMs: Record<'ensure' | 'drop' | 'delete' | 'sideRows', number>;
+  /** How long each step took (ensure, drop, delete), for the log and the benchmark. */
+  stepMs: Record<'ensure' | 'drop' | 'delete', number>;
+}
+
+export interface SideRowPurgeResult {
+  deletedRows: number;
+  /** False when the run stopped at its time budget with expired rows left. */
+  complete: boolean;
 }
 
 /** Runs `batch` until one comes back short or `maxBatches` ran; returns the total. */
@@ -250,10 +256,9 @@ export class MessagesService implements OnModuleInit {
    * The purge of expired messages: (1) makes sure the daily partitions exist
    * for everything that can be accepted now; (2) drops the partitions whose
    * day is over (the bulk, at the cost of a DROP); (3) deletes, in bounded
-   * batches, the expired rows that remain (today's partition and DEFAULT);
-   * (4) deletes expired idempotency claims and fan-out marks, at most
-   * SIDE_ROW_BATCHES_PER_RUN batches a run. `maxBatches` bounds each loop
-   * (tests use it).
+   * batches, the expired rows that remain (today's partition and DEFAULT).
+   * `maxBatches` bounds that loop (tests use it). Claims and fan-out marks
+   * have their own run: `purgeExpiredSideRows`.
    */
   async purgeExpired(
     batchSize: number,
@@ -277,12 +282,32 @@ export class MessagesService implements OnModuleInit {
     const deletedMessages = await timed('delete', () =>
       inBatches(batchSize, maxBatches, (size) => this.repository.deleteExpired(size)),
     );
-    await timed('sideRows', () =>
-      inBatches(batchSize, Math.min(maxBatches, SIDE_ROW_BATCHES_PER_RUN), (size) =>
-        this.repository.deleteExpiredSideRows(size),
-      ),
-    );
     return { createdDays, droppedPartitions, deletedMessages, stepMs };
+  }
+
+  /**
+   * Deletes expired idempotency claims and fan-out marks (ids only, no body
+   * or key) in batches until none is left, at most half the time and at most
+   * SIDE_ROW_BUDGET_MS a run. Kept out of `purgeExpired`: a day's million
+   * claims take seconds to delete, and the expired messages should not wait
+   * for them. Until its claim goes, a retry of an expired message still gets
+   * its first answer and stores nothing.
+   */
+  async purgeExpiredSideRows(
+    batchSize: number,
+    budgetMs = SIDE_ROW_BUDGET_MS,
+  ): Promise<SideRowPurgeResult> {
+    const started = performance.now();
+    let deletedRows = 0;
+    for (;;) {
+      const batchStarted = performance.now();
+      const deleted = await this.repository.deleteExpiredSideRows(batchSize);
+      deletedRows += deleted;
+      if (deleted < batchSize) return { deletedRows, complete: true };
+      const batchMs = performance.now() - batchStarted;
+      if (performance.now() + batchMs - started > budgetMs) return { deletedRows, complete: false };
+      await sleep(batchMs);
+    }
   }
 
   private ttlOf(requested: number | undefined): number {

@@ -17,5 +17,6 @@ export interface JobPayloads {
   // jobs carried batches; the processor still takes it.
   [JOBS.fanoutMessage]: { messages: FanoutTarget[] } | FanoutTarget;
   [JOBS.purgeExpired]: Record<string, never>;
+  [JOBS.purgeSideRows]: Record<string, never>;
   [JOBS.reconcileFanout]: Record<string, never>;
 }

@@ -8,5 +8,6 @@ export const QUEUES = {
 export const JOBS = {
   fanoutMessage: 'fanout-message',
   purgeExpired: 'purge-expired',
+  purgeSideRows: 'purge-side-rows',
   reconcileFanout: 'reconcile-fanout',
 } as const;

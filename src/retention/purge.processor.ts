@@ -3,7 +3,11 @@ import { Inject } from '@nestjs/common';
 import { Job, Queue, UnrecoverableError } from 'bullmq';
 import { ENV, type Env } from '../config/env.js';
 import { IdentityService } from '../identity/identity.service.js';
-import { MessagesService, type PurgeResult } from '../messages/messages.service.js';
+import {
+  MessagesService,
+  type PurgeResult,
+  type SideRowPurgeResult,
+} from '../messages/messages.service.js';
 import { LoggedWorkerHost } from '../queue/logged-worker-host.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
 import { ScheduleKeeper } from '../queue/schedule-keeper.js';
@@ -14,7 +18,8 @@ export type PurgeRun = PurgeResult & { secrets: number };
  * The purge: expired messages (whole daily partitions dropped, the rest in
  * bounded batches; see MessagesService.purgeExpired) and expired auth
  * secrets, so it never holds locks for long. It also creates the daily
- * partitions ahead.
+ * partitions ahead. Expired idempotency claims and fan-out marks go in a job
+ * of their own (`purgeSideRowsNow`), throttled.
  * Scheduled with a job scheduler, so one run happens per interval however
  * many workers there are.
  */
@@ -31,13 +36,16 @@ export class PurgeProcessor extends LoggedWorkerHost {
   }
 
   protected override onWorkerReady(): Promise<void> {
-    this.schedules.keep(this.queue, JOBS.purgeExpired, this.env.PURGE_INTERVAL_SECONDS * 1000);
+    const everyMs = this.env.PURGE_INTERVAL_SECONDS * 1000;
+    this.schedules.keep(this.queue, JOBS.purgeExpired, everyMs);
+    this.schedules.keep(this.queue, JOBS.purgeSideRows, everyMs);
     return Promise.resolve();
   }
 
-  async process(job: Job): Promise<PurgeRun> {
-    if (job.name !== JOBS.purgeExpired) throw new UnrecoverableError(`unknown job ${job.name}`);
-    return this.purgeNow();
+  async process(job: Job): Promise<PurgeRun | SideRowPurgeResult> {
+    if (job.name === JOBS.purgeExpired) return this.purgeNow();
+    if (job.name === JOBS.purgeSideRows) return this.purgeSideRowsNow();
+    throw new UnrecoverableError(`unknown job ${job.name}`);
   }
 
   /** One full purge pass (also called directly by tests and the benchmark). */
@@ -53,5 +61,16 @@ export class PurgeProcessor extends LoggedWorkerHost {
       this.logger.warn('purge: partitions ahead not checked (table lock busy); next run retries');
     }
     return { ...messages, secrets };
+  }
+
+  /** One run of the side-row purge (also called directly by tests). */
+  async purgeSideRowsNow(): Promise<SideRowPurgeResult> {
+    const result = await this.messages.purgeExpiredSideRows(this.env.PURGE_BATCH_SIZE);
+    if (!result.complete) {
+      this.logger.warn(
+        `purge: ${result.deletedRows} expired claims and fan-out marks deleted, more left for the next run`,
+      );
+    }
+    return result;
   }
 }

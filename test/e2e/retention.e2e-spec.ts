@@ -152,6 +152,9 @@ describe('the purge, without the scheduler racing it', () => {
     expect(purged).toMatchObject({ droppedPartitions: 4, deletedMessages: 0 });
     for (const table of PARTITIONED)
       expect(await tableExists(quiet.pool, `${table}_p${day}`)).toBe(false);
+    // The claims are the side-row purge's.
+    expect(await rowsOf(quiet.pool, ids)).toEqual({ ...NO_ROWS, message_client_ids: 3 });
+    await quiet.app.get(PurgeProcessor).purgeSideRowsNow();
     expect(await rowsOf(quiet.pool, ids)).toEqual(NO_ROWS);
     // Today's partitions and those ahead stay.
     expect(await tableExists(quiet.pool, `messages_p${partitionDay(new Date())}`)).toBe(true);
@@ -166,12 +169,31 @@ describe('the purge, without the scheduler racing it', () => {
     expect((await messages.purgeExpired(5, 1)).deletedMessages).toBe(5);
     expect((await messages.purgeExpired(5)).deletedMessages).toBe(7);
     expect((await quiet.app.get(PurgeProcessor).purgeNow()).deletedMessages).toBe(0);
+    await quiet.app.get(PurgeProcessor).purgeSideRowsNow();
     expect(await rowsOf(quiet.pool, ids)).toEqual(NO_ROWS);
     const left = await quiet.pool.query(
       'SELECT count(*)::int AS n FROM messages WHERE sender_device_id = $1',
       [alice.deviceId],
     );
     expect(left.rows[0].n).toBe(0);
+  });
+
+  it('the side-row purge deletes every expired claim in one run, however many batches that takes', async () => {
+    const { alice, ids } = await sendMany(12);
+    await setExpiry(quiet.pool, ids, new Date(Date.now() - 1000));
+    await quiet.app.get(MessagesService).purgeExpired(100);
+    const claims = () =>
+      quiet.pool
+        .query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM message_client_ids WHERE sender_device_id = $1',
+          [alice.deviceId],
+        )
+        .then((result) => result.rows[0].n);
+    expect(await claims()).toBe(12);
+    // Batches of one: twelve batches and a short one, more than a run once allowed.
+    const run = await quiet.app.get(MessagesService).purgeExpiredSideRows(1);
+    expect(run).toEqual({ deletedRows: 12, complete: true });
+    expect(await claims()).toBe(0);
   });
 
   it('a message whose day has no partition lands in DEFAULT: served until it expires, then purged', async () => {
@@ -191,6 +213,7 @@ describe('the purge, without the scheduler racing it', () => {
     expect(await tableExists(quiet.pool, `messages_p${partitionDay(farAhead)}`)).toBe(false);
 
     expect((await quiet.app.get(PurgeProcessor).purgeNow()).deletedMessages).toBe(1);
+    await quiet.app.get(PurgeProcessor).purgeSideRowsNow();
     expect(await rowsOf(quiet.pool, [old])).toEqual(NO_ROWS);
     expect((await bob.fetchInbox()).messages.map((message) => message.messageId)).toEqual([late]);
   });
