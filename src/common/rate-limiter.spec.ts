@@ -1,8 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { deleteRedisPrefix } from '../../test/support/test-env.js';
-import { loadEnv } from '../config/env.js';
-import { RedisKeys } from '../redis/redis.module.js';
+import { useRedisWorld } from '../../test/support/redis-world.js';
 import { Problem } from './problem.js';
 import { RateLimiter, retryAfterSeconds, slidingCount } from './rate-limiter.js';
 
@@ -23,19 +19,12 @@ describe('sliding-window arithmetic', () => {
 });
 
 describe('RateLimiter on Redis', () => {
-  const env = loadEnv(process.env);
-  const prefix = `snt_ratelimit_${randomBytes(4).toString('hex')}`;
-  let redis: Redis;
+  const world = useRedisWorld('ratelimit');
   let limiter: RateLimiter;
   const windowStart = Math.ceil(Date.now() / 60_000) * 60_000;
 
   beforeAll(() => {
-    redis = new Redis(env.REDIS_URL);
-    limiter = new RateLimiter(redis, new RedisKeys(prefix));
-  });
-  afterAll(async () => {
-    redis.disconnect();
-    await deleteRedisPrefix(env.REDIS_URL, prefix);
+    limiter = new RateLimiter(world.redis, world.keys);
   });
 
   const refusal = (promise: Promise<void>) =>

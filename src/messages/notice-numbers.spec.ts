@@ -1,23 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { deleteRedisPrefix } from '../../test/support/test-env.js';
-import { loadEnv } from '../config/env.js';
-import { RedisKeys } from '../redis/redis.module.js';
+import { useRedisWorld } from '../../test/support/redis-world.js';
 import { followsDirectly, NO_NOTICE_YET, NoticeNumbers } from './notice-numbers.js';
 
 describe('NoticeNumbers on Redis', () => {
-  const env = loadEnv(process.env);
-  const prefix = `snt_notice_${randomBytes(4).toString('hex')}`;
-  let redis: Redis;
+  const world = useRedisWorld('notice');
   let numbers: NoticeNumbers;
 
   beforeAll(() => {
-    redis = new Redis(env.REDIS_URL);
-    numbers = new NoticeNumbers(redis, new RedisKeys(prefix));
-  });
-  afterAll(async () => {
-    redis.disconnect();
-    await deleteRedisPrefix(env.REDIS_URL, prefix);
+    numbers = new NoticeNumbers(world.redis, world.keys);
   });
 
   it('numbers each device on its own, one after the other', async () => {
@@ -35,7 +24,7 @@ describe('NoticeNumbers on Redis', () => {
     for (let i = 0; i < 3; i++) seen.push((await numbers.take(['tablet']))[0]);
     const epochs = new Set<string>();
     for (let lost = 0; lost < 3; lost++) {
-      await redis.del(`${prefix}:notice:tablet`);
+      await world.redis.del(world.keys.key('notice', 'tablet'));
       const again = [];
       for (let i = 0; i < 4; i++) again.push((await numbers.take(['tablet']))[0]);
       expect(again.map((notice) => notice.n)).toEqual([1, 2, 3, 4]);
