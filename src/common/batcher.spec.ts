@@ -139,3 +139,19 @@ describe('Batcher with maxInFlight', () => {
     expect(batches).toEqual([[1, 2], [3, 4], [5, 6], [7]]);
   });
 });
+
+describe('Batcher whose run throws', () => {
+  it('rejects the callers and frees the slot for the next batch', async () => {
+    let calls = 0;
+    const batcher = new Batcher(
+      (keys: number[]) => {
+        calls += 1;
+        if (calls === 1) throw new Error('thrown, not rejected');
+        return Promise.resolve(keys);
+      },
+      { maxInFlight: 1 },
+    );
+    await expect(batcher.load(1)).rejects.toThrow('thrown, not rejected');
+    expect(await batcher.load(2)).toBe(2);
+  });
+});

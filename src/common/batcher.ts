@@ -56,7 +56,7 @@ export class Batcher<I, R> {
     if (this.options.maxInFlight && this.inFlight >= this.options.maxInFlight) return;
     const entries = this.takeBatch();
     this.inFlight++;
-    this.run(entries.map((entry) => entry.input))
+    this.start(entries.map((entry) => entry.input))
       .then(
         (results) => {
           entries.forEach((entry, index) => {
@@ -72,6 +72,15 @@ export class Batcher<I, R> {
         if (!this.scheduled) this.flush();
       });
     if (this.pending.size > 0) this.flush();
+  }
+
+  // A `run` that throws instead of rejecting still fails its callers and frees its slot.
+  private start(inputs: I[]): Promise<R[]> {
+    try {
+      return this.run(inputs);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   private takeBatch(): { input: I; waiters: Waiter<R>[] }[] {
