@@ -2,6 +2,7 @@ import { createApp } from '../../src/app.js';
 import { loadEnv } from '../../src/config/env.js';
 import { uniqueHandle } from '../factories/accounts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { deleteRedisPrefix } from '../support/test-env.js';
 
 type App = Awaited<ReturnType<typeof createApp>>;
 
@@ -46,7 +47,8 @@ describe('health and dependencies that are down', () => {
         ...source,
         ROLE: 'api',
         LOG_LEVEL: 'error',
-        REDIS_PREFIX: `health_${down}`,
+        // A prefix of this world's own, deleted at the end.
+        REDIS_PREFIX: `${world.env.REDIS_PREFIX}_health_${down}`,
       });
       const app = await createApp(env);
       try {
@@ -84,6 +86,7 @@ describe('health and dependencies that are down', () => {
         }
       } finally {
         await app.close();
+        await deleteRedisPrefix(world.env.REDIS_URL, env.REDIS_PREFIX);
       }
     },
     30_000,
