@@ -99,9 +99,10 @@ const PG_SETTINGS = [
   'max_connections',
 ];
 
-function git(args: string[]): string {
+function git(args: string[], cwd?: string): string {
   try {
     return execFileSync('git', args, {
+      cwd,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
     }).trim();
@@ -121,8 +122,11 @@ function openFileLimits(): { openFilesSoft: number; openFilesHard: number } {
 }
 
 export async function machineInfo(databaseUrl: string, redisUrl: string): Promise<MachineInfo> {
-  const commit = git(['rev-parse', '--short=12', 'HEAD']);
-  const changed = git(['status', '--porcelain', '--untracked-files=no'])
+  // The commit of the server measured: another checkout's under bench/ab.sh.
+  const serverRoot = process.env.BENCH_SERVER_ROOT;
+  const harness = serverRoot ? `; harness at ${git(['rev-parse', '--short=12', 'HEAD'])}` : '';
+  const commit = git(['rev-parse', '--short=12', 'HEAD'], serverRoot) + harness;
+  const changed = git(['status', '--porcelain', '--untracked-files=no'], serverRoot)
     .split('\n')
     .filter(Boolean)
     .map((line) => line.trim().replace(/^\S+\s+/, ''));

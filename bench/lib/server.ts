@@ -5,7 +5,11 @@ import { sleep } from './clock.js';
 import { progress } from './progress.js';
 import { startedProcesses } from './rpc.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
+// BENCH_SERVER_ROOT runs the server built in another checkout (bench/ab.sh:
+// the same harness and load against two versions of the server).
+const ROOT = path.resolve(
+  process.env.BENCH_SERVER_ROOT ?? path.resolve(import.meta.dirname, '..', '..'),
+);
 const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 
 export interface ServerProcess {
