@@ -24,8 +24,10 @@ import { type NoticeNumber, NoticeNumbers } from './notice-numbers.js';
 // How long partition DDL may wait for a table lock (inserts queue behind it meanwhile).
 const DDL_LOCK_TIMEOUT_MS = 2000;
 // The side-row purge works at most half the time (it pauses as long as each
-// batch took) and at most this long a run: it keeps up with any ingest rate
-// without taking a core from the sends.
+// batch took) and at most this long a run. At the batch times measured in
+// the purge benchmark (50,000 rows in 100-140 ms) that is some two million
+// rows a run: the claims of about 30,000 msgs/s sustained, never a core
+// taken from the sends.
 const SIDE_ROW_BUDGET_MS = 10_000;
 
 export interface PurgeResult {
