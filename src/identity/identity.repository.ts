@@ -28,6 +28,8 @@ const currentDevice = {
   lastSeenAt: devices.lastSeenAt,
 };
 
+export type CurrentDeviceId = { id: string; accountId: string };
+
 type LiveToken = { deviceId: string; tokenHash: Buffer; accountId: string };
 
 /** The only code that touches the identity tables. */
@@ -36,6 +38,9 @@ export class IdentityRepository {
   // Every authenticated request and every send reads these: batched per event-loop turn.
   private readonly devicesByAccount = new Batcher((accountIds: string[]) =>
     this.queryCurrentDevices(accountIds),
+  );
+  private readonly deviceIdsByAccount = new Batcher((accountIds: string[]) =>
+    this.queryCurrentDeviceIds(accountIds),
   );
   private readonly tokensByDevice = new Batcher((deviceIds: string[]) =>
     this.queryLiveTokens(deviceIds),
@@ -109,6 +114,27 @@ export class IdentityRepository {
       name: 'identity-current-devices',
       text: `SELECT id, account_id AS "accountId", name, signing_key AS "signingKey", box_key AS "boxKey",
                     box_key_signature AS "boxKeySignature", created_at AS "createdAt", last_seen_at AS "lastSeenAt"
+               FROM devices WHERE account_id = ANY($1::uuid[]) AND revoked_at IS NULL
+              ORDER BY created_at, id`,
+      values: [accountIds],
+    });
+    return groupRowsBy(accountIds, result.rows, (row) => row.accountId);
+  }
+
+  /** Ids only of the current devices of the accounts, oldest first within each account. */
+  async listCurrentDeviceIds(accountIds: string[]): Promise<CurrentDeviceId[]> {
+    const perAccount = await Promise.all(
+      accountIds.map((accountId) => this.deviceIdsByAccount.load(accountId)),
+    );
+    return perAccount.flat();
+  }
+
+  // Every send's coverage check and every receipt need only the ids: no keys
+  // to encode, send and parse, no dates to parse.
+  private async queryCurrentDeviceIds(accountIds: string[]): Promise<CurrentDeviceId[][]> {
+    const result = await this.pool.query<CurrentDeviceId>({
+      name: 'identity-current-device-ids',
+      text: `SELECT id, account_id AS "accountId"
                FROM devices WHERE account_id = ANY($1::uuid[]) AND revoked_at IS NULL
               ORDER BY created_at, id`,
       values: [accountIds],

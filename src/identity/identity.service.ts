@@ -10,7 +10,7 @@ import { Problem } from '../common/problem.js';
 import { ENV, type Env } from '../config/env.js';
 import { DeviceLifecycle } from './device-lifecycle.js';
 import type { DeviceKeys } from './dto/identity.dto.js';
-import { DeviceRecord, IdentityRepository } from './identity.repository.js';
+import { type CurrentDeviceId, DeviceRecord, IdentityRepository } from './identity.repository.js';
 
 export interface CreatedDevice {
   accountId: string;
@@ -79,6 +79,11 @@ export class IdentityService {
   /** Current devices of several accounts (the directory and the coverage check use this). */
   currentDevicesOf(accountIds: string[]): Promise<DeviceRecord[]> {
     return this.repository.listCurrentDevices(accountIds);
+  }
+
+  /** Ids of the current devices of several accounts (the coverage check and receipts). */
+  currentDeviceIdsOf(accountIds: string[]): Promise<CurrentDeviceId[]> {
+    return this.repository.listCurrentDeviceIds(accountIds);
   }
 
   findCurrentDevice(deviceId: string): Promise<DeviceRecord | null> {

@@ -8,7 +8,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import { publicDeviceView } from '../identity/device-view.js';
-import type { DeviceRecord } from '../identity/identity.repository.js';
+import type { CurrentDeviceId } from '../identity/identity.repository.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { checkCoverage, expectedDevices } from './device-coverage.js';
 import type { SendMessageDto } from './dto/messages.dto.js';
@@ -110,7 +110,7 @@ export class MessagesService implements OnModuleInit {
     if (looked.status === 'rejected') throw looked.reason;
     const current = looked.value;
     const expected = expectedDevices(
-      current.map((device) => ({ deviceId: device.id, accountId: device.accountId, device })),
+      current.map((device) => ({ deviceId: device.id, accountId: device.accountId })),
       sender.deviceId,
     );
     const coverage = checkCoverage(
@@ -124,10 +124,7 @@ export class MessagesService implements OnModuleInit {
         request.clientMessageId,
       );
       if (earlier) return earlier;
-      const missingDevices = coverage.missing.map((entry) => ({
-        accountId: entry.accountId,
-        ...publicDeviceView(entry.device),
-      }));
+      const missingDevices = await this.publicViewsOf(coverage.missing);
       if (coverage.kind === 'stale') {
         throw new Problem(
           410,
@@ -326,13 +323,13 @@ export class MessagesService implements OnModuleInit {
     return ttl;
   }
 
-  /** The current devices of the recipients and of the sender's own account. */
+  /** The current devices (ids) of the recipients and of the sender's own account. */
   private async currentDevicesFor(
     sender: AuthenticatedDevice,
     to: SendMessageDto['to'],
-  ): Promise<DeviceRecord[]> {
+  ): Promise<CurrentDeviceId[]> {
     const recipients = await this.recipientAccounts(sender, to);
-    const current = await this.identity.currentDevicesOf([
+    const current = await this.identity.currentDeviceIdsOf([
       ...new Set([...recipients, sender.accountId]),
     ]);
     if ('accountId' in to) await this.assertAccountExists(to.accountId, current);
@@ -346,6 +343,20 @@ export class MessagesService implements OnModuleInit {
     if ('conversationId' in to)
       return this.conversations.membersForSender(sender.accountId, to.conversationId);
     return [to.accountId];
+  }
+
+  // The keys of the devices a send missed, read only then (the sender needs
+  // them to wrap for those devices). A device revoked meanwhile is left out:
+  // it is no longer one to cover.
+  private async publicViewsOf(missing: { deviceId: string; accountId: string }[]) {
+    const accountIds = [...new Set(missing.map((entry) => entry.accountId))];
+    const records = new Map(
+      (await this.identity.currentDevicesOf(accountIds)).map((device) => [device.id, device]),
+    );
+    return missing.flatMap((entry) => {
+      const device = records.get(entry.deviceId);
+      return device ? [{ accountId: entry.accountId, ...publicDeviceView(device) }] : [];
+    });
   }
 
   // Only asked of the database when the account shows no device (the rare case).

@@ -41,7 +41,7 @@ export class ReceiptsNotifier implements OnModuleInit {
       ...new Set(batch.flatMap(({ acked }) => acked.map((message) => message.senderAccountId))),
     ];
     const devicesOf = new Map<string, string[]>();
-    for (const device of await this.identity.currentDevicesOf(senders)) {
+    for (const device of await this.identity.currentDeviceIdsOf(senders)) {
       const devices = devicesOf.get(device.accountId);
       if (devices) devices.push(device.id);
       else devicesOf.set(device.accountId, [device.id]);
