@@ -30,6 +30,11 @@ const currentDevice = {
 
 export type CurrentDeviceId = { id: string; accountId: string };
 
+/** One batched load per key, flattened in the order of the keys. */
+async function loadEach<T>(batcher: Batcher<string, T[]>, keys: string[]): Promise<T[]> {
+  return (await Promise.all(keys.map((key) => batcher.load(key)))).flat();
+}
+
 type LiveToken = { deviceId: string; tokenHash: Buffer; accountId: string };
 
 /** The only code that touches the identity tables. */
@@ -100,42 +105,44 @@ export class IdentityRepository {
   }
 
   /** Current devices of the accounts, oldest first within each account. */
-  async listCurrentDevices(accountIds: string[]): Promise<DeviceRecord[]> {
-    const perAccount = await Promise.all(
-      accountIds.map((accountId) => this.devicesByAccount.load(accountId)),
+  listCurrentDevices(accountIds: string[]): Promise<DeviceRecord[]> {
+    return loadEach(this.devicesByAccount, accountIds);
+  }
+
+  /** Ids only of the current devices of the accounts, in the same order. */
+  listCurrentDeviceIds(accountIds: string[]): Promise<CurrentDeviceId[]> {
+    return loadEach(this.deviceIdsByAccount, accountIds);
+  }
+
+  // The hot reads are named statements over an array parameter: one plan
+  // whatever the batch size, and no query building per call. Every send's
+  // coverage check and every receipt need only the ids: no keys to encode,
+  // send and parse, no dates to parse.
+  private queryCurrentDevices(accountIds: string[]): Promise<DeviceRecord[][]> {
+    return this.currentDevicesByAccount<DeviceRecord>(
+      'identity-current-devices',
+      `id, account_id AS "accountId", name, signing_key AS "signingKey", box_key AS "boxKey",
+       box_key_signature AS "boxKeySignature", created_at AS "createdAt", last_seen_at AS "lastSeenAt"`,
+      accountIds,
     );
-    return perAccount.flat();
   }
 
-  // The two hot reads are named statements over an array parameter: one plan
-  // whatever the batch size, and no query building per call.
-  private async queryCurrentDevices(accountIds: string[]): Promise<DeviceRecord[][]> {
-    const result = await this.pool.query<DeviceRecord>({
-      name: 'identity-current-devices',
-      text: `SELECT id, account_id AS "accountId", name, signing_key AS "signingKey", box_key AS "boxKey",
-                    box_key_signature AS "boxKeySignature", created_at AS "createdAt", last_seen_at AS "lastSeenAt"
-               FROM devices WHERE account_id = ANY($1::uuid[]) AND revoked_at IS NULL
-              ORDER BY created_at, id`,
-      values: [accountIds],
-    });
-    return groupRowsBy(accountIds, result.rows, (row) => row.accountId);
-  }
-
-  /** Ids only of the current devices of the accounts, oldest first within each account. */
-  async listCurrentDeviceIds(accountIds: string[]): Promise<CurrentDeviceId[]> {
-    const perAccount = await Promise.all(
-      accountIds.map((accountId) => this.deviceIdsByAccount.load(accountId)),
+  private queryCurrentDeviceIds(accountIds: string[]): Promise<CurrentDeviceId[][]> {
+    return this.currentDevicesByAccount<CurrentDeviceId>(
+      'identity-current-device-ids',
+      'id, account_id AS "accountId"',
+      accountIds,
     );
-    return perAccount.flat();
   }
 
-  // Every send's coverage check and every receipt need only the ids: no keys
-  // to encode, send and parse, no dates to parse.
-  private async queryCurrentDeviceIds(accountIds: string[]): Promise<CurrentDeviceId[][]> {
-    const result = await this.pool.query<CurrentDeviceId>({
-      name: 'identity-current-device-ids',
-      text: `SELECT id, account_id AS "accountId"
-               FROM devices WHERE account_id = ANY($1::uuid[]) AND revoked_at IS NULL
+  private async currentDevicesByAccount<T extends { accountId: string }>(
+    statementName: string,
+    columns: string,
+    accountIds: string[],
+  ): Promise<T[][]> {
+    const result = await this.pool.query<T>({
+      name: statementName,
+      text: `SELECT ${columns} FROM devices WHERE account_id = ANY($1::uuid[]) AND revoked_at IS NULL
               ORDER BY created_at, id`,
       values: [accountIds],
     });
