@@ -29,11 +29,6 @@ for arg in "$@"; do
   esac
 done
 
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-: "${DATABASE_URL:=postgres://postgres@127.0.0.1:5432/supernode}"
-: "${REDIS_URL:=redis://127.0.0.1:6379}"
-export DATABASE_URL REDIS_URL
-
 # Side A: a worktree of <rev> with this checkout's node_modules, built.
 commit=$(git rev-parse --short=12 "$rev")
 # Outside this checkout, so that lint, tests and the type check never see it.
@@ -52,11 +47,9 @@ for round in $(seq 1 "$rounds"); do
   for side in A B; do
     echo "[ab] round $round/$rounds: $side" >&2
     marker=$(mktemp)
-    if [[ $side == A ]]; then
-      BENCH_SERVER_ROOT="$base" node --import tsx bench/main.ts --no-ceilings "${args[@]}" >/dev/null
-    else
-      node --import tsx bench/main.ts --no-ceilings "${args[@]}" >/dev/null
-    fi
+    server=()
+    [[ $side == A ]] && server=(BENCH_SERVER_ROOT="$base")
+    env BENCH_SKIP_BUILD=1 "${server[@]}" bash bench/run.sh --no-ceilings "${args[@]}" >/dev/null
     newest=$(find bench/results -name '*.json' -newer "$marker" | sort | tail -1)
     rm -f "$marker"
     results+=("$side=$newest")

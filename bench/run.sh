@@ -14,6 +14,9 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 : "${REDIS_URL:=redis://127.0.0.1:6379}"
 export DATABASE_URL REDIS_URL
 
-echo "[bench] building the server (npm run build)" >&2
-npm run --silent build >&2
+# bench/ab.sh builds once and sets BENCH_SKIP_BUILD for its runs.
+if [[ -z ${BENCH_SKIP_BUILD:-} ]]; then
+  echo "[bench] building the server (npm run build)" >&2
+  npm run --silent build >&2
+fi
 exec node --import tsx bench/main.ts "$@"

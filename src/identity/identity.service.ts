@@ -76,7 +76,7 @@ export class IdentityService {
     return this.repository.listCurrentDevices([accountId]);
   }
 
-  /** Current devices of several accounts (the directory and the coverage check use this). */
+  /** Current devices of several accounts, keys included (the directory, and a send's 409). */
   currentDevicesOf(accountIds: string[]): Promise<DeviceRecord[]> {
     return this.repository.listCurrentDevices(accountIds);
   }

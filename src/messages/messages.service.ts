@@ -304,7 +304,9 @@ export class MessagesService implements OnModuleInit {
       deletedRows += deleted;
       if (deleted < batchSize) return { deletedRows, complete: true };
       const batchMs = performance.now() - batchStarted;
-      if (performance.now() + batchMs - started > budgetMs) return { deletedRows, complete: false };
+      // The pause that follows counts against the budget too.
+      const spentMs = performance.now() - started + batchMs;
+      if (spentMs > budgetMs) return { deletedRows, complete: false };
       await sleep(batchMs);
     }
   }

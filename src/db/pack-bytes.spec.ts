@@ -1,4 +1,4 @@
-import { packBytes } from './messages.repository.js';
+import { packBytes } from './pack-bytes.js';
 
 describe('packBytes', () => {
   it('lays byte strings end to end, each found again by its offset and length', () => {
