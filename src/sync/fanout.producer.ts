@@ -5,16 +5,19 @@ import { Batcher } from '../common/batcher.js';
 import { PresenceService } from '../directory/presence.service.js';
 import { MessageEvents } from '../messages/message-events.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { WakeupService } from '../push/wakeup.service.js';
 import type { FanoutTarget, JobPayloads } from '../queue/job-payloads.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
 
 type FanoutJobData = JobPayloads[typeof JOBS.fanoutMessage];
+type AddressedMessage = Required<FanoutTarget>;
 
-// Accepted messages gather this long into one job. A job's BullMQ commands
-// cost more than routing its messages: at 1,000 msgs/s, 5 ms took the worker
-// from 0.33 to 0.22 cores and Redis from 0.22 to 0.14 (BENCHMARKS.md). It
-// delays only devices connected to another process, and wake-up marks: the
-// sockets of the accepting process get their frames at once.
+// Accepted messages gather this long into one presence look-up and one job.
+// A job's BullMQ commands cost more than routing its messages: at 1,000
+// msgs/s, 5 ms took the worker from 0.33 to 0.22 cores and Redis from 0.22
+// to 0.14 (BENCHMARKS.md). It delays only devices connected to another
+// process, and wake-up marks: the sockets of the accepting process get their
+// frames at once.
 const FANOUT_LINGER_MS = 5;
 
 // Bounds a job's payload (ids only: about 150 bytes per message to 3 devices).
@@ -27,38 +30,31 @@ export const MAX_MESSAGES_PER_JOB = 100;
  */
 export const fanoutJobId = (firstMessageId: string): string => `fanout-${firstMessageId}`;
 
-/** The sockets this process holds (the stream gateway, in an API process). */
-export interface LocalSockets {
-  holdsAll(deviceIds: string[]): boolean;
-}
-
 /**
- * Enqueues the fan-out of accepted messages: one job for the messages
- * accepted within FANOUT_LINGER_MS (several insert batches), since
- * a BullMQ job's own cost (its Redis scripts, its worker round trips) is many
- * times that of routing one message.
+ * Fans out accepted messages from the process that accepted them, as far as
+ * that process can: the stream gateway has already sent each message to the
+ * sockets held here, so what is left is to mark the devices that are not
+ * connected anywhere for a wake-up push. Only a message with a device
+ * connected to another process needs a BullMQ job (its routing is the
+ * worker's). Presence, read once for the messages accepted within
+ * FANOUT_LINGER_MS, after their commit, says which is which.
  *
- * A message whose devices are all connected to this very process needs no
- * job: the stream gateway sent it to them when it was accepted. Presence,
- * read after the commit, confirms that no device has moved to another
- * process meanwhile; then the message is only marked fanned out.
+ * Why not always a job, as DESIGN.md first said: under ingest with devices
+ * offline, the jobs cost the worker a quarter of a core and Redis a third of
+ * its work, for a result (wake-up marks) this process writes with one
+ * command (BENCHMARKS.md). A crash before the marks leaves the messages in
+ * `fanout_pending`, and the reconciler enqueues them then.
  */
 @Injectable()
 export class FanoutProducer implements OnModuleInit {
-  private localSockets: LocalSockets | undefined;
-
   constructor(
     private readonly events: MessageEvents,
     private readonly messages: MessagesService,
     private readonly presence: PresenceService,
+    private readonly wakeups: WakeupService,
     @InjectQueue(QUEUES.fanout)
     private readonly queue: Queue<FanoutJobData>,
   ) {}
-
-  /** Called by the gateway of an API process. */
-  useLocalSockets(localSockets: LocalSockets): void {
-    this.localSockets = localSockets;
-  }
 
   // Nobody waits for these marks (the reconciler's grace is seconds), so
   // they gather for a while: one statement for many messages.
@@ -71,8 +67,8 @@ export class FanoutProducer implements OnModuleInit {
   );
 
   private readonly accepted = new Batcher(
-    async (targets: FanoutTarget[]) => {
-      await this.enqueue(targets);
+    async (targets: AddressedMessage[]) => {
+      await this.fanOut(targets);
       return targets;
     },
     { keyOf: (target) => target.messageId, lingerMs: FANOUT_LINGER_MS },
@@ -81,18 +77,28 @@ export class FanoutProducer implements OnModuleInit {
   onModuleInit(): void {
     // Ids only go into the job: never the copy of the message the event may carry.
     this.events.onAccepted(async ({ messageId, deviceIds }) => {
-      if (await this.allHeldHere(deviceIds)) await this.fannedOutHere.load(messageId);
-      else await this.accepted.load({ messageId, deviceIds });
+      await this.accepted.load({ messageId, deviceIds });
     });
   }
 
-  private async allHeldHere(deviceIds: string[]): Promise<boolean> {
-    if (!this.localSockets?.holdsAll(deviceIds)) return false;
-    const owners = await this.presence.locate(deviceIds);
-    return deviceIds.every((deviceId) => owners.get(deviceId) === this.presence.processId);
+  private async fanOut(targets: AddressedMessage[]): Promise<void> {
+    const owners = await this.presence.locate([
+      ...new Set(targets.flatMap((target) => target.deviceIds)),
+    ]);
+    const here = this.presence.processId;
+    const heldElsewhere = (deviceId: string): boolean =>
+      owners.has(deviceId) && owners.get(deviceId) !== here;
+    const routed = targets.filter((target) => target.deviceIds.some(heldElsewhere));
+    const settled = targets.filter((target) => !target.deviceIds.some(heldElsewhere));
+    const asleep = new Set(
+      settled.flatMap((target) => target.deviceIds.filter((deviceId) => !owners.has(deviceId))),
+    );
+    await Promise.all([this.enqueue(routed), this.wakeups.request([...asleep])]);
+    await Promise.all(settled.map((target) => this.fannedOutHere.load(target.messageId)));
   }
 
   async enqueue(targets: FanoutTarget[]): Promise<void> {
+    if (targets.length === 0) return;
     const jobs = [];
     for (let start = 0; start < targets.length; start += MAX_MESSAGES_PER_JOB) {
       const messages = targets.slice(start, start + MAX_MESSAGES_PER_JOB);

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { DirectoryModule } from '../directory/directory.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
+import { PushModule } from '../push/push.module.js';
 import { REDIS, REDIS_KEYS, type RedisKeys } from '../redis/redis.module.js';
 import { DEVICE_ROUTER } from './device-router.js';
 import { FanoutProducer } from './fanout.producer.js';
@@ -10,7 +11,7 @@ import { RedisPubSubRouter } from './redis-pubsub.router.js';
 
 /** Routing between processes and the fan-out queue: shared by the API and the workers. */
 @Module({
-  imports: [DirectoryModule, MessagesModule],
+  imports: [DirectoryModule, MessagesModule, PushModule],
   providers: [
     {
       provide: DEVICE_ROUTER,

@@ -22,7 +22,6 @@ import { NoticeNumbers } from '../messages/notice-numbers.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { WakeupService } from '../push/wakeup.service.js';
 import { DEVICE_ROUTER, type DeviceRouter, type RoutedEvent } from './device-router.js';
-import { FanoutProducer, type LocalSockets } from './fanout.producer.js';
 import { LiveRoutingService } from './live-routing.service.js';
 import { StreamConnection } from './stream-connection.js';
 
@@ -37,9 +36,7 @@ const CLOSE_UNAVAILABLE = 1013; // "try again later"
  * pings them and keeps their presence fresh.
  */
 @Injectable()
-export class StreamGateway
-  implements OnApplicationBootstrap, BeforeApplicationShutdown, LocalSockets
-{
+export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(StreamGateway.name);
   private readonly server = new WebSocketServer({
     noServer: true,
@@ -57,7 +54,6 @@ export class StreamGateway
     private readonly noticeNumbers: NoticeNumbers,
     private readonly presence: PresenceService,
     private readonly routing: LiveRoutingService,
-    private readonly fanout: FanoutProducer,
     private readonly lifecycle: DeviceLifecycle,
     private readonly metrics: MetricsService,
     private readonly wakeups: WakeupService,
@@ -72,10 +68,10 @@ export class StreamGateway
     });
     this.lifecycle.onRevokedAfterCommit((device) => this.routing.broadcastRevoked(device.deviceId));
     // A message accepted here goes to the sockets held here at once, without
-    // waiting for the fan-out job's round trips; the job's routed notice for
-    // them comes later and then costs nothing (already sent).
+    // waiting for the fan-out's round trips; a job's routed notice for them
+    // (when another device of the message is elsewhere) comes later and then
+    // costs nothing (already sent).
     this.events.onAccepted((accepted) => this.notifyAccepted(accepted));
-    this.fanout.useLocalSockets(this);
     await this.router.listen(this.presence.processId, (event) => this.onRouted(event));
     this.heartbeat = setInterval(() => void this.beat(), this.env.WS_HEARTBEAT_SECONDS * 1000);
     this.heartbeat.unref();
@@ -97,10 +93,6 @@ export class StreamGateway
     let total = 0;
     for (const set of this.connections.values()) total += set.size;
     return total;
-  }
-
-  holdsAll(deviceIds: string[]): boolean {
-    return deviceIds.every((deviceId) => this.connections.has(deviceId));
   }
 
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {

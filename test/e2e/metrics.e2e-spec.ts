@@ -1,3 +1,4 @@
+import { FanoutProducer } from '../../src/sync/fanout.producer.js';
 import { newAccount } from '../factories/accounts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait.js';
@@ -18,7 +19,7 @@ describe('GET /metrics', () => {
     const alice = await newAccount(world.baseUrl, 'alice');
     const bob = await newAccount(world.baseUrl, 'bob');
     const before = await (await fetch(`${world.baseUrl}/metrics`)).text();
-    await alice.sendText({ accountId: bob.accountId }, 'counted');
+    const sent = await alice.sendText({ accountId: bob.accountId }, 'counted');
     // Refused by the auth guard, before any handler: counted too.
     const refused = await fetch(`${world.baseUrl}/v1/inbox`, {
       headers: { authorization: 'Bearer forged' },
@@ -33,6 +34,11 @@ describe('GET /metrics', () => {
     );
     expect(after).toContain('method="POST",route="/v1/messages",status="201"');
     expect(after).toContain('method="GET",route="/v1/inbox",status="401"');
+    // Bob is connected nowhere, so the send itself needed no job: enqueue
+    // one as the reconciler would.
+    await world.app
+      .get(FanoutProducer)
+      .enqueue([{ messageId: sent.messageId, deviceIds: [bob.deviceId] }]);
     await waitFor('fan-out job metric', async () =>
       (await (await fetch(`${world.baseUrl}/metrics`)).text()).includes(
         'job="fanout-message",outcome="completed"',

@@ -72,8 +72,8 @@ export const messageBodies = pgTable(
 
 /**
  * Messages whose fan-out has not finished: inserted with the message, deleted
- * by the fan-out job. The reconciler re-enqueues what stays here (a job lost
- * with Redis). A small table of its own, so that marking costs no rewrite of
+ * by the accepting process or the fan-out job once done. The reconciler
+ * re-enqueues what stays here (a crash, or a job lost with Redis). A small table of its own, so that marking costs no rewrite of
  * the message row. Not partitioned (it holds only unfinished fan-outs);
  * expires_at lets the purge delete what expired before its fan-out finished.
  */
