@@ -37,6 +37,7 @@ import { idleSockets } from './scenarios/idle-sockets.js';
 import { ingest } from './scenarios/ingest.js';
 import { liveLatency } from './scenarios/live-latency.js';
 import { purge } from './scenarios/purge.js';
+import { serverWarmUp } from './scenarios/server-warm-up.js';
 import { provisionAccount, probeMessaging } from './sdk-contract.js';
 
 // Run order: each ceiling right before the scenarios compared with it, so a
@@ -108,11 +109,12 @@ function parseArgs(argv: string[]): Options {
     wanted.add(item.name);
     if (withCeilings) for (const ceiling of item.ceilings ?? []) wanted.add(ceiling);
   }
-  return {
-    settings: settingsFor(quick, overrides),
-    items: ITEMS.filter((item) => wanted.has(item.name)),
-    keep,
-  };
+  const settings = settingsFor(quick, overrides);
+  const items = ITEMS.filter((item) => wanted.has(item.name));
+  const firstOnServer = items.findIndex((item) => item.needsServer);
+  if (settings.serverWarmupMs > 0 && firstOnServer >= 0)
+    items.splice(firstOnServer, 0, serverWarmUp);
+  return { settings, items, keep };
 }
 
 /** Ends every process the run started, by its pid (load processes and servers). */
@@ -242,7 +244,9 @@ async function runItem(context: Context, item: BenchItem, deadline: number): Pro
           `${figure.label}: ${figure.value === null ? '—' : figure.value.toFixed(2)} ${figure.unit}`,
       )
       .join('; ');
-    progress(`${item.name}: done in ${result.seconds.toFixed(1)} s — ${summary}`);
+    progress(
+      `${item.name}: done in ${result.seconds.toFixed(1)} s${summary ? ` — ${summary}` : ''}`,
+    );
   }
   return result;
 }

@@ -26,7 +26,7 @@ export interface Figure {
 
 export interface ItemResult {
   name: string;
-  kind: 'ceiling' | 'scenario';
+  kind: 'ceiling' | 'scenario' | 'warm-up';
   description: string;
   targets?: string;
   status: Status;

@@ -1,12 +1,59 @@
-import type { BenchItem } from '../lib/context.js';
+import type { BenchItem, Context } from '../lib/context.js';
 import type { LoadResult } from '../lib/drivers.js';
 import { mergeSamples, summarize } from '../lib/latency.js';
 import { progress } from '../lib/progress.js';
 import { CpuMeter } from '../lib/cpu.js';
+import type { LoadProcess } from '../lib/rpc.js';
 import { pairs, routeOf, split } from './population.js';
 
 // Messages sealed ahead per expected second of load (above the target rate).
 const PREPARED_PER_SECOND = 6000;
+
+/**
+ * Load processes, each with messages sealed ahead for `ms` of back-to-back
+ * sends among the run's pairs (so that no encryption runs while they send).
+ */
+export async function sealedSenders(
+  context: Context,
+  label: string,
+  ms: number,
+): Promise<LoadProcess[]> {
+  const s = context.settings;
+  const baseUrl = context.server!.baseUrl;
+  const loads = await Promise.all(
+    Array.from({ length: s.loadProcesses }, (_, index) =>
+      context.spawn('sdk-load', `${label}#${index + 1}`),
+    ),
+  );
+  const population = await pairs(context, loads, 'main', s.pairs);
+  const perLoad = Math.ceil((ms / 1000) * (PREPARED_PER_SECOND / loads.length));
+  progress(`${label}: sealing ${perLoad * loads.length} messages ahead`);
+  const groups = split(population, loads.length);
+  await Promise.all(
+    loads.map((load, index) =>
+      load.call('prepare', { baseUrl, routes: groups[index].map(routeOf), count: perLoad }),
+    ),
+  );
+  return loads;
+}
+
+/** Sends back to back from the load processes, the run's concurrency in flight. */
+export function sendBackToBack(
+  context: Context,
+  loads: LoadProcess[],
+  warmupMs: number,
+  durationMs: number,
+): Promise<LoadResult[]> {
+  return Promise.all(
+    loads.map((load) =>
+      load.call<LoadResult>('closedLoop', {
+        concurrency: Math.ceil(context.settings.concurrency / loads.length),
+        warmupMs,
+        durationMs,
+      }),
+    ),
+  );
+}
 
 /** Durable ingest: 1 KiB messages, 3 deliveries each, closed loop at the ceiling's concurrency. */
 export const ingest: BenchItem = {
@@ -20,40 +67,12 @@ export const ingest: BenchItem = {
   maxSeconds: (s) => (s.warmupMs + s.throughputMs) / 1000 + 60,
   async run(context, result) {
     const s = context.settings;
-    const baseUrl = context.server!.baseUrl;
-    const loads = await Promise.all(
-      Array.from({ length: s.loadProcesses }, (_, index) =>
-        context.spawn('sdk-load', `ingest#${index + 1}`),
-      ),
-    );
-    const population = await pairs(context, loads, 'main', s.pairs);
-    const perLoad = Math.ceil(
-      ((s.warmupMs + s.throughputMs) / 1000) * (PREPARED_PER_SECOND / loads.length),
-    );
-    progress(`ingest: sealing ${perLoad * loads.length} messages ahead`);
-    const groups = split(population, loads.length);
-    await Promise.all(
-      loads.map((load, index) =>
-        load.call('prepare', {
-          baseUrl,
-          routes: groups[index].map(routeOf),
-          count: perLoad,
-        }),
-      ),
-    );
+    const loads = await sealedSenders(context, 'ingest', s.warmupMs + s.throughputMs);
     progress(
       `ingest: ${s.concurrency} in flight for ${s.throughputMs / 1000} s after ${s.warmupMs / 1000} s warm-up`,
     );
     const meter = await CpuMeter.start();
-    const parts = await Promise.all(
-      loads.map((load) =>
-        load.call<LoadResult>('closedLoop', {
-          concurrency: Math.ceil(s.concurrency / loads.length),
-          warmupMs: s.warmupMs,
-          durationMs: s.throughputMs,
-        }),
-      ),
-    );
+    const parts = await sendBackToBack(context, loads, s.warmupMs, s.throughputMs);
     const cores = await meter.stop(context.cpuGroups());
     const completed = parts.reduce((total, part) => total + part.completed, 0);
     const errors = parts.reduce((total, part) => total + part.errors, 0);
