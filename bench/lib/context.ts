@@ -50,7 +50,7 @@ export function settingsFor(quick: boolean, overrides: Partial<Settings> = {}): 
     quick,
     concurrency: 32,
     loadProcesses: 2,
-    serverWarmupMs: quick ? 0 : 15_000,
+    serverWarmupMs: quick ? 0 : 10_000,
     warmupMs: quick ? 500 : 2000,
     throughputMs: quick ? 2000 : 10_000,
     latencyRate: 1000,
