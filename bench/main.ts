@@ -111,7 +111,9 @@ function parseArgs(argv: string[]): Options {
   }
   const settings = settingsFor(quick, overrides);
   const items = ITEMS.filter((item) => wanted.has(item.name));
-  const firstOnServer = items.findIndex((item) => item.needsServer);
+  const firstOnServer = items.findIndex(
+    (item) => item.needsServer && item.measuresSharedServer !== false,
+  );
   if (settings.serverWarmupMs > 0 && firstOnServer >= 0)
     items.splice(firstOnServer, 0, serverWarmUp);
   return { settings, items, keep };

@@ -101,6 +101,8 @@ export interface BenchItem {
   /** Ceilings this scenario is compared with (run with it unless --no-ceilings). */
   ceilings?: string[];
   needsServer: boolean;
+  /** False for a scenario that measures a server process of its own: no server warm-up for it. */
+  measuresSharedServer?: boolean;
   /** Needs POST /v1/messages and/or the stream. */
   needs?: ('messages' | 'stream')[];
   /** Time cap of this item. */

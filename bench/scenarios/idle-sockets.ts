@@ -29,6 +29,7 @@ export const idleSockets: BenchItem = {
   targets: '20,000 on one process at ≤ 12 KiB RSS each',
   ceilings: ['raw-idle'],
   needsServer: true,
+  measuresSharedServer: false,
   needs: ['stream'],
   // Provisioning goes at ~100 devices/s here, opening streams at ~250/s.
   maxSeconds: (s) => 60 + s.idleSockets / s.idleSocketsPerDevice / 100 + s.idleSockets / 200,
