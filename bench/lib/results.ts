@@ -68,6 +68,8 @@ export function resolveFigures(items: ItemResult[]): ResolvedFigure[] {
   for (const item of items) for (const figure of item.figures) byKey.set(figure.key, figure.value);
   const resolved: ResolvedFigure[] = [];
   for (const item of items) {
+    // A warm-up that ran is no figure; one that failed still shows why.
+    if (item.kind === 'warm-up' && item.status === 'ok') continue;
     const figures: Figure[] = item.figures.length
       ? item.figures
       : [
