@@ -208,7 +208,15 @@ async function runItem(context: Context, item: BenchItem, deadline: number): Pro
       item.run(itemContext, result),
       new Promise((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error(`timed out after ${cap.toFixed(0)} s`)),
+          () =>
+            reject(
+              cap < item.maxSeconds(context.settings)
+                ? // Cut short by the run's budget, not stuck: skipped, not failed.
+                  new Skip(
+                    `the run's time budget (${context.settings.budgetSeconds} s) ran out ${cap.toFixed(0)} s into it`,
+                  )
+                : new Error(`timed out after ${cap.toFixed(0)} s`),
+            ),
           cap * 1000,
         );
       }),
