@@ -165,6 +165,7 @@ async function runItem(context: Context, item: BenchItem, deadline: number): Pro
   const started = monoMs();
   const remaining = (deadline - Date.now()) / 1000;
   const cap = Math.min(item.maxSeconds(context.settings), remaining);
+  const cutByBudget = cap < item.maxSeconds(context.settings);
   if (item.needsServer && !context.server) {
     result.status = 'skipped';
     result.reason = 'the server did not start';
@@ -210,7 +211,7 @@ async function runItem(context: Context, item: BenchItem, deadline: number): Pro
         timer = setTimeout(
           () =>
             reject(
-              cap < item.maxSeconds(context.settings)
+              cutByBudget
                 ? // Cut short by the run's budget, not stuck: skipped, not failed.
                   new Skip(
                     `the run's time budget (${context.settings.budgetSeconds} s) ran out ${cap.toFixed(0)} s into it`,

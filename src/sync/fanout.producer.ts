@@ -88,8 +88,11 @@ export class FanoutProducer implements OnModuleInit {
     const here = this.presence.processId;
     const heldElsewhere = (deviceId: string): boolean =>
       owners.has(deviceId) && owners.get(deviceId) !== here;
-    const routed = targets.filter((target) => target.deviceIds.some(heldElsewhere));
-    const settled = targets.filter((target) => !target.deviceIds.some(heldElsewhere));
+    const routed: AddressedMessage[] = [];
+    const settled: AddressedMessage[] = [];
+    for (const target of targets) {
+      (target.deviceIds.some(heldElsewhere) ? routed : settled).push(target);
+    }
     const asleep = new Set(
       settled.flatMap((target) => target.deviceIds.filter((deviceId) => !owners.has(deviceId))),
     );
