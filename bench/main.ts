@@ -4,6 +4,7 @@ import path from 'node:path';
 import { rawBullmq } from './ceilings/raw-bullmq.js';
 import { rawFrames } from './ceilings/raw-frames.js';
 import { rawIdle } from './ceilings/raw-idle.js';
+import { rawHttp } from './ceilings/raw-http.js';
 import { rawInsert } from './ceilings/raw-insert.js';
 import { rawPurge } from './ceilings/raw-purge.js';
 import { monoMs } from './lib/clock.js';
@@ -45,6 +46,7 @@ import { provisionAccount, probeMessaging } from './sdk-contract.js';
 const ITEMS: BenchItem[] = [
   rawInsert,
   ingest,
+  rawHttp,
   acceptLatency,
   rawBullmq,
   rawFrames,

@@ -8,6 +8,25 @@ export const RAW_TABLES = {
   deliveries: 'bench_raw_deliveries',
 } as const;
 
+/**
+ * What one accepted message costs at least: one message row with a 1 KiB
+ * body and its three delivery rows, atomically, durably (synchronous_commit
+ * on), in one round trip (a data-modifying CTE is one statement, so one
+ * transaction). $1-$4: sender account, sender device, client message id,
+ * recipient account; $5: the body; $6-$11: three (device id, wrapped key).
+ */
+export const RAW_MESSAGE_INSERT = `
+WITH m AS (
+  INSERT INTO ${RAW_TABLES.messages}
+    (sender_account_id, sender_device_id, client_message_id, recipient_account_id,
+     body, device_count, pending_count, expires_at)
+  VALUES ($1, $2, $3, $4, $5, 3, 3, now() + interval '7 days')
+  RETURNING id, seq)
+INSERT INTO ${RAW_TABLES.deliveries} (device_id, message_seq, message_id, wrapped_key)
+SELECT d.device_id, m.seq, m.id, d.wrapped_key
+  FROM m CROSS JOIN (VALUES ($6::uuid, $7::bytea), ($8::uuid, $9::bytea), ($10::uuid, $11::bytea))
+    AS d(device_id, wrapped_key)`;
+
 export function messageTablesDdl(messages: string, deliveries: string): string {
   return `${messageTablesOnlyDdl(messages, deliveries)}\n${messageIndexesDdl(messages, deliveries)}`;
 }

@@ -1,23 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { closedLoop, openLoop } from '../../lib/drivers.js';
-import { RAW_TABLES } from '../../ceilings/raw-schema.js';
+import { RAW_MESSAGE_INSERT } from '../../ceilings/raw-schema.js';
 
 // The raw insert ceiling: a bare pg client per connection writing what one
-// accepted message costs at least — one message row with a 1 KiB body and its
-// three delivery rows, atomically, durably (synchronous_commit on) — in one
-// round trip (a data-modifying CTE is one statement, so one transaction).
-const INSERT = `
-WITH m AS (
-  INSERT INTO ${RAW_TABLES.messages}
-    (sender_account_id, sender_device_id, client_message_id, recipient_account_id,
-     body, device_count, pending_count, expires_at)
-  VALUES ($1, $2, $3, $4, $5, 3, 3, now() + interval '7 days')
-  RETURNING id, seq)
-INSERT INTO ${RAW_TABLES.deliveries} (device_id, message_seq, message_id, wrapped_key)
-SELECT d.device_id, m.seq, m.id, d.wrapped_key
-  FROM m CROSS JOIN (VALUES ($6::uuid, $7::bytea), ($8::uuid, $9::bytea), ($10::uuid, $11::bytea))
-    AS d(device_id, wrapped_key)`;
+// accepted message costs at least (RAW_MESSAGE_INSERT).
 
 interface Connection {
   client: pg.Client;
@@ -34,7 +21,7 @@ const body = randomBytes(1024);
 function insert(connection: Connection): Promise<unknown> {
   return connection.client.query({
     name: 'raw-insert',
-    text: INSERT,
+    text: RAW_MESSAGE_INSERT,
     values: [
       connection.senderAccount,
       connection.senderDevice,

@@ -1,0 +1,87 @@
+import pg from 'pg';
+import type { BenchItem } from '../lib/context.js';
+import type { LoadResult } from '../lib/drivers.js';
+import { summarize } from '../lib/latency.js';
+import { CpuMeter } from '../lib/cpu.js';
+import { progress } from '../lib/progress.js';
+import { messageTablesDdl, RAW_TABLES } from './raw-schema.js';
+
+/**
+ * Raw HTTP ceiling of the accept scenario: a bare node:http server process
+ * that stores each POSTed send request as the raw insert ceiling does (one
+ * durable transaction) and answers 201, driven at the accept scenario's
+ * fixed rate by the scenarios' own keep-alive client and open-loop driver.
+ * Besides latency it records the bare server's CPU per request: on a VM
+ * where waking a process is costly, a request at 1,000/s costs several times
+ * the CPU it costs back to back, and that share of the API's cost is the
+ * machine's, not the code's. No throughput figure: one transaction per
+ * request, this server stores less per second than the API, which shares
+ * one transaction among the sends of an event-loop turn.
+ */
+export const rawHttp: BenchItem = {
+  name: 'raw-http',
+  kind: 'ceiling',
+  description:
+    'bare node:http server + bare pg pool: POST of a send request → durable insert → 201',
+  needsServer: false,
+  maxSeconds: (s) => (s.warmupMs + s.latencyMs) / 1000 + 30,
+  async run(context, result) {
+    const s = context.settings;
+    const admin = new pg.Client({ connectionString: context.databaseUrl });
+    await admin.connect();
+    try {
+      await admin.query(`DROP TABLE IF EXISTS ${RAW_TABLES.deliveries}, ${RAW_TABLES.messages}`);
+      await admin.query(messageTablesDdl(RAW_TABLES.messages, RAW_TABLES.deliveries));
+      const server = await context.spawn('http-insert-server', 'raw-http server');
+      const { port } = await server.call<{ port: number }>('listen', {
+        databaseUrl: context.databaseUrl,
+        connections: s.concurrency,
+      });
+      const baseUrl = `http://127.0.0.1:${port}`;
+      const load = await context.spawn('http-post', 'raw-http load');
+      await load.call('connect', { baseUrl, maxSockets: 256 });
+      const atRate = (durationMs: number) =>
+        load.call<LoadResult>('openLoop', { rate: s.latencyRate, durationMs, maxInFlight: 256 });
+      progress(
+        `raw-http: ${s.latencyRate} msgs/s, ${s.warmupMs / 1000} s warm-up + ${s.latencyMs / 1000} s`,
+      );
+      await atRate(s.warmupMs);
+      const meter = await CpuMeter.start();
+      const fixed = await atRate(s.latencyMs);
+      const cores = await meter.stop({ server: [server.pid], load: [load.pid] });
+      const latency = summarize(fixed.latencies);
+      result.figures.push(
+        {
+          key: 'raw-http.p50_at_rate',
+          label: `POST → 201 p50 at ${s.latencyRate} msgs/s`,
+          value: latency.p50,
+          unit: 'ms',
+        },
+        {
+          key: 'raw-http.p99_at_rate',
+          label: `POST → 201 p99 at ${s.latencyRate} msgs/s`,
+          value: latency.p99,
+          unit: 'ms',
+        },
+        {
+          key: 'raw-http.server_cpu_ms_at_rate',
+          label: `bare server CPU per request at ${s.latencyRate} msgs/s`,
+          value: (cores.server * 1000) / s.latencyRate,
+          unit: 'ms',
+        },
+      );
+      result.details = {
+        rate: s.latencyRate,
+        completed: fixed.completed,
+        errors: fixed.errors,
+        firstError: fixed.firstError,
+        latency,
+        cores,
+      };
+      result.series = [{ name: `raw http at ${s.latencyRate} msgs/s`, samples: fixed.latencies }];
+    } finally {
+      await admin.query(`DROP TABLE IF EXISTS ${RAW_TABLES.deliveries}, ${RAW_TABLES.messages}`);
+      await admin.end();
+    }
+  },
+};
