@@ -11,12 +11,13 @@ import { messageTablesDdl, RAW_TABLES } from './raw-schema.js';
  * that stores each POSTed send request as the raw insert ceiling does (one
  * durable transaction) and answers 201, driven at the accept scenario's
  * fixed rate by the scenarios' own keep-alive client and open-loop driver.
- * Besides latency it records the bare server's CPU per request: on a VM
- * where waking a process is costly, a request at 1,000/s costs several times
- * the CPU it costs back to back, and that share of the API's cost is the
- * machine's, not the code's. No throughput figure: one transaction per
- * request, this server stores less per second than the API, which shares
- * one transaction among the sends of an event-loop turn.
+ * Besides latency it records the bare server's CPU per request at that
+ * rate, beside which the accept scenario sets the API's CPU per message: on
+ * a VM where waking an idle process is costly, what a request costs depends
+ * on the rate, so only the same rate compares. No throughput figure: with
+ * one transaction per request this server stores fewer messages per second
+ * than the API, which shares one transaction among the sends of an
+ * event-loop turn.
  */
 export const rawHttp: BenchItem = {
   name: 'raw-http',
