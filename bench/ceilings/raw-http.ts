@@ -36,7 +36,7 @@ export const rawHttp: BenchItem = {
       const server = await context.spawn('http-insert-server', 'raw-http server');
       const { port } = await server.call<{ port: number }>('listen', {
         databaseUrl: context.databaseUrl,
-        connections: s.concurrency,
+        connections: s.pgConnections,
       });
       const baseUrl = `http://127.0.0.1:${port}`;
       const load = await context.spawn('http-post', 'raw-http load');

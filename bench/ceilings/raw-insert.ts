@@ -9,8 +9,9 @@ import { messageTablesDdl, RAW_TABLES } from './raw-schema.js';
 /**
  * Raw insert ceiling: the rows of an accepted message (1 message with a
  * 1 KiB bytea body + 3 deliveries) written by bare pg clients, one
- * transaction per message, synchronous_commit on, at the concurrency of the
- * ingest scenario; then at the accept-latency scenario's fixed rate.
+ * transaction per message, synchronous_commit on, as many in flight as the
+ * ingest scenario has (on `pgConnections` connections, PostgreSQL's best);
+ * then at the accept-latency scenario's fixed rate.
  */
 export const rawInsert: BenchItem = {
   name: 'raw-insert',
@@ -26,12 +27,16 @@ export const rawInsert: BenchItem = {
       await admin.query(`DROP TABLE IF EXISTS ${RAW_TABLES.deliveries}, ${RAW_TABLES.messages}`);
       await admin.query(messageTablesDdl(RAW_TABLES.messages, RAW_TABLES.deliveries));
       const load = await context.spawn('pg-insert', 'raw-insert');
-      await load.call('connect', { databaseUrl: context.databaseUrl, connections: s.concurrency });
+      await load.call('connect', {
+        databaseUrl: context.databaseUrl,
+        connections: s.pgConnections,
+      });
       progress(
-        `raw-insert: ${s.concurrency} connections back to back for ${s.throughputMs / 1000} s`,
+        `raw-insert: ${s.concurrency} in flight on ${s.pgConnections} connections, back to back for ${s.throughputMs / 1000} s`,
       );
       const meter = await CpuMeter.start();
       const throughput = await load.call<LoadResult>('throughput', {
+        concurrency: s.concurrency,
         warmupMs: s.warmupMs,
         durationMs: s.throughputMs,
       });
@@ -73,6 +78,7 @@ export const rawInsert: BenchItem = {
       );
       result.details = {
         concurrency: s.concurrency,
+        connections: s.pgConnections,
         throughput: {
           completed: throughput.completed,
           errors: throughput.errors,

@@ -7,8 +7,19 @@ import type { ServerProcess } from './server.js';
 /** Sizes and durations of one run; --quick shrinks them for a smoke run. */
 export interface Settings {
   quick: boolean;
-  /** In-flight operations of the throughput runs (HTTP requests, or pg transactions for the ceiling). */
+  /**
+   * In-flight operations of the throughput runs (HTTP requests, or pg
+   * transactions for the ceiling): enough that the server, not the load's
+   * round trips, sets the rate. At 32 the API idled a quarter of the time
+   * and ingest was in-flight count ÷ latency (BENCHMARKS.md).
+   */
   concurrency: number;
+  /**
+   * Connections of the bare pg clients (raw-insert, raw-http): PostgreSQL
+   * on 2 cores stores the most with 16-32 of them and less with 64;
+   * operations beyond these wait for one, as a pool's callers do.
+   */
+  pgConnections: number;
   /** Load processes that share a scenario's client work. */
   loadProcesses: number;
   /**
@@ -48,7 +59,8 @@ export interface Settings {
 export function settingsFor(quick: boolean, overrides: Partial<Settings> = {}): Settings {
   return {
     quick,
-    concurrency: 32,
+    concurrency: 128,
+    pgConnections: 32,
     loadProcesses: 2,
     serverWarmupMs: quick ? 0 : 10_000,
     warmupMs: quick ? 500 : 2000,

@@ -55,7 +55,7 @@ export function sendBackToBack(
   );
 }
 
-/** Durable ingest: 1 KiB messages, 3 deliveries each, closed loop at the ceiling's concurrency. */
+/** Durable ingest: 1 KiB messages, 3 deliveries each, closed loop, as many in flight as the ceiling. */
 export const ingest: BenchItem = {
   name: 'ingest',
   kind: 'scenario',

@@ -33,6 +33,31 @@ function insert(connection: Connection): Promise<unknown> {
   });
 }
 
+// More operations in flight than connections wait for one, as callers of a
+// pool do: the connections stay at PostgreSQL's best, the offered load at the
+// scenario's.
+const waiting: ((connection: Connection) => void)[] = [];
+
+function acquire(): Promise<Connection> {
+  const connection = free.pop();
+  return connection ? Promise.resolve(connection) : new Promise((resolve) => waiting.push(resolve));
+}
+
+function release(connection: Connection): void {
+  const next = waiting.shift();
+  if (next) next(connection);
+  else free.push(connection);
+}
+
+async function insertOnAny(): Promise<void> {
+  const connection = await acquire();
+  try {
+    await insert(connection);
+  } finally {
+    release(connection);
+  }
+}
+
 export const handlers = {
   async connect({ databaseUrl, connections: count }: { databaseUrl: string; connections: number }) {
     connections = await Promise.all(
@@ -53,16 +78,9 @@ export const handlers = {
     return { connections: connections.length };
   },
 
-  /** As many as the connections take, each back to back. */
-  throughput({ warmupMs, durationMs }: { warmupMs: number; durationMs: number }) {
-    return closedLoop({
-      concurrency: connections.length,
-      warmupMs,
-      durationMs,
-      op: async (worker) => {
-        await insert(connections[worker]);
-      },
-    });
+  /** `concurrency` inserts in flight back to back, on the connections as they come free. */
+  throughput(options: { concurrency: number; warmupMs: number; durationMs: number }) {
+    return closedLoop({ ...options, op: insertOnAny });
   },
 
   /** A fixed rate, latency from each insert's due time. */
@@ -71,14 +89,7 @@ export const handlers = {
       rate,
       durationMs,
       maxInFlight: connections.length,
-      op: async () => {
-        const connection = free.pop() as Connection;
-        try {
-          await insert(connection);
-        } finally {
-          free.push(connection);
-        }
-      },
+      op: insertOnAny,
     });
   },
 };
