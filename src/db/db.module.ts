@@ -24,7 +24,11 @@ export function createPool(env: Env): pg.Pool {
     // to make, often more than the query. The generic plan prunes partitions
     // when it runs instead (fanout-1000 and live-latency: PostgreSQL's CPU
     // about halved).
-    options: '-c plan_cache_mode=force_generic_plan',
+    // No JIT: once autoanalyze has given the partitions statistics, a
+    // generic plan over all of them is estimated above jit_above_cost, and
+    // PostgreSQL compiles it again on every execution: 0.3-0.4 s for a
+    // 1,000-message page read that runs in 25 ms (docs/delivery.md).
+    options: '-c plan_cache_mode=force_generic_plan -c jit=off',
   });
   // A client losing its connection (PostgreSQL restarted, the database
   // dropped) must not crash the process: idle ones report to the pool, and
