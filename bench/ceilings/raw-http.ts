@@ -1,10 +1,9 @@
-import pg from 'pg';
 import type { BenchItem } from '../lib/context.js';
 import type { LoadResult } from '../lib/drivers.js';
 import { summarize } from '../lib/latency.js';
 import { CpuMeter } from '../lib/cpu.js';
 import { progress } from '../lib/progress.js';
-import { messageTablesDdl, RAW_TABLES } from './raw-schema.js';
+import { withRawMessageTables } from './raw-schema.js';
 
 /**
  * Raw HTTP ceiling of the accept scenario: a bare node:http server process
@@ -28,11 +27,7 @@ export const rawHttp: BenchItem = {
   maxSeconds: (s) => (s.warmupMs + s.latencyMs) / 1000 + 30,
   async run(context, result) {
     const s = context.settings;
-    const admin = new pg.Client({ connectionString: context.databaseUrl });
-    await admin.connect();
-    try {
-      await admin.query(`DROP TABLE IF EXISTS ${RAW_TABLES.deliveries}, ${RAW_TABLES.messages}`);
-      await admin.query(messageTablesDdl(RAW_TABLES.messages, RAW_TABLES.deliveries));
+    await withRawMessageTables(context.databaseUrl, async () => {
       const server = await context.spawn('http-insert-server', 'raw-http server');
       const { port } = await server.call<{ port: number }>('listen', {
         databaseUrl: context.databaseUrl,
@@ -80,9 +75,6 @@ export const rawHttp: BenchItem = {
         cores,
       };
       result.series = [{ name: `raw http at ${s.latencyRate} msgs/s`, samples: fixed.latencies }];
-    } finally {
-      await admin.query(`DROP TABLE IF EXISTS ${RAW_TABLES.deliveries}, ${RAW_TABLES.messages}`);
-      await admin.end();
-    }
+    });
   },
 };

@@ -1,10 +1,9 @@
-import pg from 'pg';
 import type { LoadResult } from '../lib/drivers.js';
 import type { BenchItem } from '../lib/context.js';
 import { summarize } from '../lib/latency.js';
 import { CpuMeter } from '../lib/cpu.js';
 import { progress } from '../lib/progress.js';
-import { messageTablesDdl, RAW_TABLES } from './raw-schema.js';
+import { withRawMessageTables } from './raw-schema.js';
 
 /**
  * Raw insert ceiling: the rows of an accepted message (1 message with a
@@ -21,11 +20,7 @@ export const rawInsert: BenchItem = {
   maxSeconds: (s) => (s.warmupMs + s.throughputMs + s.latencyMs) / 1000 + 30,
   async run(context, result) {
     const s = context.settings;
-    const admin = new pg.Client({ connectionString: context.databaseUrl });
-    await admin.connect();
-    try {
-      await admin.query(`DROP TABLE IF EXISTS ${RAW_TABLES.deliveries}, ${RAW_TABLES.messages}`);
-      await admin.query(messageTablesDdl(RAW_TABLES.messages, RAW_TABLES.deliveries));
+    await withRawMessageTables(context.databaseUrl, async () => {
       const load = await context.spawn('pg-insert', 'raw-insert');
       await load.call('connect', {
         databaseUrl: context.databaseUrl,
@@ -92,9 +87,6 @@ export const rawInsert: BenchItem = {
       if (throughput.errors || fixed.errors) {
         result.details.firstError = throughput.firstError ?? fixed.firstError;
       }
-    } finally {
-      await admin.query(`DROP TABLE IF EXISTS ${RAW_TABLES.deliveries}, ${RAW_TABLES.messages}`);
-      await admin.end();
-    }
+    });
   },
 };

@@ -1,3 +1,5 @@
+import pg from 'pg';
+
 // Scratch tables of the raw ceilings, in the bench database beside the
 // server's own. They copy the shape of a stored message (one row with the
 // body, one delivery row per device, the same keys and indexes), so a bare
@@ -26,6 +28,24 @@ INSERT INTO ${RAW_TABLES.deliveries} (device_id, message_seq, message_id, wrappe
 SELECT d.device_id, m.seq, m.id, d.wrapped_key
   FROM m CROSS JOIN (VALUES ($6::uuid, $7::bytea), ($8::uuid, $9::bytea), ($10::uuid, $11::bytea))
     AS d(device_id, wrapped_key)`;
+
+/** Runs `work` with the scratch message tables made afresh, and drops them after. */
+export async function withRawMessageTables<T>(
+  databaseUrl: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  const drop = `DROP TABLE IF EXISTS ${RAW_TABLES.deliveries}, ${RAW_TABLES.messages}`;
+  try {
+    await admin.query(drop);
+    await admin.query(messageTablesDdl(RAW_TABLES.messages, RAW_TABLES.deliveries));
+    return await work();
+  } finally {
+    await admin.query(drop);
+    await admin.end();
+  }
+}
 
 export function messageTablesDdl(messages: string, deliveries: string): string {
   return `${messageTablesOnlyDdl(messages, deliveries)}\n${messageIndexesDdl(messages, deliveries)}`;
