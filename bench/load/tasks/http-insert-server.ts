@@ -50,12 +50,22 @@ function answer(response: http.ServerResponse, status: number, body: object): vo
 
 export const handlers = {
   async listen({ databaseUrl, connections }: { databaseUrl: string; connections: number }) {
-    pool = new pg.Pool({ connectionString: databaseUrl, max: connections });
+    pool = new pg.Pool({
+      connectionString: databaseUrl,
+      max: connections,
+      options: '-c synchronous_commit=on', // as the raw insert ceiling's clients
+    });
     server = http.createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as SendRequest;
+        let parsed: SendRequest;
+        try {
+          parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as SendRequest;
+        } catch {
+          answer(response, 400, { detail: 'not JSON' });
+          return;
+        }
         store(parsed).then(
           () =>
             answer(response, 201, {

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { closedLoop, openLoop } from '../../lib/drivers.js';
+import { openLoop } from '../../lib/drivers.js';
 import { KeepAliveHttp } from '../../lib/http.js';
 
-// The raw HTTP ceiling's load: the same keep-alive client and drivers as the
+// The raw HTTP ceiling's load: the same keep-alive client and driver as the
 // scenarios' senders, posting a send request of the same shape and size
 // (1 KiB body, 3 sealed 32-byte keys) with a fresh clientMessageId each time.
 
@@ -32,10 +32,6 @@ export const handlers = {
       })),
     });
     return {};
-  },
-
-  closedLoop(options: { concurrency: number; warmupMs: number; durationMs: number }) {
-    return closedLoop({ ...options, op: post });
   },
 
   openLoop(options: { rate: number; durationMs: number; maxInFlight: number }) {
