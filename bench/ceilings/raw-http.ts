@@ -1,8 +1,6 @@
 import type { BenchItem } from '../lib/context.js';
-import type { LoadResult } from '../lib/drivers.js';
 import { summarize } from '../lib/latency.js';
-import { CpuMeter } from '../lib/cpu.js';
-import { progress } from '../lib/progress.js';
+import { openLoopAtRate } from '../lib/fixed-rate.js';
 import { withRawMessageTables } from './raw-schema.js';
 
 /**
@@ -36,15 +34,10 @@ export const rawHttp: BenchItem = {
       const baseUrl = `http://127.0.0.1:${port}`;
       const load = await context.spawn('http-post', 'raw-http load');
       await load.call('connect', { baseUrl, maxSockets: 256 });
-      const atRate = (durationMs: number) =>
-        load.call<LoadResult>('openLoop', { rate: s.latencyRate, durationMs, maxInFlight: 256 });
-      progress(
-        `raw-http: ${s.latencyRate} msgs/s, ${s.warmupMs / 1000} s warm-up + ${s.latencyMs / 1000} s`,
-      );
-      await atRate(s.warmupMs);
-      const meter = await CpuMeter.start();
-      const fixed = await atRate(s.latencyMs);
-      const cores = await meter.stop({ server: [server.pid], load: [load.pid] });
+      const { measured: fixed, cores } = await openLoopAtRate('raw-http', load, s, () => ({
+        server: [server.pid],
+        load: [load.pid],
+      }));
       const latency = summarize(fixed.latencies);
       result.figures.push(
         {

@@ -1,8 +1,6 @@
 import type { BenchItem } from '../lib/context.js';
-import type { LoadResult } from '../lib/drivers.js';
 import { summarize } from '../lib/latency.js';
-import { CpuMeter } from '../lib/cpu.js';
-import { progress } from '../lib/progress.js';
+import { openLoopAtRate } from '../lib/fixed-rate.js';
 import { pairs, routeOf } from './population.js';
 
 /** Accept latency: open loop at a fixed rate, each send timed from when it was due to its 201. */
@@ -24,15 +22,9 @@ export const acceptLatency: BenchItem = {
       routes: population.map(routeOf),
       count: Math.ceil(((s.warmupMs + s.latencyMs) / 1000) * s.latencyRate) + 100,
     });
-    const run = (durationMs: number) =>
-      load.call<LoadResult>('openLoop', { rate: s.latencyRate, durationMs, maxInFlight: 256 });
-    progress(
-      `accept-latency: ${s.latencyRate} msgs/s, ${s.warmupMs / 1000} s warm-up + ${s.latencyMs / 1000} s`,
+    const { measured, cores } = await openLoopAtRate('accept-latency', load, s, () =>
+      context.cpuGroups(),
     );
-    await run(s.warmupMs);
-    const meter = await CpuMeter.start();
-    const measured = await run(s.latencyMs);
-    const cores = await meter.stop(context.cpuGroups());
     const latency = summarize(measured.latencies);
     const note = measured.errors ? `${measured.errors} failed: ${measured.firstError}` : undefined;
     result.figures.push(
