@@ -67,7 +67,8 @@ names: ${ITEMS.map((item) => item.name).join(', ')}
 --no-ceilings  do not add the ceilings a named scenario is compared with
 --keep         keep the database and Redis keys (for looking into a run)
 --budget=S     the whole run's time limit in seconds (default 570, quick 120)
---concurrency=N, --rate=N   override the in-flight count and the fixed rate`;
+--concurrency=N, --rate=N   override the in-flight count and the fixed rate
+--api-processes=N           N API processes behind the port (default 1)`;
 
 interface Options {
   settings: Settings;
@@ -89,6 +90,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--budget') overrides.budgetSeconds = Number(value);
     else if (flag === '--concurrency') overrides.concurrency = Number(value);
     else if (flag === '--rate') overrides.latencyRate = Number(value);
+    else if (flag === '--api-processes') overrides.apiProcesses = Number(value);
     else if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -199,8 +201,8 @@ async function runItem(context: Context, item: BenchItem, deadline: number): Pro
     ...context,
     spawn: (...args) => processes.spawn(...args),
     cpuGroups: () => ({
-      api: context.server ? [context.server.api.pid] : [],
-      worker: context.server ? [context.server.worker.pid] : [],
+      api: context.server?.api.pids ?? [],
+      worker: context.server?.worker.pids ?? [],
       load: processes.started.map((load) => load.pid),
       harness: [process.pid],
     }),
@@ -350,9 +352,11 @@ async function main(): Promise<number> {
         const port = await freePort();
         const env = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix };
         const logBase = path.join(resultsDir, `${stamp}`);
-        progress('starting the server: ROLE=api and ROLE=worker (dist/src/main.js)');
+        progress(
+          `starting the server: ROLE=api${settings.apiProcesses > 1 ? ` (${settings.apiProcesses} processes behind one port)` : ''} and ROLE=worker (dist/src/main.js)`,
+        );
         const [api, worker] = await Promise.all([
-          startServer('api', env, port, `${logBase}-api.log`),
+          startServer('api', env, port, `${logBase}-api.log`, settings.apiProcesses),
           startServer('worker', env, 0, `${logBase}-worker.log`),
         ]);
         const baseUrl = `http://127.0.0.1:${port}`;

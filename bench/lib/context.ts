@@ -20,6 +20,12 @@ export interface Settings {
    * operations beyond these wait for one, as a pool's callers do.
    */
   pgConnections: number;
+  /**
+   * ROLE=api processes behind the one port (lib/api-cluster.ts). One by
+   * default: on 2 cores a second one left ingest as it was and made live
+   * latency worse (BENCHMARKS.md). idle-sockets always measures one.
+   */
+  apiProcesses: number;
   /** Load processes that share a scenario's client work. */
   loadProcesses: number;
   /**
@@ -61,6 +67,7 @@ export function settingsFor(quick: boolean, overrides: Partial<Settings> = {}): 
     quick,
     concurrency: 128,
     pgConnections: 32,
+    apiProcesses: 1,
     loadProcesses: 2,
     serverWarmupMs: quick ? 0 : 10_000,
     warmupMs: quick ? 500 : 2000,

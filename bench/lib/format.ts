@@ -70,6 +70,9 @@ export function markdownReport(report: RunReport): string {
       .join(', ')}`,
     `- open files: soft ${m.limits.openFilesSoft}, hard ${m.limits.openFilesHard}`,
     `- run: ${report.seconds.toFixed(0)} s`,
+    ...(Number(report.settings.apiProcesses ?? 1) > 1
+      ? [`- server: ${String(report.settings.apiProcesses)} API processes behind one port`]
+      : []),
     '',
     markdownTable(report.figures),
     '',

@@ -11,11 +11,14 @@ const ROOT = path.resolve(
   process.env.BENCH_SERVER_ROOT ?? path.resolve(import.meta.dirname, '..', '..'),
 );
 const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
+const API_CLUSTER = path.join(import.meta.dirname, 'api-cluster.ts');
 
 export interface ServerProcess {
   role: 'api' | 'worker';
   child: ChildProcess;
   pid: number;
+  /** The pids doing the work: `pid`, or the children of an API cluster (--api-processes). */
+  pids: number[];
   logFile: string;
   /** Why the process is gone, when it ended without stop() (crash, or killed by someone). */
   readonly died: string | undefined;
@@ -51,15 +54,22 @@ function serverNodeArgs(): string[] {
   return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 }
 
-/** Starts the built server (dist/src/main.js) as its own process with ROLE=api or ROLE=worker. */
+/**
+ * Starts the built server (dist/src/main.js) as its own process with
+ * ROLE=api or ROLE=worker; `apiProcesses` > 1 starts that many API processes
+ * behind the one port (lib/api-cluster.ts).
+ */
 export async function startServer(
   role: 'api' | 'worker',
   env: ServerEnv,
   port: number,
   logFile: string,
+  apiProcesses = 1,
 ): Promise<ServerProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
-  const child = spawn(process.execPath, [...serverNodeArgs(), MAIN], {
+  const clustered = role === 'api' && apiProcesses > 1;
+  const args = clustered ? ['--import', 'tsx', API_CLUSTER] : [...serverNodeArgs(), MAIN];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -69,6 +79,11 @@ export async function startServer(
       PORT: String(port),
       HOST: '127.0.0.1',
       NODE_OPTIONS: '',
+      ...(clustered && {
+        API_CLUSTER_MAIN: MAIN,
+        API_CLUSTER_SIZE: String(apiProcesses),
+        API_CLUSTER_NODE_ARGS: serverNodeArgs().join(' '),
+      }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -99,7 +114,13 @@ export async function startServer(
     if (child.exitCode !== null) {
       throw new Error(`${role} process exited at start:\n${output.slice(-2000)}`);
     }
-    if (role === 'worker' ? output.includes('worker started') : await isReady(port)) break;
+    const ready =
+      role === 'worker'
+        ? output.includes('worker started')
+        : clustered
+          ? output.includes('processes listening')
+          : await isReady(port);
+    if (ready) break;
     if (Date.now() > deadline) throw new Error(`${role} process not ready after 30 s`);
     await sleep(100);
   }
@@ -107,6 +128,7 @@ export async function startServer(
     role,
     child,
     pid: child.pid ?? -1,
+    pids: clustered ? await childrenOf(child.pid ?? -1) : [child.pid ?? -1],
     logFile,
     get died() {
       return died;
@@ -120,6 +142,16 @@ export async function startServer(
       clearTimeout(timer);
     },
   };
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+    return text.split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 async function isReady(port: number): Promise<boolean> {
