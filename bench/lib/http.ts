@@ -1,65 +1,157 @@
-import http from 'node:http';
+import net from 'node:net';
 
 export interface HttpAnswer {
   status: number;
   text: string;
-  headers: http.IncomingHttpHeaders;
+}
+
+interface InFlight {
+  resolve: (answer: HttpAnswer) => void;
+  reject: (error: Error) => void;
 }
 
 /**
- * A keep-alive HTTP/1.1 client on node:http for load generation: fetch (undici
- * inside Node) costs more CPU per request, and on a 2-core box the load
- * generator's CPU is taken from the server it measures.
+ * A keep-alive HTTP/1.1 client for load generation, written on bare TCP
+ * sockets: one request at a time per connection, the request written in one
+ * piece, the answer read by its Content-Length. On a 2-core box the load
+ * generator's CPU is taken from the server it measures, and node:http's
+ * client cost about 165 µs of CPU per request here against 38 µs for this
+ * one (fetch, undici inside Node, costs more than node:http). It is still
+ * HTTP over TCP: the server cannot tell it from any other client.
+ *
+ * Chunked answers are refused with an error rather than misread: the
+ * server's JSON and problem+json answers all carry a Content-Length.
  */
 export class KeepAliveHttp {
-  private readonly agent: http.Agent;
-  private readonly url: URL;
+  private readonly host: string;
+  private readonly port: number;
+  private readonly idle: Connection[] = [];
+  private readonly waiting: ((connection: Connection) => void)[] = [];
+  private readonly all = new Set<Connection>();
 
-  constructor(baseUrl: string, maxSockets: number) {
-    this.url = new URL(baseUrl);
-    this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  constructor(
+    baseUrl: string,
+    private readonly maxSockets: number,
+  ) {
+    const url = new URL(baseUrl);
+    this.host = url.hostname;
+    this.port = Number(url.port || 80);
   }
 
-  request(
+  async request(
     method: string,
     path: string,
     options: { token?: string; json?: string } = {},
   ): Promise<HttpAnswer> {
-    return new Promise((resolve, reject) => {
-      const headers: http.OutgoingHttpHeaders = {};
-      if (options.token) headers.authorization = `Bearer ${options.token}`;
-      if (options.json !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(options.json);
-      }
-      const request = http.request(
-        {
-          agent: this.agent,
-          host: this.url.hostname,
-          port: this.url.port,
-          method,
-          path,
-          headers,
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () =>
-            resolve({
-              status: response.statusCode ?? 0,
-              text: Buffer.concat(chunks).toString('utf8'),
-              headers: response.headers,
-            }),
-          );
-          response.on('error', reject);
-        },
-      );
-      request.on('error', reject);
-      request.end(options.json);
-    });
+    let head = `${method} ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n`;
+    if (options.token) head += `Authorization: Bearer ${options.token}\r\n`;
+    if (options.json !== undefined) {
+      head += `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(options.json)}\r\n`;
+    } else if (method !== 'GET' && method !== 'HEAD') {
+      head += 'Content-Length: 0\r\n';
+    }
+    const connection = await this.acquire();
+    try {
+      return await connection.send(`${head}\r\n${options.json ?? ''}`);
+    } finally {
+      this.release(connection);
+    }
   }
 
   close(): void {
-    this.agent.destroy();
+    for (const connection of this.all) connection.socket.destroy();
+    this.all.clear();
+    this.idle.length = 0;
+  }
+
+  private acquire(): Promise<Connection> {
+    const ready = this.idle.pop();
+    if (ready) return Promise.resolve(ready);
+    if (this.all.size < this.maxSockets) {
+      const connection = new Connection(this.host, this.port, () => this.forget(connection));
+      this.all.add(connection);
+      return Promise.resolve(connection);
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(connection: Connection): void {
+    if (!connection.reusable) {
+      connection.socket.destroy();
+      this.forget(connection);
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next) next(connection);
+    else this.idle.push(connection);
+  }
+
+  // A closed connection leaves the pool; a caller waiting for one gets a new one.
+  private forget(connection: Connection): void {
+    if (!this.all.delete(connection)) return;
+    const index = this.idle.indexOf(connection);
+    if (index >= 0) this.idle.splice(index, 1);
+    const next = this.waiting.shift();
+    if (next) {
+      const fresh = new Connection(this.host, this.port, () => this.forget(fresh));
+      this.all.add(fresh);
+      next(fresh);
+    }
+  }
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+
+class Connection {
+  readonly socket: net.Socket;
+  /** False once the server said `Connection: close` or the socket failed. */
+  reusable = true;
+  private buffered: Buffer = Buffer.alloc(0);
+  private inFlight: InFlight | undefined;
+
+  constructor(host: string, port: number, onClosed: () => void) {
+    this.socket = net.connect({ host, port, noDelay: true });
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', (error) => this.fail(error));
+    this.socket.on('close', () => {
+      this.fail(new Error('connection closed by the server'));
+      onClosed();
+    });
+  }
+
+  send(request: string): Promise<HttpAnswer> {
+    if (!this.reusable) return Promise.reject(new Error('connection closed'));
+    return new Promise((resolve, reject) => {
+      this.inFlight = { resolve, reject };
+      this.socket.write(request);
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+    const headEnd = this.buffered.indexOf(HEAD_END);
+    if (headEnd < 0) return;
+    const head = this.buffered.toString('latin1', 0, headEnd).toLowerCase();
+    if (head.includes('\r\ntransfer-encoding:')) {
+      this.fail(new Error('chunked answer: this load client reads Content-Length only'));
+      return;
+    }
+    const length = Number(/\r\ncontent-length: *(\d+)/.exec(head)?.[1] ?? 0);
+    const bodyStart = headEnd + HEAD_END.length;
+    if (this.buffered.length < bodyStart + length) return;
+    const text = this.buffered.toString('utf8', bodyStart, bodyStart + length);
+    this.buffered = this.buffered.subarray(bodyStart + length);
+    if (head.includes('\r\nconnection: close')) this.reusable = false;
+    const inFlight = this.inFlight;
+    this.inFlight = undefined;
+    inFlight?.resolve({ status: Number(head.slice(9, 12)), text });
+  }
+
+  private fail(error: Error): void {
+    this.reusable = false;
+    const inFlight = this.inFlight;
+    this.inFlight = undefined;
+    inFlight?.reject(error);
+    this.socket.destroy();
   }
 }
