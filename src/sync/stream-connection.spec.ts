@@ -6,14 +6,43 @@ import { StreamConnection, type StreamDependencies } from './stream-connection.j
 // The ordering logic of one socket, against an in-memory inbox. The real
 // PostgreSQL and Redis paths are covered end to end in test/e2e/live-delivery.
 
+/**
+ * The TCP socket under the WebSocket, as node:net corks it: writes made while
+ * corked leave together at the last uncork. `writes` holds the frame count
+ * of each write that reached the kernel.
+ */
+class FakeTransport {
+  readonly writes: number[] = [];
+  private corks = 0;
+  private held = 0;
+  cork(): void {
+    this.corks++;
+  }
+  uncork(): void {
+    if (this.corks > 0 && --this.corks === 0 && this.held > 0) this.flush();
+  }
+  write(): void {
+    this.held++;
+    if (this.corks === 0) this.flush();
+  }
+  private flush(): void {
+    this.writes.push(this.held);
+    this.held = 0;
+  }
+}
+
 /** Just what StreamConnection uses of a ws socket: it records the message ids it was sent. */
 class FakeSocket extends EventEmitter {
   readonly OPEN = 1;
   readyState = 1;
   bufferedAmount = 0;
   readonly sentIds: string[] = [];
+  constructor(readonly transport = new FakeTransport()) {
+    super();
+  }
   send(data: string): void {
     this.sentIds.push((JSON.parse(data) as { message: { messageId: string } }).message.messageId);
+    this.transport.write();
   }
 }
 
@@ -75,7 +104,10 @@ class FakeInbox implements StreamDependencies {
 function open(inbox: FakeInbox): { socket: FakeSocket; stream: StreamConnection } {
   const socket = new FakeSocket();
   const device = { deviceId: 'device', accountId: 'account' } as never;
-  return { socket, stream: new StreamConnection(socket as never, device, inbox) };
+  return {
+    socket,
+    stream: new StreamConnection(socket as never, device, inbox, socket.transport),
+  };
 }
 
 async function connected(inbox: FakeInbox): Promise<ReturnType<typeof open>> {
@@ -148,6 +180,23 @@ describe('StreamConnection', () => {
     expect(socket.sentIds).toEqual([]);
     await settled();
     expect(socket.sentIds).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+  });
+
+  it('writes the frames of one turn together: a page of a drain is one write, not one per frame', async () => {
+    const inbox = new FakeInbox();
+    for (let seq = 1; seq <= 5; seq++) inbox.accept(seq);
+    const { socket } = await connected(inbox);
+    await settled();
+    expect(socket.sentIds).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+    expect(socket.transport.writes).toEqual([5]);
+
+    // A live message on its own still leaves at once, after the turn that sent it.
+    const liveInbox = new FakeInbox();
+    const { socket: live, stream } = await connected(liveInbox);
+    const next = liveInbox.accept(6);
+    stream.notify(next.message.messageId, next);
+    await settled();
+    expect([live.sentIds, live.transport.writes]).toEqual([['m6'], [1]]);
   });
 
   it('ignores a second notice of a message it already sent', async () => {

@@ -23,7 +23,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { WakeupService } from '../push/wakeup.service.js';
 import { DEVICE_ROUTER, type DeviceRouter, type RoutedEvent } from './device-router.js';
 import { LiveRoutingService } from './live-routing.service.js';
-import { StreamConnection } from './stream-connection.js';
+import { type FrameTransport, StreamConnection } from './stream-connection.js';
 
 export const STREAM_PATH = '/v1/stream';
 export const CLOSE_TOKEN_INVALID = 4401;
@@ -117,20 +117,29 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
           closeCode,
           closeCode === CLOSE_TOKEN_INVALID ? 'token_invalid' : 'unavailable',
         );
-      else void this.open(socketOpened, device);
+      else void this.open(socketOpened, device, socket);
     });
   }
 
-  private async open(socket: WebSocket, device: AuthenticatedDevice): Promise<void> {
-    const connection = new StreamConnection(socket, device, {
-      pendingAfter: (deviceId, afterSeq, limit) =>
-        this.messages.pendingAfter(deviceId, afterSeq, limit),
-      pendingByIds: (deviceId, messageIds) => this.messages.pendingByIds(deviceId, messageIds),
-      lastNotice: (deviceId) => this.noticeNumbers.last(deviceId),
-      ack: (deviceId, messageIds, keys) => this.messages.ack(deviceId, messageIds, keys),
-      // The message stays pending in PostgreSQL: the next notification or catch-up sends it.
-      onError: (error) => this.logger.warn(`stream drain failed: ${describeError(error)}`),
-    });
+  private async open(
+    socket: WebSocket,
+    device: AuthenticatedDevice,
+    transport: FrameTransport,
+  ): Promise<void> {
+    const connection = new StreamConnection(
+      socket,
+      device,
+      {
+        pendingAfter: (deviceId, afterSeq, limit) =>
+          this.messages.pendingAfter(deviceId, afterSeq, limit),
+        pendingByIds: (deviceId, messageIds) => this.messages.pendingByIds(deviceId, messageIds),
+        lastNotice: (deviceId) => this.noticeNumbers.last(deviceId),
+        ack: (deviceId, messageIds, keys) => this.messages.ack(deviceId, messageIds, keys),
+        // The message stays pending in PostgreSQL: the next notification or catch-up sends it.
+        onError: (error) => this.logger.warn(`stream drain failed: ${describeError(error)}`),
+      },
+      transport,
+    );
     const local = this.connections.get(device.deviceId) ?? new Set();
     local.add(connection);
     this.connections.set(device.deviceId, local);
