@@ -13,11 +13,11 @@ interface InFlight {
 /**
  * A keep-alive HTTP/1.1 client for load generation, written on bare TCP
  * sockets: one request at a time per connection, the request written in one
- * piece, the answer read by its Content-Length. On a 2-core box the load
- * generator's CPU is taken from the server it measures, and node:http's
- * client cost about 165 µs of CPU per request here against 38 µs for this
- * one (fetch, undici inside Node, costs more than node:http). It is still
- * HTTP over TCP: the server cannot tell it from any other client.
+ * piece, the answer read by its Content-Length. On a 2-core box the load * generator's CPU is taken from the server it measures: with node:http's
+ * client, ingest's load processes used 0.46 cores instead of 0.18 while
+ * sending a fifth less (BENCHMARKS.md; fetch, undici inside Node, costs
+ * more than node:http). It is still HTTP over TCP: the server cannot tell
+ * it from any other client.
  *
  * Chunked answers are refused with an error rather than misread: the
  * server's JSON and problem+json answers all carry a Content-Length.
