@@ -101,6 +101,8 @@ function parseArgs(argv: string[]): Options {
     if (!Number.isFinite(value) || (value as number) <= 0)
       throw new Error(`bad --${name}: ${value}`);
   }
+  if (overrides.apiProcesses !== undefined && !Number.isInteger(overrides.apiProcesses))
+    throw new Error(`bad --api-processes: ${overrides.apiProcesses} (a whole number)`);
   const wanted = new Set<string>();
   for (const name of names.length ? names : ['ceilings', 'scenarios']) {
     if (name === 'ceilings' || name === 'scenarios') {
