@@ -11,7 +11,8 @@ export interface Settings {
    * In-flight operations of the throughput runs (HTTP requests, or pg
    * transactions for the ceiling): enough that the server, not the load's
    * round trips, sets the rate. At 32 the API idled a quarter of the time
-   * and ingest was in-flight count ÷ latency (BENCHMARKS.md).
+   * and ingest was in-flight count ÷ latency; with the lean load client, 256
+   * took the API from 0.87-0.89 cores at 128 to 0.93-0.96 (BENCHMARKS.md).
    */
   concurrency: number;
   /**
@@ -65,7 +66,7 @@ export interface Settings {
 export function settingsFor(quick: boolean, overrides: Partial<Settings> = {}): Settings {
   return {
     quick,
-    concurrency: 128,
+    concurrency: 256,
     pgConnections: 32,
     apiProcesses: 1,
     loadProcesses: 2,
