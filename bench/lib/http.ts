@@ -67,11 +67,7 @@ export class KeepAliveHttp {
   private acquire(): Promise<Connection> {
     const ready = this.idle.pop();
     if (ready) return Promise.resolve(ready);
-    if (this.all.size < this.maxSockets) {
-      const connection = new Connection(this.host, this.port, () => this.forget(connection));
-      this.all.add(connection);
-      return Promise.resolve(connection);
-    }
+    if (this.all.size < this.maxSockets) return Promise.resolve(this.open());
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
@@ -91,12 +87,13 @@ export class KeepAliveHttp {
     if (!this.all.delete(connection)) return;
     const index = this.idle.indexOf(connection);
     if (index >= 0) this.idle.splice(index, 1);
-    const next = this.waiting.shift();
-    if (next) {
-      const fresh = new Connection(this.host, this.port, () => this.forget(fresh));
-      this.all.add(fresh);
-      next(fresh);
-    }
+    this.waiting.shift()?.(this.open());
+  }
+
+  private open(): Connection {
+    const connection = new Connection(this.host, this.port, () => this.forget(connection));
+    this.all.add(connection);
+    return connection;
   }
 }
 

@@ -15,6 +15,9 @@ class FakeTransport {
   readonly writes: number[] = [];
   private corks = 0;
   private held = 0;
+  get writableCorked(): number {
+    return this.corks;
+  }
   cork(): void {
     this.corks++;
   }

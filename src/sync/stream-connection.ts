@@ -26,6 +26,7 @@ const clientFrame = z.discriminatedUnion('type', [
 
 /** What a connection uses of the upgraded TCP socket under its WebSocket. */
 export interface FrameTransport {
+  readonly writableCorked: number;
   cork(): void;
   uncork(): void;
 }
@@ -67,7 +68,6 @@ export class StreamConnection {
   private lastNotice: NoticeNumber | undefined;
   private readonly sent = new BoundedMap<string, string>(MAX_REMEMBERED);
   private readonly recentlyAcked = new BoundedSet<string>(MAX_RECENTLY_ACKED);
-  private corked = false;
 
   constructor(
     readonly socket: WebSocket,
@@ -116,13 +116,11 @@ export class StreamConnection {
   // receipts) leave in one write: on this kind of VM each system call, and
   // the wake-up of the reader it causes, costs more than the frame.
   private coalesceThisTurn(): void {
-    if (!this.transport || this.corked) return;
-    this.corked = true;
-    this.transport.cork();
-    process.nextTick(() => {
-      this.corked = false;
-      this.transport?.uncork();
-    });
+    const transport = this.transport;
+    // Corked already: an earlier frame of this turn has its uncork scheduled.
+    if (!transport || transport.writableCorked > 0) return;
+    transport.cork();
+    process.nextTick(() => transport.uncork());
   }
 
   isOpen(): boolean {
