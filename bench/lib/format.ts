@@ -38,7 +38,7 @@ export function markdownTable(figures: ResolvedFigure[]): string {
     }
     if (figure.ratioTarget) {
       targets.push(
-        `${opText(figure.ratioTarget.op)} ${figure.ratioTarget.value * 100}% of ceiling`,
+        `${opText(figure.ratioTarget.op)} ${formatNumber(figure.ratioTarget.value * 100)}% of ceiling`,
       );
     }
     const target = targets.join(' and ');

@@ -13,7 +13,8 @@ interface InFlight {
 /**
  * A keep-alive HTTP/1.1 client for load generation, written on bare TCP
  * sockets: one request at a time per connection, the request written in one
- * piece, the answer read by its Content-Length. On a 2-core box the load * generator's CPU is taken from the server it measures: with node:http's
+ * piece, the answer read by its Content-Length. On a 2-core box the load
+ * generator's CPU is taken from the server it measures: with node:http's
  * client, ingest's load processes used 0.46 cores instead of 0.18 while
  * sending a fifth less (BENCHMARKS.md; fetch, undici inside Node, costs
  * more than node:http). It is still HTTP over TCP: the server cannot tell
@@ -58,6 +59,7 @@ export class KeepAliveHttp {
     }
   }
 
+  /** Ends every connection; for after the last request (one still waiting for a connection never ends). */
   close(): void {
     for (const connection of this.all) connection.socket.destroy();
     this.all.clear();

@@ -100,7 +100,12 @@ export function resolveFigures(items: ItemResult[]): ResolvedFigure[] {
         ...figure,
         scenario: item.name,
         status: item.status,
-        met: checks.length === 0 || checks.includes(null) ? null : checks.every(Boolean),
+        // A target known to be missed is missed, even if another cannot be checked.
+        met: checks.includes(false)
+          ? false
+          : checks.length === 0 || checks.includes(null)
+            ? null
+            : true,
         ceilingValue,
         ratio,
       });

@@ -1,0 +1,156 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KeepAliveHttp } from './http.js';
+
+// Against a real node:http server on a free port: what the load client sends,
+// what it reads back and how it keeps its connections.
+
+interface Received {
+  method?: string;
+  url?: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+const BIG = 'ünïcødé '.repeat(100_000); // 1.2 MB: arrives in many pieces
+
+const server = http.createServer((request, response) => {
+  const chunks: Buffer[] = [];
+  request.on('data', (chunk: Buffer) => chunks.push(chunk));
+  request.on('end', () => {
+    const body = Buffer.concat(chunks).toString('utf8');
+    received.push({ method: request.method, url: request.url, headers: request.headers, body });
+    switch (request.url) {
+      case '/chunked':
+        response.write('{"part":');
+        response.end('1}');
+        return;
+      case '/close':
+        response.setHeader('Connection', 'close');
+        response.end('bye');
+        return;
+      case '/big':
+        response.end(BIG);
+        return;
+      default:
+        // (No writeHead: it would send the head before the length is known, chunked.)
+        response.statusCode = 201;
+        response.setHeader('Content-Type', 'application/json');
+        response.end(JSON.stringify({ echo: body }));
+    }
+  });
+});
+
+let received: Received[] = [];
+let connections = 0;
+server.on('connection', () => connections++);
+
+let baseUrl = '';
+let client: KeepAliveHttp | undefined;
+
+/** A client for this test, closed after it. */
+function keepAlive(maxSockets: number): KeepAliveHttp {
+  client = new KeepAliveHttp(baseUrl, maxSockets);
+  return client;
+}
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+beforeEach(() => {
+  received = [];
+  connections = 0;
+});
+
+afterEach(() => {
+  client?.close();
+  client = undefined;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe('KeepAliveHttp', () => {
+  it('sends a POST with its JSON body, token and headers, and returns the status and text', async () => {
+    const json = JSON.stringify({ text: 'héllo ✓' });
+    const answer = await keepAlive(1).request('POST', '/v1/messages?x=1', { token: 't0k', json });
+
+    expect(answer).toEqual({ status: 201, text: JSON.stringify({ echo: json }) });
+    expect(received).toHaveLength(1);
+    const [{ method, url, headers, body }] = received;
+    expect({ method, url, body }).toEqual({ method: 'POST', url: '/v1/messages?x=1', body: json });
+    expect(headers).toMatchObject({
+      host: new URL(baseUrl).host,
+      authorization: 'Bearer t0k',
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(json)), // bytes, not characters
+    });
+    expect(Buffer.byteLength(json)).toBeGreaterThan(json.length);
+  });
+
+  it('sends a GET without a body or length, and a bodiless POST with length 0', async () => {
+    const pool = keepAlive(1);
+    await pool.request('GET', '/a');
+    await pool.request('POST', '/b');
+    expect(
+      received.map(({ method, headers, body }) => [method, headers['content-length'], body]),
+    ).toEqual([
+      ['GET', undefined, ''],
+      ['POST', '0', ''],
+    ]);
+    expect(received[0].headers.authorization).toBeUndefined();
+  });
+
+  it('sends requests made one after another over one keep-alive connection', async () => {
+    const pool = keepAlive(4);
+    for (let i = 0; i < 5; i++) {
+      await expect(pool.request('POST', `/n/${i}`, { json: `${i}` })).resolves.toEqual({
+        status: 201,
+        text: `{"echo":"${i}"}`,
+      });
+    }
+    expect(connections).toBe(1);
+  });
+
+  it('opens at most maxSockets connections and queues the requests beyond them', async () => {
+    const pool = keepAlive(2);
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => pool.request('POST', '/q', { json: `${i}` })),
+    );
+    expect(answers.map((answer) => answer.text)).toEqual(
+      Array.from({ length: 8 }, (_, i) => `{"echo":"${i}"}`),
+    );
+    expect(connections).toBe(2);
+  });
+
+  it('reads a large answer that arrives in many pieces, multi-byte characters included', async () => {
+    const pool = keepAlive(1);
+    await expect(pool.request('GET', '/big')).resolves.toEqual({ status: 200, text: BIG });
+    // The connection is still in step: the next answer is read whole.
+    await expect(pool.request('GET', '/after')).resolves.toEqual({
+      status: 201,
+      text: '{"echo":""}',
+    });
+    expect(connections).toBe(1);
+  });
+
+  it('refuses a chunked answer loudly, then serves the next request on a fresh connection', async () => {
+    const pool = keepAlive(1);
+    await expect(pool.request('GET', '/chunked')).rejects.toThrow(
+      'chunked answer: this load client reads Content-Length only',
+    );
+    await expect(pool.request('GET', '/next')).resolves.toMatchObject({ status: 201 });
+    expect(connections).toBe(2);
+  });
+
+  it('drops a connection the server closes with Connection: close and opens a new one', async () => {
+    const pool = keepAlive(1);
+    await expect(pool.request('GET', '/close')).resolves.toEqual({ status: 200, text: 'bye' });
+    await expect(pool.request('GET', '/next')).resolves.toMatchObject({ status: 201 });
+    expect(connections).toBe(2);
+  });
+});
