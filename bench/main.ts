@@ -279,7 +279,10 @@ async function main(): Promise<number> {
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const databaseUrl = withDatabase(baseDatabaseUrl, `bench_${runId}`);
   const redisPrefix = `bench_${runId}`;
-  const resultsDir = path.resolve(import.meta.dirname, 'results');
+  // BENCH_RESULTS_DIR: elsewhere than bench/results (the harness's own test).
+  const resultsDir = path.resolve(
+    process.env.BENCH_RESULTS_DIR ?? path.join(import.meta.dirname, 'results'),
+  );
   mkdirSync(resultsDir, { recursive: true });
   const stamp = new Date(startedAt)
     .toISOString()
