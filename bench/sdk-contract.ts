@@ -1,8 +1,13 @@
 import type { Accepted, InboxMessage } from '../src/client/types.js';
-import sodium from 'libsodium-wrappers';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { messageAd, SupernodeClient, toBase64, type DeviceKeyPairs } from '../src/client/index.js';
+import {
+  type DeviceKeyPairs,
+  type RecipientDevice,
+  sealMessage,
+  SharedBoxKeys,
+  SupernodeClient,
+} from '../src/client/index.js';
 import { epochMs, monoMs } from './lib/clock.js';
 import type { KeepAliveHttp } from './lib/http.js';
 
@@ -135,25 +140,19 @@ export async function provisionAccount(
   }));
 }
 
-// --- sealing, per PROTOCOL.md ---
+// --- sealing, through the SDK ---
 
 /**
- * Seals 1 KiB messages from one sender device, byte for byte as PROTOCOL.md
- * says: body = nonce ‖ XChaCha20-Poly1305-IETF(plaintext, ad, nonce, K) with a
- * fresh K and ad = "<senderDeviceId>:<clientMessageId>"; K is wrapped per
- * recipient device as nonce ‖ crypto_box_easy(K, nonce, recipientBoxKey,
- * senderBoxSecretKey). Two shortcuts keep the load generator's CPU small,
- * without changing a byte of the construction: the wrap uses the precomputed
- * shared key (crypto_box_easy_afternm gives the same bytes as
- * crypto_box_easy), and keys and nonces come from node:crypto, because
- * libsodium-wrappers' randombytes_buf costs ~75 µs a call here (the SDK's
- * encryptBody and wrapKey pay that per key and per nonce).
+ * Seals 1 KiB messages from one sender device with the SDK's own
+ * construction (`sealMessage`, PROTOCOL.md). Its shared keys are computed
+ * once per recipient device, as the SDK's client keeps them.
  */
 export class MessageSealer {
-  private readonly shared = new Map<string, Uint8Array>();
+  private readonly boxKeys: SharedBoxKeys;
   private readonly plaintext: Uint8Array;
 
   constructor(private readonly sender: BenchDevice) {
+    this.boxKeys = new SharedBoxKeys(sender.keys.boxSecretKey);
     const text = JSON.stringify({ type: 'text', text: '' });
     const padding = 'x'.repeat(PLAINTEXT_BYTES - text.length);
     this.plaintext = new TextEncoder().encode(JSON.stringify({ type: 'text', text: padding }));
@@ -161,40 +160,17 @@ export class MessageSealer {
 
   seal(
     to: SendMessageRequest['to'],
-    recipients: { deviceId: string; boxKey: Uint8Array }[],
+    recipients: RecipientDevice[],
     ttlSeconds?: number,
   ): SendMessageRequest {
     const clientMessageId = randomUUID();
-    const key = randomBytes(sodium.crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
-    const nonce = randomBytes(sodium.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-    const ciphertext = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
+    const sealed = sealMessage(
       this.plaintext,
-      messageAd(this.sender.deviceId, clientMessageId),
-      null,
-      nonce,
-      key,
-    );
-    const body = Buffer.concat([nonce, ciphertext]);
-    return {
+      { deviceId: this.sender.deviceId, boxKeys: this.boxKeys },
       clientMessageId,
-      to,
-      ...(ttlSeconds ? { ttlSeconds } : {}),
-      body: toBase64(body),
-      keys: recipients.map((recipient) => ({
-        deviceId: recipient.deviceId,
-        wrappedKey: toBase64(this.wrap(key, recipient)),
-      })),
-    };
-  }
-
-  private wrap(key: Uint8Array, recipient: { deviceId: string; boxKey: Uint8Array }): Uint8Array {
-    let shared = this.shared.get(recipient.deviceId);
-    if (!shared) {
-      shared = sodium.crypto_box_beforenm(recipient.boxKey, this.sender.keys.boxSecretKey);
-      this.shared.set(recipient.deviceId, shared);
-    }
-    const nonce = randomBytes(sodium.crypto_box_NONCEBYTES);
-    return Buffer.concat([nonce, sodium.crypto_box_easy_afternm(key, nonce, shared)]);
+      recipients,
+    );
+    return { clientMessageId, to, ...(ttlSeconds ? { ttlSeconds } : {}), ...sealed };
   }
 }
 

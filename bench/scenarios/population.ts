@@ -1,3 +1,4 @@
+import { toBase64 } from '../../src/client/index.js';
 import type { Context } from '../lib/context.js';
 import type { LoadProcess } from '../lib/rpc.js';
 import type { Route } from '../load/tasks/sdk-load.js';
@@ -68,7 +69,7 @@ export async function pairs(
 
 const keyOf = (device: BenchDevice) => ({
   deviceId: device.deviceId,
-  boxKey: device.keys.boxPublicKey,
+  boxKey: toBase64(device.keys.boxPublicKey),
 });
 
 export function routeOf(pair: Pair): Route {

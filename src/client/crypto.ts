@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import sodium from 'libsodium-wrappers';
 
 // Constructions of PROTOCOL.md ("Keys and signatures"); byte-exact, since
@@ -25,6 +26,9 @@ export const toBase64 = (bytes: Uint8Array): string => Buffer.from(bytes).toStri
 export const fromBase64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
+// Message keys and nonces come from node:crypto's CSPRNG: libsodium-wrappers'
+// randombytes_buf took 138 µs a call on the benchmark machine, node's 6 µs.
+const random = (length: number): Uint8Array => randomBytes(length);
 
 /** A fresh Ed25519 signing pair and X25519 box pair for a new device. */
 export function generateDeviceKeys(): DeviceKeyPairs {
@@ -76,8 +80,8 @@ export function encryptBody(
   plaintext: Uint8Array,
   ad: Uint8Array,
 ): { body: Uint8Array; key: Uint8Array } {
-  const key = sodium.crypto_aead_xchacha20poly1305_ietf_keygen();
-  const nonce = sodium.randombytes_buf(sodium.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  const key = random(sodium.crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+  const nonce = random(sodium.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
   const ciphertext = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
     plaintext,
     ad,
@@ -99,26 +103,43 @@ export function decryptBody(body: Uint8Array, ad: Uint8Array, key: Uint8Array): 
   );
 }
 
-/** wrappedKey = nonce(24) ‖ crypto_box_easy(K, nonce, recipientBoxKey, senderBoxSecretKey). */
-export function wrapKey(
-  key: Uint8Array,
-  recipientBoxKey: Uint8Array,
-  senderBoxSecretKey: Uint8Array,
-): Uint8Array {
-  const nonce = sodium.randombytes_buf(sodium.crypto_box_NONCEBYTES);
-  return concat(nonce, sodium.crypto_box_easy(key, nonce, recipientBoxKey, senderBoxSecretKey));
+/**
+ * One device's X25519 shared keys with its peers' box keys
+ * (crypto_box_beforenm), each computed once: the same key wraps for a peer
+ * and unwraps from it, and boxing with it gives the bytes crypto_box_easy
+ * would. It spares a scalar multiplication (83 µs on the benchmark machine)
+ * per message and device.
+ */
+export class SharedBoxKeys {
+  private readonly byPeer = new Map<string, Uint8Array>();
+
+  constructor(private readonly boxSecretKey: Uint8Array) {}
+
+  /** The shared key with the device whose box key this is (base64, as directories carry it). */
+  with(peerBoxKey: string): Uint8Array {
+    let shared = this.byPeer.get(peerBoxKey);
+    if (!shared) {
+      shared = sodium.crypto_box_beforenm(fromBase64(peerBoxKey), this.boxSecretKey);
+      this.byPeer.set(peerBoxKey, shared);
+    }
+    return shared;
+  }
 }
 
-export function unwrapKey(
-  wrapped: Uint8Array,
-  senderBoxKey: Uint8Array,
-  recipientBoxSecretKey: Uint8Array,
-): Uint8Array {
+/**
+ * wrappedKey = nonce(24) ‖ crypto_box_easy(K, nonce, recipientBoxKey, senderBoxSecretKey),
+ * computed with the pair's shared key.
+ */
+export function wrapKey(key: Uint8Array, sharedKey: Uint8Array): Uint8Array {
+  const nonce = random(sodium.crypto_box_NONCEBYTES);
+  return concat(nonce, sodium.crypto_box_easy_afternm(key, nonce, sharedKey));
+}
+
+export function unwrapKey(wrapped: Uint8Array, sharedKey: Uint8Array): Uint8Array {
   const nonceBytes = sodium.crypto_box_NONCEBYTES;
-  return sodium.crypto_box_open_easy(
+  return sodium.crypto_box_open_easy_afternm(
     wrapped.subarray(nonceBytes),
     wrapped.subarray(0, nonceBytes),
-    senderBoxKey,
-    recipientBoxSecretKey,
+    sharedKey,
   );
 }

@@ -1,4 +1,4 @@
-import { fromBase64, verifyBoxKey } from './crypto.js';
+import { verifyBoxKey } from './crypto.js';
 import { SupernodeError } from './errors.js';
 import type { DirectoryDevice, DirectoryEntry } from './types.js';
 
@@ -43,9 +43,9 @@ export class DeviceDirectory {
     for (const device of entry.devices) this.remember({ ...device, accountId: entry.accountId });
   }
 
-  boxKeyOf(deviceId: string): Uint8Array | undefined {
-    const device = this.byDeviceId.get(deviceId);
-    return device && fromBase64(device.boxKey);
+  /** The device's box key, base64. */
+  boxKeyOf(deviceId: string): string | undefined {
+    return this.byDeviceId.get(deviceId)?.boxKey;
   }
 
   private remember(device: KnownDevice): KnownDevice {

@@ -3,6 +3,7 @@ import {
   encryptBody,
   fromBase64,
   messageAd,
+  type SharedBoxKeys,
   toBase64,
   unwrapKey,
   wrapKey,
@@ -21,7 +22,7 @@ export interface SealedMessage {
 /** Encrypts the plaintext once and wraps its key for every recipient device (PROTOCOL.md). */
 export function sealMessage(
   plaintext: Uint8Array,
-  sender: { deviceId: string; boxSecretKey: Uint8Array },
+  sender: { deviceId: string; boxKeys: SharedBoxKeys },
   clientMessageId: string,
   recipients: RecipientDevice[],
 ): SealedMessage {
@@ -30,18 +31,21 @@ export function sealMessage(
     body: toBase64(body),
     keys: recipients.map((device) => ({
       deviceId: device.deviceId,
-      wrappedKey: toBase64(wrapKey(key, fromBase64(device.boxKey), sender.boxSecretKey)),
+      wrappedKey: toBase64(wrapKey(key, sender.boxKeys.with(device.boxKey))),
     })),
   };
 }
 
-/** Unwraps the key with the sender device's box key and decrypts; throws if anything was altered. */
+/**
+ * Unwraps the key with the sender device's box key (base64) and decrypts;
+ * throws if anything was altered.
+ */
 export function openMessage(
   message: { body: string; wrappedKey: string; senderDeviceId: string; clientMessageId: string },
-  senderBoxKey: Uint8Array,
-  recipientBoxSecretKey: Uint8Array,
+  senderBoxKey: string,
+  recipientBoxKeys: SharedBoxKeys,
 ): Uint8Array {
-  const key = unwrapKey(fromBase64(message.wrappedKey), senderBoxKey, recipientBoxSecretKey);
+  const key = unwrapKey(fromBase64(message.wrappedKey), recipientBoxKeys.with(senderBoxKey));
   return decryptBody(
     fromBase64(message.body),
     messageAd(message.senderDeviceId, message.clientMessageId),

@@ -7,6 +7,7 @@ import {
   generateDeviceKeys,
   publicDeviceKeys,
   ready,
+  SharedBoxKeys,
   signChallenge,
   toBase64,
   type DeviceKeyPairs,
@@ -54,11 +55,15 @@ export class SupernodeClient {
   private token: string | undefined;
   /** Public keys of the devices this client writes to and reads from. */
   protected readonly directory = new DeviceDirectory();
+  /** Shared keys with the devices this one writes to and reads from, computed once each. */
+  private readonly boxKeys: SharedBoxKeys;
 
   protected constructor(
     readonly baseUrl: string,
     readonly identity: DeviceIdentity,
-  ) {}
+  ) {
+    this.boxKeys = new SharedBoxKeys(identity.keys.boxSecretKey);
+  }
 
   get accountId(): string {
     return this.identity.accountId;
@@ -187,7 +192,7 @@ export class SupernodeClient {
     for (let round = 1; ; round++) {
       const sealed = sealMessage(
         plaintext,
-        { deviceId: this.deviceId, boxSecretKey: this.identity.keys.boxSecretKey },
+        { deviceId: this.deviceId, boxKeys: this.boxKeys },
         clientMessageId,
         this.directory.recipientsOf(target),
       );
@@ -269,7 +274,7 @@ export class SupernodeClient {
         {},
       );
     }
-    const plaintext = openMessage(message, senderBoxKey, this.identity.keys.boxSecretKey);
+    const plaintext = openMessage(message, senderBoxKey, this.boxKeys);
     const { body: _body, wrappedKey: _wrappedKey, ...envelope } = message;
     return { ...envelope, content: JSON.parse(new TextDecoder().decode(plaintext)) as unknown };
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sealMessage, type SupernodeClient } from '../../src/client/index.js';
+import { SharedBoxKeys, sealMessage, type SupernodeClient } from '../../src/client/index.js';
 
 export interface RawAnswer {
   status: number;
@@ -43,7 +43,7 @@ export function sealedSend(
 ) {
   const sealed = sealMessage(
     new TextEncoder().encode(JSON.stringify({ type: 'text', text })),
-    { deviceId: sender.deviceId, boxSecretKey: sender.identity.keys.boxSecretKey },
+    { deviceId: sender.deviceId, boxKeys: new SharedBoxKeys(sender.identity.keys.boxSecretKey) },
     clientMessageId,
     devices,
   );

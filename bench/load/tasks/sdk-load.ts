@@ -1,4 +1,4 @@
-import { ready } from '../../../src/client/index.js';
+import { ready, type RecipientDevice } from '../../../src/client/index.js';
 import { monoMs, epochMs, sleep } from '../../lib/clock.js';
 import { closedLoop, mapLimit, openLoop, type LoadResult } from '../../lib/drivers.js';
 import { KeepAliveHttp } from '../../lib/http.js';
@@ -21,7 +21,8 @@ import { log } from '../log.js';
 export interface Route {
   sender: BenchDevice;
   to: SendMessageRequest['to'];
-  recipients: { deviceId: string; boxKey: Uint8Array }[];
+  /** boxKey in base64, as the SDK's directory carries it. */
+  recipients: RecipientDevice[];
 }
 
 interface Prepared {
