@@ -8,7 +8,7 @@
  *
  * Started by lib/server.ts as `node --import tsx api-cluster.ts`, with
  * API_CLUSTER_MAIN (the server's entry), API_CLUSTER_SIZE and
- * API_CLUSTER_NODE_ARGS (node flags for the children, e.g. --cpu-prof).
+ * API_CLUSTER_NODE_ARGS (node flags for the children as a JSON array, e.g. ["--cpu-prof"]).
  */
 import cluster from 'node:cluster';
 
@@ -21,7 +21,7 @@ if (!main || !Number.isInteger(size) || size < 1) {
 
 cluster.setupPrimary({
   exec: main,
-  execArgv: (process.env.API_CLUSTER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+  execArgv: JSON.parse(process.env.API_CLUSTER_NODE_ARGS ?? '[]') as string[],
 });
 let listening = 0;
 let stopping = false;

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { sleep } from './clock.js';
 import { progress } from './progress.js';
 import { startedProcesses } from './rpc.js';
@@ -82,7 +83,7 @@ export async function startServer(
       ...(clustered && {
         API_CLUSTER_MAIN: MAIN,
         API_CLUSTER_SIZE: String(apiProcesses),
-        API_CLUSTER_NODE_ARGS: serverNodeArgs().join(' '),
+        API_CLUSTER_NODE_ARGS: JSON.stringify(serverNodeArgs()),
       }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -145,7 +146,6 @@ export async function startServer(
 }
 
 async function childrenOf(pid: number): Promise<number[]> {
-  const { readFile } = await import('node:fs/promises');
   try {
     const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
     return text.split(/\s+/).filter(Boolean).map(Number);

@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { withDatabase } from '../../bench/lib/provision.js';
 import type { RunReport } from '../../bench/lib/results.js';
+import { loadEnv } from '../../src/config/env.js';
 
 // Every item of `npm run bench`, in the order it runs them.
 const CEILINGS = ['raw-insert', 'raw-http', 'raw-bullmq', 'raw-frames', 'raw-purge', 'raw-idle'];
@@ -113,9 +115,10 @@ describe('the benchmark harness (npm run bench -- --quick)', () => {
   });
 
   it('removes the database and the Redis keys it made', async () => {
-    const admin = new pg.Client({ connectionString: adminDatabaseUrl() });
+    const { DATABASE_URL, REDIS_URL } = loadEnv(process.env);
+    const admin = new pg.Client({ connectionString: withDatabase(DATABASE_URL, 'postgres') });
     await admin.connect();
-    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const redis = new Redis(REDIS_URL);
     try {
       const databases = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [
         `bench_${report.runId}`,
@@ -147,10 +150,4 @@ function runHarness(args: string[], env: Record<string, string>): Promise<Harnes
 // stdout is the JSON report, a blank line, then the Markdown table.
 function parseReport(stdout: string): RunReport {
   return JSON.parse(stdout.slice(0, stdout.lastIndexOf('\n\n| scenario |'))) as RunReport;
-}
-
-function adminDatabaseUrl(): string {
-  const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/supernode');
-  url.pathname = '/postgres';
-  return url.toString();
 }
