@@ -75,6 +75,26 @@ describe('the benchmark harness (npm run bench -- --quick)', () => {
     expect(ingest.ratioTarget).toEqual({ op: '>=', value: 0.5 });
   });
 
+  it('states the issue’s target beside each scenario figure', () => {
+    const targets = Object.fromEntries(
+      report.figures
+        .filter((figure) => figure.target)
+        .map((figure) => [figure.key, `${figure.target!.op} ${figure.target!.value}`]),
+    );
+    expect(targets).toEqual({
+      'ingest.msgs_per_s': '>= 4000',
+      'accept-latency.p99': '<= 20',
+      'live-latency.p50': '<= 3',
+      'live-latency.p99': '<= 15',
+      'catch-up.msgs_per_s': '>= 20000',
+      'fanout-1000.all_delivered_ms': '<= 250',
+      'purge.seconds': '<= 1',
+      'purge.ingest_p99_ratio': '<= 1.5',
+      'idle-sockets.sockets': '>= 20000',
+      'idle-sockets.kib_per_socket': '<= 12',
+    });
+  });
+
   it('says where the CPU went in the scenarios that measure a server under load', () => {
     for (const name of ['ingest', 'accept-latency', 'catch-up']) {
       const cores = report.items.find((item) => item.name === name)!.details.cores as Record<
@@ -83,6 +103,11 @@ describe('the benchmark harness (npm run bench -- --quick)', () => {
       >;
       expect(Object.keys(cores)).toEqual(expect.arrayContaining(['api', 'postgres', 'load']));
     }
+  });
+
+  it('has the purge done by the worker process, as a job', () => {
+    const purge = report.items.find((item) => item.name === 'purge')!;
+    expect(purge.details).toMatchObject({ jobState: 'completed', remaining: 0 });
   });
 
   it('prints the figures as JSON and as a Markdown table, with progress on stderr', () => {
@@ -130,6 +155,26 @@ describe('the benchmark harness (npm run bench -- --quick)', () => {
       redis.disconnect();
     }
   });
+});
+
+describe('the benchmark harness, one scenario (npm run bench -- --quick ingest)', () => {
+  const resultsDir = mkdtempSync(path.join(os.tmpdir(), 'bench-results-'));
+  afterAll(() => rmSync(resultsDir, { recursive: true, force: true }));
+
+  it('runs that scenario and the ceiling it is compared with, nothing else', async () => {
+    const run = await runHarness(['--quick', '--budget=300', 'ingest'], {
+      BENCH_RESULTS_DIR: resultsDir,
+    });
+    expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({
+      code: 0,
+      stderr: '',
+    });
+    const report = parseReport(run.stdout);
+    expect(report.items.map((item) => [item.name, item.status])).toEqual([
+      ['raw-insert', 'ok'],
+      ['ingest', 'ok'],
+    ]);
+  }, 360_000);
 });
 
 function runHarness(args: string[], env: Record<string, string>): Promise<HarnessRun> {
