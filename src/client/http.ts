@@ -1,36 +1,61 @@
 import { errorFromProblem } from './errors.js';
 
-export interface RequestOptions {
-  token?: string;
-  body?: unknown;
-  signal?: AbortSignal;
+/** An HTTP answer as the SDK reads it. */
+export interface HttpAnswer {
+  status: number;
+  text: string;
+  /** The Retry-After header, where the answer has one (429, 503). */
+  retryAfter?: string | null;
+}
+
+/**
+ * How the SDK reaches the server's HTTP API: one request to `path` on the
+ * server's origin, with an optional bearer token and JSON body. The default
+ * is `fetch`; pass another to pool connections your way, go through a proxy,
+ * or count requests.
+ */
+export interface HttpTransport {
+  request(
+    method: string,
+    path: string,
+    options: { token?: string; json?: string },
+  ): Promise<HttpAnswer>;
+}
+
+/** The default transport: `fetch` against `baseUrl`. */
+export function fetchTransport(baseUrl: string): HttpTransport {
+  return {
+    async request(method, path, { token, json }) {
+      const headers: Record<string, string> = {};
+      if (json !== undefined) headers['content-type'] = 'application/json';
+      if (token) headers.authorization = `Bearer ${token}`;
+      const response = await fetch(new URL(path, baseUrl), { method, headers, body: json });
+      return {
+        status: response.status,
+        text: await response.text(),
+        retryAfter: response.headers.get('retry-after'),
+      };
+    },
+  };
 }
 
 /** One JSON request; a non-2xx answer is thrown as the SupernodeError of its problem code. */
 export async function requestJson<T>(
-  baseUrl: string,
+  transport: HttpTransport,
   method: string,
   path: string,
-  options: RequestOptions = {},
+  options: { token?: string; body?: unknown } = {},
 ): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const response = await fetch(new URL(path, baseUrl), {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    signal: options.signal,
-  });
-  const text = await response.text();
-  if (!response.ok) {
+  const json = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const answer = await transport.request(method, path, { token: options.token, json });
+  if (answer.status < 200 || answer.status > 299) {
     let problem: Record<string, unknown> = {};
     try {
-      problem = JSON.parse(text) as Record<string, unknown>;
+      problem = JSON.parse(answer.text) as Record<string, unknown>;
     } catch {
-      problem = { detail: text.slice(0, 200) };
+      problem = { detail: answer.text.slice(0, 200) };
     }
-    throw errorFromProblem(response.status, problem, response.headers.get('retry-after'));
+    throw errorFromProblem(answer.status, problem, answer.retryAfter);
   }
-  return (text ? JSON.parse(text) : undefined) as T;
+  return (answer.text ? JSON.parse(answer.text) : undefined) as T;
 }

@@ -22,6 +22,8 @@ export interface StreamOptions {
   maxReconnectDelayMs?: number;
   /** How long acks are gathered into one frame. */
   ackDelayMs?: number;
+  /** Passed to the `ws` socket (e.g. an `agent` for a proxy, `ca`, `localAddress`). */
+  socketOptions?: WebSocket.ClientOptions;
 }
 
 /** What the stream needs from its client: a token, a URL, and decryption. */
@@ -50,7 +52,7 @@ export class MessageStream {
   private pendingAcks: string[] = [];
   private ackTimer: NodeJS.Timeout | undefined;
   private forceLogin = false;
-  private readonly options: Required<StreamOptions>;
+  private readonly options: Required<Omit<StreamOptions, 'socketOptions'>> & StreamOptions;
   /** Set when the server revoked this device: the stream stops for good. */
   revoked = false;
 
@@ -67,9 +69,18 @@ export class MessageStream {
     };
   }
 
-  /** Opens the first connection; resolves once it is open. */
+  /**
+   * Opens the first connection; resolves once it is open. If that one fails,
+   * it rejects and the stream stops: reconnecting is for connections lost later.
+   */
   async open(): Promise<void> {
-    await this.connect();
+    try {
+      await this.connect();
+    } catch (error) {
+      this.closedByUser = true;
+      clearTimeout(this.reconnectTimer);
+      throw error;
+    }
   }
 
   get isOpen(): boolean {
@@ -99,7 +110,8 @@ export class MessageStream {
     const token = await this.host.freshToken(this.forceLogin);
     this.forceLogin = false;
     const socket = new WebSocket(this.host.streamUrl(), {
-      headers: { authorization: `Bearer ${token}` },
+      ...this.options.socketOptions,
+      headers: { ...this.options.socketOptions?.headers, authorization: `Bearer ${token}` },
       perMessageDeflate: false,
     });
     this.socket = socket;

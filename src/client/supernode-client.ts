@@ -18,7 +18,7 @@ import {
   SupernodeError,
   UnauthorizedError,
 } from './errors.js';
-import { requestJson } from './http.js';
+import { fetchTransport, type HttpTransport, requestJson } from './http.js';
 import type {
   Accepted,
   Conversation,
@@ -42,9 +42,22 @@ export interface DeviceIdentity {
   keys: DeviceKeyPairs;
 }
 
-export interface ClientOptions {
+export interface ConnectionOptions {
+  /** How HTTP requests reach the server; `fetch` against the base URL by default. */
+  transport?: HttpTransport;
+}
+
+export interface ClientOptions extends ConnectionOptions {
   /** Name shown in the account's device list. */
   deviceName?: string;
+}
+
+export interface ResumeOptions extends ConnectionOptions {
+  /**
+   * A token from this device's earlier login (`currentToken`), to skip a
+   * login; once it expires, the client logs in again by itself.
+   */
+  token?: string;
 }
 
 /**
@@ -61,8 +74,11 @@ export class SupernodeClient {
   protected constructor(
     readonly baseUrl: string,
     readonly identity: DeviceIdentity,
+    private readonly transport: HttpTransport,
+    token?: string,
   ) {
     this.boxKeys = new SharedBoxKeys(identity.keys.boxSecretKey);
+    this.token = token;
   }
 
   get accountId(): string {
@@ -105,37 +121,48 @@ export class SupernodeClient {
   ): Promise<SupernodeClient> {
     await ready();
     const keys = generateDeviceKeys();
-    const created = await requestJson<CreatedDevice>(baseUrl, 'POST', path, {
+    const transport = options.transport ?? fetchTransport(baseUrl);
+    const created = await requestJson<CreatedDevice>(transport, 'POST', path, {
       body: {
         ...fields,
         device: { name: options.deviceName ?? 'device', ...publicDeviceKeys(keys) },
       },
     });
-    const client = new this(baseUrl, { ...created, keys });
+    const client = new this(baseUrl, { ...created, keys }, transport);
     await client.login();
     return client;
   }
 
-  /** A client for a device created earlier (see `identity`); call `login` before use. */
-  static async fromIdentity(baseUrl: string, identity: DeviceIdentity): Promise<SupernodeClient> {
+  /**
+   * A client for a device created earlier (see `identity`). Without a token
+   * it logs in on its first request (or call `login`).
+   */
+  static async fromIdentity(
+    baseUrl: string,
+    identity: DeviceIdentity,
+    options: ResumeOptions = {},
+  ): Promise<SupernodeClient> {
     await ready();
-    return new this(baseUrl, identity);
+    return new this(baseUrl, identity, options.transport ?? fetchTransport(baseUrl), options.token);
   }
 
   /** Challenge–response login: signs the server's challenge with the device's signing key. */
   async login(): Promise<void> {
     const { challenge } = await requestJson<{ challenge: string }>(
-      this.baseUrl,
+      this.transport,
       'POST',
       '/v1/auth/challenge',
-      {
-        body: { deviceId: this.deviceId },
-      },
+      { body: { deviceId: this.deviceId } },
     );
     const signature = signChallenge(fromBase64(challenge), this.identity.keys.signingSecretKey);
-    const { token } = await requestJson<{ token: string }>(this.baseUrl, 'POST', '/v1/auth/token', {
-      body: { deviceId: this.deviceId, challenge, signature: toBase64(signature) },
-    });
+    const { token } = await requestJson<{ token: string }>(
+      this.transport,
+      'POST',
+      '/v1/auth/token',
+      {
+        body: { deviceId: this.deviceId, challenge, signature: toBase64(signature) },
+      },
+    );
     this.token = token;
   }
 
@@ -143,11 +170,11 @@ export class SupernodeClient {
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     if (!this.token) await this.login();
     try {
-      return await requestJson<T>(this.baseUrl, method, path, { token: this.token, body });
+      return await requestJson<T>(this.transport, method, path, { token: this.token, body });
     } catch (error) {
       if (!(error instanceof UnauthorizedError)) throw error;
       await this.login();
-      return requestJson<T>(this.baseUrl, method, path, { token: this.token, body });
+      return requestJson<T>(this.transport, method, path, { token: this.token, body });
     }
   }
 

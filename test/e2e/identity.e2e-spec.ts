@@ -5,6 +5,8 @@ import {
   HandleTakenError,
   TooManyDevicesError,
   LinkCodeInvalidError,
+  fetchTransport,
+  type HttpTransport,
 } from '../../src/client/index.js';
 import { linkDevice, newAccount, uniqueHandle } from '../factories/accounts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -94,5 +96,42 @@ describe('identity and directory through the SDK', () => {
       }).then((r) => r.status),
     ).resolves.toBe(401);
     expect(UnauthorizedError).toBeDefined();
+  });
+
+  it('resumes a device with its saved token over a transport of the app’s own, logging in only once it is refused', async () => {
+    const alice = await newAccount(world.baseUrl, 'alice');
+    const bob = await newAccount(world.baseUrl, 'bob');
+    const requests: string[] = [];
+    const inner = fetchTransport(world.baseUrl);
+    const counting: HttpTransport = {
+      request: (method, path, options) => {
+        requests.push(`${method} ${path}`);
+        return inner.request(method, path, options);
+      },
+    };
+
+    const resumed = await SupernodeClient.fromIdentity(world.baseUrl, alice.identity, {
+      transport: counting,
+      token: alice.currentToken,
+    });
+    await resumed.sendText({ accountId: bob.accountId }, 'sent with a saved token');
+    // No login; the first send learns Bob's devices from the 409, the second is accepted.
+    expect(requests).toEqual(['POST /v1/messages', 'POST /v1/messages']);
+    expect((await bob.sync()).map((message) => message.content)).toEqual([
+      { type: 'text', text: 'sent with a saved token' },
+    ]);
+
+    requests.length = 0;
+    const forged = await SupernodeClient.fromIdentity(world.baseUrl, alice.identity, {
+      transport: counting,
+      token: `${alice.deviceId}.forged`,
+    });
+    expect(await forged.listDevices()).toHaveLength(1);
+    expect(requests).toEqual([
+      'GET /v1/devices',
+      'POST /v1/auth/challenge',
+      'POST /v1/auth/token',
+      'GET /v1/devices',
+    ]);
   });
 });

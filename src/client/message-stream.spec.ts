@@ -1,0 +1,79 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { MessageStream } from './message-stream.js';
+
+// A bare ws server standing in for /v1/stream: it counts upgrade attempts
+// and refuses the first `refusals` of them with HTTP 503.
+async function streamServer(refusals: number) {
+  let attempts = 0;
+  const server = http.createServer();
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (request, socket, head) => {
+    attempts++;
+    if (attempts <= refusals) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${port}/v1/stream`,
+    attempts: () => attempts,
+    dropAll: () => wss.clients.forEach((ws) => ws.terminate()),
+    close: async () => {
+      wss.clients.forEach((ws) => ws.terminate());
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+const hostFor = (url: string) => ({
+  streamUrl: () => url,
+  freshToken: () => Promise.resolve('token'),
+  decrypt: () => Promise.reject(new Error('no messages in this test')),
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('MessageStream', () => {
+  it('rejects when its first connection fails, and does not go on reconnecting', async () => {
+    const server = await streamServer(1);
+    const stream = new MessageStream(
+      hostFor(server.url),
+      { onMessage: () => undefined },
+      { minReconnectDelayMs: 5, maxReconnectDelayMs: 5 },
+    );
+    try {
+      await expect(stream.open()).rejects.toThrow();
+      await sleep(200);
+      expect(server.attempts()).toBe(1);
+      expect(stream.isOpen).toBe(false);
+    } finally {
+      await stream.close();
+      await server.close();
+    }
+  });
+
+  it('reconnects by itself when an open connection is lost', async () => {
+    const server = await streamServer(0);
+    let connects = 0;
+    const stream = new MessageStream(
+      hostFor(server.url),
+      { onMessage: () => undefined, onConnect: () => connects++ },
+      { minReconnectDelayMs: 5, maxReconnectDelayMs: 5 },
+    );
+    try {
+      await stream.open();
+      server.dropAll();
+      for (let waited = 0; connects < 2 && waited < 2000; waited += 10) await sleep(10);
+      expect(connects).toBe(2);
+      expect(stream.isOpen).toBe(true);
+    } finally {
+      await stream.close();
+      await server.close();
+    }
+  });
+});
