@@ -1,5 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RateLimitedError } from '../../src/client/index.js';
+import { requestJson } from '../../src/client/http.js';
 import { KeepAliveHttp } from './http.js';
 
 // Against a real node:http server on a free port: what the load client sends,
@@ -31,6 +33,12 @@ const server = http.createServer((request, response) => {
         return;
       case '/big':
         response.end(BIG);
+        return;
+      case '/busy':
+        response.statusCode = 429;
+        response.setHeader('Retry-After', '3');
+        response.setHeader('Content-Type', 'application/problem+json');
+        response.end(JSON.stringify({ code: 'rate_limited', detail: 'slow down' }));
         return;
       default:
         // (No writeHead: it would send the head before the length is known, chunked.)
@@ -152,5 +160,16 @@ describe('KeepAliveHttp', () => {
     await expect(pool.request('GET', '/close')).resolves.toEqual({ status: 200, text: 'bye' });
     await expect(pool.request('GET', '/next')).resolves.toMatchObject({ status: 201 });
     expect(connections).toBe(2);
+  });
+
+  it('serves as the SDK transport: a problem answer becomes its error, with Retry-After', async () => {
+    const pool = keepAlive(1);
+    const body = { hello: 'sdk' };
+    await expect(requestJson(pool, 'POST', '/json', { token: 't', body })).resolves.toEqual({
+      echo: JSON.stringify(body),
+    });
+    const refused = await requestJson(pool, 'GET', '/busy').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(RateLimitedError);
+    expect(refused).toMatchObject({ status: 429, problem: { retryAfter: '3' } });
   });
 });

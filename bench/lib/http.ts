@@ -1,9 +1,5 @@
 import net from 'node:net';
-
-export interface HttpAnswer {
-  status: number;
-  text: string;
-}
+import type { HttpAnswer, HttpTransport } from '../../src/client/index.js';
 
 interface InFlight {
   resolve: (answer: HttpAnswer) => void;
@@ -18,12 +14,13 @@ interface InFlight {
  * client, ingest's load processes used 0.46 cores instead of 0.18 while
  * sending a fifth less (BENCHMARKS.md; fetch, undici inside Node, costs
  * more than node:http). It is still HTTP over TCP: the server cannot tell
- * it from any other client.
+ * it from any other client. The load processes hand it to the SDK as its
+ * `transport`.
  *
  * Chunked answers are refused with an error rather than misread: the
  * server's JSON and problem+json answers all carry a Content-Length.
  */
-export class KeepAliveHttp {
+export class KeepAliveHttp implements HttpTransport {
   private readonly host: string;
   private readonly port: number;
   private readonly idle: Connection[] = [];
@@ -143,7 +140,9 @@ class Connection {
     if (head.includes('\r\nconnection: close')) this.reusable = false;
     const inFlight = this.inFlight;
     this.inFlight = undefined;
-    inFlight?.resolve({ status: Number(head.slice(9, 12)), text });
+    const status = Number(head.slice(9, 12));
+    const retryAfter = status >= 400 ? /\r\nretry-after: *([^\r]*)/.exec(head)?.[1] : undefined;
+    inFlight?.resolve({ status, text, retryAfter });
   }
 
   private fail(error: Error): void {

@@ -17,10 +17,9 @@ export const acceptLatency: BenchItem = {
     const s = context.settings;
     const load = await context.spawn('sdk-load', 'accept-latency');
     const population = await pairs(context, [load], 'main', s.pairs);
-    await load.call('prepare', {
+    await load.call('routes', {
       baseUrl: context.server!.baseUrl,
       routes: population.map(routeOf),
-      count: Math.ceil(((s.warmupMs + s.latencyMs) / 1000) * s.latencyRate) + 100,
     });
     const { measured, cores } = await openLoopAtRate('accept-latency', load, s, () =>
       context.cpuGroups(),

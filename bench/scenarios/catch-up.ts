@@ -21,7 +21,7 @@ export const catchUp: BenchItem = {
     const sender = await context.spawn('sdk-load', 'catch-up sender');
     const receiver = await context.spawn('sdk-load', 'catch-up receiver');
     const [pair] = await pairs(context, [sender], 'catchup', 1);
-    await sender.call('prepare', { baseUrl, routes: [routeOf(pair)], count: s.catchUpMessages });
+    await sender.call('routes', { baseUrl, routes: [routeOf(pair)] });
     progress(`catch-up: queueing ${s.catchUpMessages} messages for an offline device`);
     const queued = await sender.call<{ seconds: number }>(
       'sendCount',
@@ -48,15 +48,21 @@ export const catchUp: BenchItem = {
       target: { op: '>=', value: 20_000 },
       ceiling: ['raw-frames.one_client_per_s'],
       note:
-        received < s.catchUpMessages
-          ? `only ${received} of ${s.catchUpMessages} arrived`
-          : undefined,
+        [
+          received < s.catchUpMessages ? `only ${received} of ${s.catchUpMessages} arrived` : '',
+          frames.streamErrors
+            ? `${frames.streamErrors} stream errors: ${frames.firstStreamError}`
+            : '',
+        ]
+          .filter(Boolean)
+          .join('; ') || undefined,
     });
     result.details = {
       queued: s.catchUpMessages,
       queueSeconds: queued.seconds,
       received,
       duplicates: frames.clientMessageIds.length - received,
+      streamErrors: frames.streamErrors,
       drainSeconds: seconds,
       cores,
       firstFrameMs: (frames.receivedAt[0] ?? connectedAt) - connectedAt,

@@ -5,8 +5,9 @@ import { summarize } from '../lib/latency.js';
 import { CpuMeter } from '../lib/cpu.js';
 import { progress } from '../lib/progress.js';
 import type { FrameRecords, SendRecords } from '../load/tasks/sdk-load.js';
-import { CONVERSATIONS_PATH } from '../sdk-contract.js';
-import { conversationRoute, provisionAccounts, split } from './population.js';
+import { NotFoundError, type SupernodeClient } from '../../src/client/index.js';
+import { CONVERSATIONS_PATH, resumeClient } from '../sdk-contract.js';
+import { provisionAccounts, split } from './population.js';
 
 /**
  * Fan-out: one message to a conversation whose members' devices (two per
@@ -35,19 +36,12 @@ export const fanout: BenchItem = {
       `fanout-1000: provisioning ${s.fanoutDevices / 2} member accounts with 2 devices each`,
     );
     const members = await provisionAccounts(context, receivers, 'fan', s.fanoutDevices / 2, 2);
-    const [[owner, ownerOther]] = await provisionAccounts(context, [sender], 'fanowner', 1, 2);
-    const created = await fetch(new URL(CONVERSATIONS_PATH, baseUrl), {
-      method: 'POST',
-      headers: { authorization: `Bearer ${owner.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ members: members.map(([device]) => device.accountId) }),
-    });
-    if (created.status === 404)
-      throw new Skip(`not available: server lacks POST ${CONVERSATIONS_PATH}`);
-    if (created.status !== 201)
-      throw new Error(
-        `POST ${CONVERSATIONS_PATH} answered ${created.status}: ${await created.text()}`,
-      );
-    const { conversationId } = (await created.json()) as { conversationId: string };
+    // The owner's other device is not connected: it is the sender's other device of the rule.
+    const [[owner]] = await provisionAccounts(context, [sender], 'fanowner', 1, 2);
+    const conversationId = await createConversation(
+      await resumeClient(baseUrl, owner),
+      members.map(([device]) => device.accountId),
+    );
 
     const memberDevices = members.flat();
     const groups = split(memberDevices, receivers.length);
@@ -56,11 +50,7 @@ export const fanout: BenchItem = {
         load.call('connect', { baseUrl, devices: groups[index], concurrency: 32 }),
       ),
     );
-    await sender.call('prepare', {
-      baseUrl,
-      routes: [conversationRoute(owner, ownerOther, conversationId, memberDevices)],
-      count: s.broadcastRounds + 1,
-    });
+    await sender.call('routes', { baseUrl, routes: [{ sender: owner, to: { conversationId } }] });
     await Promise.all(receivers.map((load) => load.call('startRecording')));
     progress(`fanout-1000: ${memberDevices.length} devices connected; ${s.broadcastRounds} rounds`);
     const meter = await CpuMeter.start();
@@ -118,6 +108,7 @@ export const fanout: BenchItem = {
       devices: memberDevices.length,
       members: members.length,
       rounds,
+      streamErrors: frames.reduce((total, part) => total + part.streamErrors, 0),
       sendToLast: summarize(Float64Array.from(rounds.map((round) => round.sendToLastMs))),
       cores,
       acceptedToLast: summarize(Float64Array.from(rounds.map((round) => round.acceptedToLastMs))),
@@ -125,3 +116,14 @@ export const fanout: BenchItem = {
     await Promise.all(receivers.map((load) => load.call('disconnect')));
   },
 };
+
+/** The conversation of the fan-out, made by its owner through the SDK. */
+async function createConversation(owner: SupernodeClient, members: string[]): Promise<string> {
+  try {
+    return await owner.createConversation(members);
+  } catch (error) {
+    if (error instanceof NotFoundError)
+      throw new Skip(`not available: server lacks POST ${CONVERSATIONS_PATH}`);
+    throw error;
+  }
+}

@@ -5,7 +5,7 @@ import type { BenchItem, Context } from '../lib/context.js';
 import { progress } from '../lib/progress.js';
 import type { ItemResult } from '../lib/results.js';
 import { freePort, rssKiB, startServer } from '../lib/server.js';
-import { STREAM_PATH, type BenchDevice } from '../sdk-contract.js';
+import type { BenchDevice } from '../sdk-contract.js';
 import { provisionAccounts, split } from './population.js';
 
 // The server's default MAX_DEVICES_PER_ACCOUNT: each account brings this many devices.
@@ -90,16 +90,15 @@ async function measure(
     ),
   );
   const groups = split(devices, clients.length);
-  const url = new URL(STREAM_PATH, baseUrl.replace(/^http/, 'ws')).toString();
   const connected = await Promise.all(
     clients.map((load, index) =>
       load.call<Connected>(
-        'connect',
+        'connectDevices',
         {
-          url,
-          // Each process opens its devices' streams, round-robin over its tokens.
+          baseUrl,
+          // Each process opens its devices' streams through the SDK, round-robin over them.
           count: Math.round((count * groups[index].length) / devices.length),
-          tokens: groups[index].map((device) => device.token),
+          devices: groups[index],
           // Other source addresses than the raw ceiling's: no wait on its closed ports.
           localAddress: loopbackAddress(index + clients.length),
           concurrency: 100,
@@ -110,7 +109,7 @@ async function measure(
   );
   await sleep(s.settleMs);
   const after = await rssKiB(pid);
-  // Still open after the settle: authenticated (a bad token is closed with 4401 at once).
+  // Still open after the settle: authenticated (the server closes a bad token with 4401 at once).
   const open = (
     await Promise.all(clients.map((load) => load.call<{ open: number }>('open')))
   ).reduce((total, part) => total + part.open, 0);

@@ -6,18 +6,8 @@ import { CpuMeter } from '../lib/cpu.js';
 import type { LoadProcess } from '../lib/rpc.js';
 import { pairs, routeOf, split } from './population.js';
 
-// Messages sealed ahead per expected second of load (above the target rate).
-const PREPARED_PER_SECOND = 6000;
-
-/**
- * Load processes, each with messages sealed ahead for `ms` of back-to-back
- * sends among the run's pairs (so that no encryption runs while they send).
- */
-export async function sealedSenders(
-  context: Context,
-  label: string,
-  ms: number,
-): Promise<LoadProcess[]> {
+/** Load processes whose SDK clients send among the run's pairs. */
+export async function senders(context: Context, label: string): Promise<LoadProcess[]> {
   const s = context.settings;
   const baseUrl = context.server!.baseUrl;
   const loads = await Promise.all(
@@ -26,12 +16,10 @@ export async function sealedSenders(
     ),
   );
   const population = await pairs(context, loads, 'main', s.pairs);
-  const perLoad = Math.ceil((ms / 1000) * (PREPARED_PER_SECOND / loads.length));
-  progress(`${label}: sealing ${perLoad * loads.length} messages ahead`);
   const groups = split(population, loads.length);
   await Promise.all(
     loads.map((load, index) =>
-      load.call('prepare', { baseUrl, routes: groups[index].map(routeOf), count: perLoad }),
+      load.call('routes', { baseUrl, routes: groups[index].map(routeOf) }),
     ),
   );
   return loads;
@@ -67,7 +55,7 @@ export const ingest: BenchItem = {
   maxSeconds: (s) => (s.warmupMs + s.throughputMs) / 1000 + 60,
   async run(context, result) {
     const s = context.settings;
-    const loads = await sealedSenders(context, 'ingest', s.warmupMs + s.throughputMs);
+    const loads = await senders(context, 'ingest');
     progress(
       `ingest: ${s.concurrency} in flight for ${s.throughputMs / 1000} s after ${s.warmupMs / 1000} s warm-up`,
     );

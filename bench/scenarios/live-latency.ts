@@ -30,11 +30,7 @@ export const liveLatency: BenchItem = {
     const population = await pairs(context, [sender, receiver], 'live', s.pairs);
     const devices = population.flatMap(deliveredTo);
     await receiver.call('connect', { baseUrl, devices, concurrency: 16 });
-    await sender.call('prepare', {
-      baseUrl,
-      routes: population.map(routeOf),
-      count: Math.ceil(((s.warmupMs + s.latencyMs) / 1000) * s.latencyRate) + 100,
-    });
+    await sender.call('routes', { baseUrl, routes: population.map(routeOf) });
     await receiver.call('startRecording');
     progress(
       `live-latency: ${devices.length} devices connected; ${s.latencyRate} msgs/s for ${(s.warmupMs + s.latencyMs) / 1000} s`,
@@ -75,6 +71,7 @@ export const liveLatency: BenchItem = {
     const note = [
       missing > 0 ? `${missing} of ${expected} frames missing` : '',
       sent.errors ? `${sent.errors} sends failed: ${sent.firstError}` : '',
+      frames.streamErrors ? `${frames.streamErrors} stream errors: ${frames.firstStreamError}` : '',
     ]
       .filter(Boolean)
       .join('; ');
@@ -103,6 +100,7 @@ export const liveLatency: BenchItem = {
       messages: measured.size,
       framesExpected: expected,
       framesMeasured: acceptedToFrame.length,
+      streamErrors: frames.streamErrors,
       acceptedToFrame: live,
       dueToFrame: summarize(Float64Array.from(sendToFrame)),
       answerToFrame: summarize(Float64Array.from(answerToFrame)),

@@ -1,4 +1,3 @@
-import { toBase64 } from '../../src/client/index.js';
 import type { Context } from '../lib/context.js';
 import type { LoadProcess } from '../lib/rpc.js';
 import type { Route } from '../load/tasks/sdk-load.js';
@@ -67,34 +66,12 @@ export async function pairs(
   return made;
 }
 
-const keyOf = (device: BenchDevice) => ({
-  deviceId: device.deviceId,
-  boxKey: toBase64(device.keys.boxPublicKey),
-});
-
 export function routeOf(pair: Pair): Route {
-  return {
-    sender: pair.sender,
-    to: { accountId: pair.recipients[0].accountId },
-    recipients: [...pair.recipients, pair.senderOther].map(keyOf),
-  };
+  return { sender: pair.sender, to: { accountId: pair.recipients[0].accountId } };
 }
 
 /** The devices a pair's messages are delivered to. */
 export const deliveredTo = (pair: Pair): BenchDevice[] => [...pair.recipients, pair.senderOther];
-
-export function conversationRoute(
-  sender: BenchDevice,
-  senderOther: BenchDevice,
-  conversationId: string,
-  members: BenchDevice[],
-): Route {
-  return {
-    sender,
-    to: { conversationId },
-    recipients: [...members, senderOther].map(keyOf),
-  };
-}
 
 /** Splits items over n parts, round-robin. */
 export function split<T>(items: T[], parts: number): T[][] {

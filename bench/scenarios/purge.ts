@@ -108,11 +108,7 @@ export const purge: BenchItem = {
         },
       );
 
-      await load.call('prepare', {
-        baseUrl,
-        routes: population.map(routeOf),
-        count: Math.ceil(((s.warmupMs + s.latencyMs) / 1000) * s.latencyRate),
-      });
+      await load.call('routes', { baseUrl, routes: population.map(routeOf) });
       const run = (durationMs: number, untilStopped = false) =>
         load.call<TimedLoad>(
           'openLoop',

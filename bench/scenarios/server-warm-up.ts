@@ -1,6 +1,6 @@
 import type { BenchItem } from '../lib/context.js';
 import { progress } from '../lib/progress.js';
-import { sealedSenders, sendBackToBack } from './ingest.js';
+import { senders, sendBackToBack } from './ingest.js';
 
 /**
  * Runs before the first server scenario of a full run: back-to-back sends,
@@ -19,9 +19,7 @@ export const serverWarmUp: BenchItem = {
   maxSeconds: (s) => s.serverWarmupMs / 1000 + 60,
   async run(context, result) {
     const ms = context.settings.serverWarmupMs;
-    // A few seconds' worth sealed ahead; the rest is sealed as it goes
-    // (slower sends, but nothing is measured here, and sealing is time).
-    const loads = await sealedSenders(context, 'server-warm-up', Math.min(ms, 2000));
+    const loads = await senders(context, 'server-warm-up');
     progress(`server-warm-up: ${context.settings.concurrency} in flight for ${ms / 1000} s`);
     const parts = await sendBackToBack(context, loads, 0, ms);
     result.details = {

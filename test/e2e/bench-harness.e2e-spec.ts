@@ -105,6 +105,20 @@ describe('the benchmark harness (npm run bench -- --quick)', () => {
     }
   });
 
+  it('receives every message through the SDK, decrypted to what was sent', () => {
+    const details = (name: string) => report.items.find((item) => item.name === name)!.details;
+    const live = details('live-latency');
+    expect(live.streamErrors).toBe(0);
+    expect(live.framesMeasured).toBe(live.framesExpected);
+    const catchUp = details('catch-up');
+    expect(catchUp).toMatchObject({ streamErrors: 0, duplicates: 0 });
+    expect(catchUp.received).toBe(catchUp.queued);
+    const fanout = details('fanout-1000');
+    expect(fanout.streamErrors).toBe(0);
+    for (const round of fanout.rounds as { delivered: number }[])
+      expect(round.delivered).toBe(fanout.devices);
+  });
+
   it('has the purge done by the worker process, as a job', () => {
     const purge = report.items.find((item) => item.name === 'purge')!;
     expect(purge.details).toMatchObject({ jobState: 'completed', remaining: 0 });

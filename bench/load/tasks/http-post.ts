@@ -4,9 +4,9 @@ import { KeepAliveHttp } from '../../lib/http.js';
 
 // The raw HTTP ceiling's load: the same keep-alive client and driver as the
 // scenarios' senders, posting a send request of the same shape and size
-// (1 KiB body, 3 sealed 32-byte keys) with a fresh clientMessageId each time.
+// (1 KiB body, 3 wrapped 32-byte keys) with a fresh clientMessageId each time.
 
-const SEALED_KEY_BYTES = 32 + 48; // crypto_box_seal of a 32-byte key
+const WRAPPED_KEY_BYTES = 24 + 32 + 16; // nonce ‖ crypto_box_easy of a 32-byte key (PROTOCOL.md)
 
 let http: KeepAliveHttp | undefined;
 let template = '';
@@ -28,7 +28,7 @@ export const handlers = {
       body: randomBytes(1024).toString('base64'),
       keys: [0, 1, 2].map(() => ({
         deviceId: randomUUID(),
-        wrappedKey: randomBytes(SEALED_KEY_BYTES).toString('base64'),
+        wrappedKey: randomBytes(WRAPPED_KEY_BYTES).toString('base64'),
       })),
     });
     return {};

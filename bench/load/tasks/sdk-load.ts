@@ -1,57 +1,55 @@
-import { ready, type RecipientDevice } from '../../../src/client/index.js';
+import type {
+  Accepted,
+  MessageStream,
+  ReceivedMessage,
+  Recipient,
+  SupernodeClient,
+} from '../../../src/client/index.js';
 import { monoMs, epochMs, sleep } from '../../lib/clock.js';
 import { closedLoop, mapLimit, openLoop, type LoadResult } from '../../lib/drivers.js';
 import { KeepAliveHttp } from '../../lib/http.js';
 import {
-  MessageSealer,
+  MESSAGE_TEXT,
   provisionAccount,
-  sendMessage,
-  StreamClient,
+  resumeClient,
   type BenchDevice,
-  type ReceivedFrame,
-  type SendMessageRequest,
 } from '../../sdk-contract.js';
 import { log } from '../log.js';
 
-// A load process of the server scenarios: provisions devices through the SDK,
-// sends sealed messages over keep-alive HTTP, and holds stream sockets that
-// record when each frame arrives.
+// A load process of the server scenarios, entirely through the SDK:
+// provisions devices, sends with client.sendText, and holds streams opened
+// with client.connect that record when each decrypted message reaches its
+// handler.
 
-/** Who sends to whom: one sender device, its recipient, and every device a key is wrapped for. */
+/** Who sends to whom: one sender device and where its messages go. */
 export interface Route {
   sender: BenchDevice;
-  to: SendMessageRequest['to'];
-  /** boxKey in base64, as the SDK's directory carries it. */
-  recipients: RecipientDevice[];
+  to: Recipient;
 }
 
-interface Prepared {
-  token: string;
-  clientMessageId: string;
-  json: string;
-}
-
-let http: KeepAliveHttp | undefined;
-let routes: Route[] = [];
-let sealers: MessageSealer[] = [];
+let transport: KeepAliveHttp | undefined;
+/** This process's SDK client of each device it sends or receives for. */
+const clients = new Map<string, Promise<SupernodeClient>>();
+let senders: { client: SupernodeClient; to: Recipient }[] = [];
 let ttlSeconds: number | undefined;
-let prepared: Prepared[] = [];
 let nextRoute = 0;
 let stopRequested = false;
 
-function seal(): Prepared {
-  const index = nextRoute++ % routes.length;
-  const route = routes[index];
-  const request = sealers[index].seal(route.to, route.recipients, ttlSeconds);
-  return {
-    token: route.sender.token,
-    clientMessageId: request.clientMessageId,
-    json: JSON.stringify(request),
-  };
+function clientOf(baseUrl: string, device: BenchDevice): Promise<SupernodeClient> {
+  transport ??= new KeepAliveHttp(baseUrl, 256);
+  let client = clients.get(device.deviceId);
+  if (!client) {
+    client = resumeClient(baseUrl, device, transport);
+    clients.set(device.deviceId, client);
+  }
+  return client;
 }
 
-// Sealed ahead where there was time; sealed on the spot once those run out.
-const next = (): Prepared => prepared.pop() ?? seal();
+/** The next message, round-robin over the routes, sealed and sent by the SDK. */
+function sendNext(): Promise<Accepted> {
+  const route = senders[nextRoute++ % senders.length];
+  return route.client.sendText(route.to, MESSAGE_TEXT, { ttlSeconds });
+}
 
 interface SendRecords {
   clientMessageIds: string[];
@@ -67,11 +65,11 @@ class SendLog {
   sent: number[] = [];
   answered: number[] = [];
   accepted: number[] = [];
-  add(id: string, sentAt: number, answeredAt: number, acceptedAt: string) {
-    this.ids.push(id);
+  add(accepted: Accepted, sentAt: number, answeredAt: number) {
+    this.ids.push(accepted.clientMessageId);
     this.sent.push(sentAt);
     this.answered.push(answeredAt);
-    this.accepted.push(Date.parse(acceptedAt));
+    this.accepted.push(Date.parse(accepted.acceptedAt));
   }
   records(): SendRecords {
     return {
@@ -84,19 +82,36 @@ class SendLog {
 }
 
 // --- receiving ---
-const streams: StreamClient[] = [];
+const streams: MessageStream[] = [];
 let recording = false;
 const frameIds: string[] = [];
 const frameAt: number[] = [];
 const frameAcceptedToFrame: number[] = [];
 let framesSeen = 0;
+let streamErrors = 0;
+let firstStreamError: string | undefined;
 
-function onFrame(frame: ReceivedFrame): void {
+// A message is timed when the SDK hands it, decrypted, to the application.
+function onMessage(message: ReceivedMessage): void {
+  const receivedAtMono = monoMs();
+  const receivedAtEpoch = epochMs();
   framesSeen++;
+  if ((message.content as { text?: unknown }).text !== MESSAGE_TEXT)
+    onStreamError(
+      new Error(`message ${message.messageId} decrypted to other content than was sent`),
+    );
   if (!recording) return;
-  frameIds.push(frame.message.clientMessageId);
-  frameAt.push(frame.receivedAtMono);
-  frameAcceptedToFrame.push(frame.receivedAtEpoch - Date.parse(frame.message.acceptedAt));
+  frameIds.push(message.clientMessageId);
+  frameAt.push(receivedAtMono);
+  frameAcceptedToFrame.push(receivedAtEpoch - Date.parse(message.acceptedAt));
+}
+
+function onStreamError(error: Error): void {
+  streamErrors++;
+  if (firstStreamError === undefined) {
+    firstStreamError = error.message;
+    log(`stream error: ${error.message}`);
+  }
 }
 
 export const handlers = {
@@ -107,36 +122,41 @@ export const handlers = {
     devicesPerAccount: number;
     concurrency: number;
   }): Promise<BenchDevice[][]> {
+    transport ??= new KeepAliveHttp(options.baseUrl, 256);
     let done = 0;
     return mapLimit(options.handles, options.concurrency, async (handle) => {
-      const devices = await provisionAccount(options.baseUrl, handle, options.devicesPerAccount);
+      const devices = await provisionAccount(
+        options.baseUrl,
+        handle,
+        options.devicesPerAccount,
+        transport,
+      );
       if (++done % 500 === 0) log(`provisioned ${done}/${options.handles.length} accounts`);
       return devices;
     });
   },
 
-  /** Sets the routes and seals `count` messages ahead (round-robin over the routes). */
-  async prepare(options: { baseUrl: string; routes: Route[]; count: number; ttlSeconds?: number }) {
-    await ready();
-    http ??= new KeepAliveHttp(options.baseUrl, 256);
-    routes = options.routes;
-    sealers = routes.map((route) => new MessageSealer(route.sender));
+  /**
+   * Sets the routes the sends go round-robin over. Each sender's SDK learns
+   * its recipients' devices from the server's 409 on its first send.
+   */
+  async routes(options: { baseUrl: string; routes: Route[]; ttlSeconds?: number }) {
+    senders = await Promise.all(
+      options.routes.map(async (route) => ({
+        client: await clientOf(options.baseUrl, route.sender),
+        to: route.to,
+      })),
+    );
     ttlSeconds = options.ttlSeconds;
-    const started = monoMs();
-    prepared = [];
-    for (let index = 0; index < options.count; index++) prepared.push(seal());
-    prepared.reverse(); // pop() takes them in sealing order
-    return { prepared: prepared.length, ms: monoMs() - started };
+    return { routes: senders.length };
   },
 
   /** `concurrency` senders back to back (ingest throughput). */
   closedLoop(options: { concurrency: number; warmupMs: number; durationMs: number }) {
-    const client = http as KeepAliveHttp;
     return closedLoop({
       ...options,
       op: async () => {
-        const message = next();
-        await sendMessage(client, message.token, message.json);
+        await sendNext();
       },
     });
   },
@@ -153,7 +173,6 @@ export const handlers = {
     record?: boolean;
     untilStopped?: boolean;
   }): Promise<LoadResult & { records?: SendRecords; dueEpoch: Float64Array }> {
-    const client = http as KeepAliveHttp;
     const sends = new SendLog();
     const dueEpoch: number[] = [];
     const monoToEpoch = epochMs() - monoMs();
@@ -165,10 +184,8 @@ export const handlers = {
       shouldStop: options.untilStopped ? () => stopRequested : undefined,
       onSample: (dueAt) => dueEpoch.push(dueAt + monoToEpoch),
       op: async (_sequence, dueAt) => {
-        const message = next();
-        const accepted = await sendMessage(client, message.token, message.json);
-        if (options.record)
-          sends.add(message.clientMessageId, dueAt, monoMs(), accepted.acceptedAt);
+        const accepted = await sendNext();
+        if (options.record) sends.add(accepted, dueAt, monoMs());
       },
     });
     return {
@@ -185,31 +202,26 @@ export const handlers = {
 
   /** Exactly `count` messages, `concurrency` at a time (seeding a backlog). */
   async sendCount(options: { count: number; concurrency: number }) {
-    const client = http as KeepAliveHttp;
     const started = monoMs();
-    await mapLimit(Array.from({ length: options.count }), options.concurrency, async () => {
-      const message = next();
-      await sendMessage(client, message.token, message.json);
-    });
+    await mapLimit(Array.from({ length: options.count }), options.concurrency, sendNext);
     return { sent: options.count, seconds: (monoMs() - started) / 1000 };
   },
 
   /** One message, with its timings. */
   async sendOne() {
-    const client = http as KeepAliveHttp;
-    const message = next();
     const sentAt = monoMs();
-    const accepted = await sendMessage(client, message.token, message.json);
-    const log = new SendLog();
-    log.add(message.clientMessageId, sentAt, monoMs(), accepted.acceptedAt);
-    return log.records();
+    const accepted = await sendNext();
+    const sends = new SendLog();
+    sends.add(accepted, sentAt, monoMs());
+    return sends.records();
   },
 
-  /** Opens a stream for each device; every frame is acked as the SDK does. */
+  /** Opens the SDK's stream for each device: messages are decrypted, recorded and acked. */
   async connect(options: { baseUrl: string; devices: BenchDevice[]; concurrency: number }) {
-    const opened = await mapLimit(options.devices, options.concurrency, (device) =>
-      StreamClient.open(options.baseUrl, device.token, onFrame),
-    );
+    const opened = await mapLimit(options.devices, options.concurrency, async (device) => {
+      const client = await clientOf(options.baseUrl, device);
+      return client.connect({ onMessage, onError: onStreamError });
+    });
     streams.push(...opened);
     return { open: streams.filter((stream) => stream.isOpen).length };
   },
@@ -219,6 +231,8 @@ export const handlers = {
     frameIds.length = 0;
     frameAt.length = 0;
     frameAcceptedToFrame.length = 0;
+    streamErrors = 0;
+    firstStreamError = undefined;
     return {};
   },
 
@@ -236,11 +250,14 @@ export const handlers = {
       clientMessageIds: [...frameIds],
       receivedAt: Float64Array.from(frameAt),
       acceptedToFrame: Float64Array.from(frameAcceptedToFrame),
+      streamErrors,
+      firstStreamError,
     };
   },
 
-  disconnect() {
-    for (const stream of streams) stream.close();
+  /** Closes every stream for good, after its last acks. */
+  async disconnect() {
+    await Promise.all(streams.map((stream) => stream.close()));
     streams.length = 0;
     return {};
   },
@@ -249,8 +266,7 @@ export const handlers = {
 export type FrameRecords = ReturnType<typeof handlers.stopRecording>;
 export type { SendRecords };
 
-export function close(): Promise<void> {
-  for (const stream of streams) stream.socket.terminate();
-  http?.close();
-  return Promise.resolve();
+export async function close(): Promise<void> {
+  await handlers.disconnect();
+  transport?.close();
 }
