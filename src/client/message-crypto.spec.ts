@@ -80,6 +80,31 @@ describe('sealMessage and openMessage', () => {
     expect(first.keys[0].wrappedKey.slice(0, 32)).not.toBe(second.keys[0].wrappedKey.slice(0, 32));
   });
 
+  it('never reuses random bytes across keys and nonces, over several 4 KiB draws', () => {
+    const keys = senderKeys();
+    const first = sealMessage(plaintext, keys, 'first', [alice]);
+    // Each seal draws 24 + 32 + 24 random bytes: these 300 draw several 4 KiB blocks.
+    const later = Array.from({ length: 300 }, (_, index) =>
+      sealMessage(plaintext, keys, `later-${index}`, [alice]),
+    );
+    const nonces = [first, ...later].flatMap((sealed) => [
+      toBase64(fromBase64(sealed.body).subarray(0, 24)),
+      toBase64(fromBase64(sealed.keys[0].wrappedKey).subarray(0, 24)),
+    ]);
+    expect(new Set(nonces).size).toBe(nonces.length);
+    const opened = openMessage(
+      {
+        ...first,
+        wrappedKey: first.keys[0].wrappedKey,
+        senderDeviceId: sender.deviceId,
+        clientMessageId: 'first',
+      },
+      sender.boxKey,
+      new SharedBoxKeys(alice.keys.boxSecretKey),
+    );
+    expect(opened).toEqual(plaintext);
+  });
+
   it('refuses a body that was altered or claimed by another sender device', () => {
     const sealed = sealMessage(plaintext, senderKeys(), 'client-id', [alice]);
     const message = {
