@@ -56,4 +56,14 @@ describe('RateLimiter on Redis', () => {
     // Refusals left the count at 2: halfway into the next window one hit fits.
     expect(await hit('addr-2', windowStart + 90_001)).toBeUndefined();
   });
+
+  it('gives each window’s counter an expiry, so that counters do not pile up in Redis', async () => {
+    await limiter.hit('send', 'device-1', 10, 60, windowStart);
+    const key = world.keys.key('ratelimit', 'send', 'device-1', String(windowStart / 60_000));
+    expect(await world.redis.get(key)).toBe('1');
+    const ttl = await world.redis.ttl(key);
+    // It outlives the next window, where it is the previous count.
+    expect(ttl).toBeGreaterThan(60);
+    expect(ttl).toBeLessThanOrEqual(121);
+  });
 });
