@@ -31,6 +31,9 @@ const server = http.createServer((request, response) => {
         response.setHeader('Connection', 'close');
         response.end('bye');
         return;
+      case '/slow':
+        setTimeout(() => response.end('late'), 200);
+        return;
       case '/big':
         response.end(BIG);
         return;
@@ -160,6 +163,15 @@ describe('KeepAliveHttp', () => {
     await expect(pool.request('GET', '/close')).resolves.toEqual({ status: 200, text: 'bye' });
     await expect(pool.request('GET', '/next')).resolves.toMatchObject({ status: 201 });
     expect(connections).toBe(2);
+  });
+
+  it('fails the requests still waiting for a connection when closed, and any made after', async () => {
+    const pool = keepAlive(1);
+    const first = expect(pool.request('GET', '/slow')).rejects.toThrow();
+    const waiting = expect(pool.request('GET', '/a')).rejects.toThrow('KeepAliveHttp closed');
+    pool.close();
+    await Promise.all([first, waiting]);
+    await expect(pool.request('GET', '/b')).rejects.toThrow('KeepAliveHttp closed');
   });
 
   it('serves as the SDK transport: a problem answer becomes its error, with Retry-After', async () => {

@@ -24,7 +24,11 @@ export class KeepAliveHttp implements HttpTransport {
   private readonly host: string;
   private readonly port: number;
   private readonly idle: Connection[] = [];
-  private readonly waiting: ((connection: Connection) => void)[] = [];
+  private readonly waiting: {
+    resolve: (connection: Connection) => void;
+    reject: (error: Error) => void;
+  }[] = [];
+  private closed = false;
   private readonly all = new Set<Connection>();
 
   constructor(
@@ -56,18 +60,21 @@ export class KeepAliveHttp implements HttpTransport {
     }
   }
 
-  /** Ends every connection; for after the last request (one still waiting for a connection never ends). */
+  /** Ends every connection; requests still waiting for one, and any made later, fail. */
   close(): void {
+    this.closed = true;
+    for (const waiter of this.waiting.splice(0)) waiter.reject(new Error('KeepAliveHttp closed'));
     for (const connection of this.all) connection.socket.destroy();
     this.all.clear();
     this.idle.length = 0;
   }
 
   private acquire(): Promise<Connection> {
+    if (this.closed) return Promise.reject(new Error('KeepAliveHttp closed'));
     const ready = this.idle.pop();
     if (ready) return Promise.resolve(ready);
     if (this.all.size < this.maxSockets) return Promise.resolve(this.open());
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   private release(connection: Connection): void {
@@ -77,7 +84,7 @@ export class KeepAliveHttp implements HttpTransport {
       return;
     }
     const next = this.waiting.shift();
-    if (next) next(connection);
+    if (next) next.resolve(connection);
     else this.idle.push(connection);
   }
 
@@ -86,7 +93,7 @@ export class KeepAliveHttp implements HttpTransport {
     if (!this.all.delete(connection)) return;
     const index = this.idle.indexOf(connection);
     if (index >= 0) this.idle.splice(index, 1);
-    this.waiting.shift()?.(this.open());
+    this.waiting.shift()?.resolve(this.open());
   }
 
   private open(): Connection {
