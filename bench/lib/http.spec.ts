@@ -165,6 +165,13 @@ describe('KeepAliveHttp', () => {
     expect(connections).toBe(2);
   });
 
+  it('reads a HEAD answer, whose Content-Length names a body that is not sent, and goes on', async () => {
+    const pool = keepAlive(1);
+    await expect(pool.request('HEAD', '/big')).resolves.toMatchObject({ status: 200, text: '' });
+    await expect(pool.request('GET', '/next')).resolves.toMatchObject({ status: 201 });
+    expect(connections).toBe(1);
+  });
+
   it('fails the requests still waiting for a connection when closed, and any made after', async () => {
     const pool = keepAlive(1);
     const first = expect(pool.request('GET', '/slow')).rejects.toThrow();

@@ -4,6 +4,8 @@ import type { HttpAnswer, HttpTransport } from '../../src/client/index.js';
 interface InFlight {
   resolve: (answer: HttpAnswer) => void;
   reject: (error: Error) => void;
+  /** A HEAD request: its answer's Content-Length describes a body that never comes. */
+  head: boolean;
 }
 
 /**
@@ -54,7 +56,7 @@ export class KeepAliveHttp implements HttpTransport {
     }
     const connection = await this.acquire();
     try {
-      return await connection.send(`${head}\r\n${options.json ?? ''}`);
+      return await connection.send(`${head}\r\n${options.json ?? ''}`, method === 'HEAD');
     } finally {
       this.release(connection);
     }
@@ -122,10 +124,10 @@ class Connection {
     });
   }
 
-  send(request: string): Promise<HttpAnswer> {
+  send(request: string, isHead: boolean): Promise<HttpAnswer> {
     if (!this.reusable) return Promise.reject(new Error('connection closed'));
     return new Promise((resolve, reject) => {
-      this.inFlight = { resolve, reject };
+      this.inFlight = { resolve, reject, head: isHead };
       this.socket.write(request);
     });
   }
@@ -139,7 +141,9 @@ class Connection {
       this.fail(new Error('chunked answer: this load client reads Content-Length only'));
       return;
     }
-    const length = Number(/\r\ncontent-length: *(\d+)/.exec(head)?.[1] ?? 0);
+    const status = Number(head.slice(9, 12));
+    const bodiless = this.inFlight?.head || status === 204 || status === 304;
+    const length = bodiless ? 0 : Number(/\r\ncontent-length: *(\d+)/.exec(head)?.[1] ?? 0);
     const bodyStart = headEnd + HEAD_END.length;
     if (this.buffered.length < bodyStart + length) return;
     const text = this.buffered.toString('utf8', bodyStart, bodyStart + length);
@@ -147,7 +151,6 @@ class Connection {
     if (head.includes('\r\nconnection: close')) this.reusable = false;
     const inFlight = this.inFlight;
     this.inFlight = undefined;
-    const status = Number(head.slice(9, 12));
     const retryAfter = status >= 400 ? /\r\nretry-after: *([^\r]*)/.exec(head)?.[1] : undefined;
     inFlight?.resolve({ status, text, retryAfter });
   }
