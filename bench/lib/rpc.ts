@@ -32,6 +32,14 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/**
+ * BENCH_LOAD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof-load") are
+ * node flags for every load process, to profile the load as the server's are.
+ */
+function loadNodeArgs(): string[] {
+  return (process.env.BENCH_LOAD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
 export class LoadProcess {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -56,7 +64,7 @@ export class LoadProcess {
   /** Forks a load process running bench/load/tasks/<task>.ts and waits until it listens. */
   static async start(task: string, label = task, nodeOptions: string[] = []): Promise<LoadProcess> {
     const child = fork(WORKER, [task], {
-      execArgv: ['--import', 'tsx', ...nodeOptions],
+      execArgv: ['--import', 'tsx', ...loadNodeArgs(), ...nodeOptions],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, NODE_OPTIONS: '' },
