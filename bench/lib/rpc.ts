@@ -33,11 +33,12 @@ interface Pending {
 }
 
 /**
- * BENCH_LOAD_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof-load") are
- * node flags for every load process, to profile the load as the server's are.
+ * Node flags from a space-separated environment variable: BENCH_SERVER_NODE_ARGS
+ * for the server processes, BENCH_LOAD_NODE_ARGS for every load process (e.g.
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile them under the benchmark's load).
  */
-function loadNodeArgs(): string[] {
-  return (process.env.BENCH_LOAD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+export function nodeArgsFromEnv(name: 'BENCH_SERVER_NODE_ARGS' | 'BENCH_LOAD_NODE_ARGS'): string[] {
+  return (process.env[name] ?? '').split(/\s+/).filter(Boolean);
 }
 
 export class LoadProcess {
@@ -64,7 +65,7 @@ export class LoadProcess {
   /** Forks a load process running bench/load/tasks/<task>.ts and waits until it listens. */
   static async start(task: string, label = task, nodeOptions: string[] = []): Promise<LoadProcess> {
     const child = fork(WORKER, [task], {
-      execArgv: ['--import', 'tsx', ...loadNodeArgs(), ...nodeOptions],
+      execArgv: ['--import', 'tsx', ...nodeArgsFromEnv('BENCH_LOAD_NODE_ARGS'), ...nodeOptions],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, NODE_OPTIONS: '' },

@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { sleep } from './clock.js';
 import { progress } from './progress.js';
-import { startedProcesses } from './rpc.js';
+import { nodeArgsFromEnv, startedProcesses } from './rpc.js';
 
 // BENCH_SERVER_ROOT runs the server built in another checkout (bench/ab.sh:
 // the same harness and load against two versions of the server).
@@ -48,14 +49,6 @@ export const BENCH_SERVER_SETTINGS: Record<string, string> = {
 };
 
 /**
- * BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") are node
- * flags for the server processes, to profile them under the benchmark's load.
- */
-function serverNodeArgs(): string[] {
-  return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
-}
-
-/**
  * Starts the built server (dist/src/main.js) as its own process with
  * ROLE=api or ROLE=worker; `apiProcesses` > 1 starts that many API processes
  * behind the one port (lib/api-cluster.ts).
@@ -69,7 +62,9 @@ export async function startServer(
 ): Promise<ServerProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
   const clustered = role === 'api' && apiProcesses > 1;
-  const args = clustered ? ['--import', 'tsx', API_CLUSTER] : [...serverNodeArgs(), MAIN];
+  const args = clustered
+    ? ['--import', 'tsx', API_CLUSTER]
+    : [...nodeArgsFromEnv('BENCH_SERVER_NODE_ARGS'), MAIN];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
@@ -83,7 +78,7 @@ export async function startServer(
       ...(clustered && {
         API_CLUSTER_MAIN: MAIN,
         API_CLUSTER_SIZE: String(apiProcesses),
-        API_CLUSTER_NODE_ARGS: JSON.stringify(serverNodeArgs()),
+        API_CLUSTER_NODE_ARGS: JSON.stringify(nodeArgsFromEnv('BENCH_SERVER_NODE_ARGS')),
       }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -167,7 +162,6 @@ async function isReady(port: number): Promise<boolean> {
 
 /** A free TCP port (bind to 0, read it back, release). */
 export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
   return new Promise((resolve) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
@@ -179,7 +173,6 @@ export async function freePort(): Promise<number> {
 
 /** Resident set size of a process in KiB, from /proc (Linux). */
 export async function rssKiB(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const match = /VmRSS:\s+(\d+) kB/.exec(status);
   if (!match) throw new Error(`no VmRSS for ${pid}`);
