@@ -40,6 +40,7 @@ import { liveLatency } from './scenarios/live-latency.js';
 import { purge } from './scenarios/purge.js';
 import { serverWarmUp } from './scenarios/server-warm-up.js';
 import { provisionAccount, probeMessaging } from './sdk-contract.js';
+import { sendAnswers } from './lib/server-answers.js';
 
 // Run order: each ceiling right before the scenarios compared with it, so a
 // ratio compares two figures taken on the same machine minutes apart at most.
@@ -349,6 +350,7 @@ async function main(): Promise<number> {
   };
 
   const results: ItemResult[] = [];
+  let sent: Record<string, number> | undefined;
   try {
     progress(`provisioning database bench_${runId} (migrations) and Redis prefix ${redisPrefix}`);
     await createBenchDatabase(databaseUrl);
@@ -381,6 +383,12 @@ async function main(): Promise<number> {
       if (interrupted) break;
       results.push(await runItem(context, item, deadline));
     }
+    if (context.server) {
+      sent = await sendAnswers(context.server.baseUrl).catch((error: Error) => {
+        progress(`could not read the API's /metrics: ${error.message}`);
+        return undefined;
+      });
+    }
   } finally {
     clearTimeout(hardStop);
     await teardown();
@@ -394,6 +402,7 @@ async function main(): Promise<number> {
     seconds: elapsedSeconds(),
     items: results.map(({ series: _series, ...rest }) => rest),
     figures: resolveFigures(results),
+    sendAnswers: sent,
   };
   const json = JSON.stringify(report, null, 2);
   const markdown = markdownReport(report);

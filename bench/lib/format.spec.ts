@@ -179,4 +179,10 @@ describe('markdownReport', () => {
       expect(text.endsWith(`${markdownTable([ingest])}\n`)).toBe(true);
     }
   });
+
+  it('states how the API answered the sends, when it was read', () => {
+    const sent = markdownReport(report({ sendAnswers: { '201': 1200, '409': 4 } }));
+    expect(sent).toContain('\n- POST /v1/messages answered: 201 × 1200, 409 × 4\n');
+    expect(markdownReport(report({}))).not.toContain('answered');
+  });
 });

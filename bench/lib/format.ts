@@ -73,6 +73,15 @@ export function markdownReport(report: RunReport): string {
     ...(Number(report.settings.apiProcesses ?? 1) > 1
       ? [`- server: ${String(report.settings.apiProcesses)} API processes behind one port`]
       : []),
+    ...(report.sendAnswers
+      ? [
+          `- POST /v1/messages answered: ${
+            Object.entries(report.sendAnswers)
+              .map(([status, count]) => `${status} × ${count}`)
+              .join(', ') || 'nothing'
+          }`,
+        ]
+      : []),
     '',
     markdownTable(report.figures),
     '',

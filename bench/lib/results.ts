@@ -57,6 +57,12 @@ export interface RunReport {
   seconds: number;
   items: Omit<ItemResult, 'series'>[];
   figures: ResolvedFigure[];
+  /**
+   * The shared API's answers to POST /v1/messages over the whole run, by
+   * status, from its /metrics: the 409s are the SDK learning its recipients'
+   * devices; anything 5xx is a server fault.
+   */
+  sendAnswers?: Record<string, number>;
 }
 
 const meets = (value: number, target: Target) =>

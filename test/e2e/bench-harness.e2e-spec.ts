@@ -119,6 +119,14 @@ describe('the benchmark harness (npm run bench -- --quick)', () => {
       expect(round.delivered).toBe(fanout.devices);
   });
 
+  it('sends through the SDK, which learns each target’s devices from a 409, and the API never fails a send', () => {
+    const answers = report.sendAnswers!;
+    expect(answers['201']).toBeGreaterThan(0);
+    // Each sender's first send to a target goes without keys and is told the devices.
+    expect(answers['409']).toBeGreaterThan(0);
+    expect(Object.keys(answers).filter((status) => status >= '500')).toEqual([]);
+  });
+
   it('has the purge done by the worker process, as a job', () => {
     const purge = report.items.find((item) => item.name === 'purge')!;
     expect(purge.details).toMatchObject({ jobState: 'completed', remaining: 0 });
@@ -148,6 +156,7 @@ describe('the benchmark harness (npm run bench -- --quick)', () => {
     expect(markdown).toMatch(/^- PostgreSQL \d+.*synchronous_commit=/m);
     expect(markdown).toMatch(/^- Redis \d+/m);
     expect(markdown).toMatch(/^- host: \d+ cores/m);
+    expect(markdown).toContain(`- POST /v1/messages answered: 201 × ${report.sendAnswers!['201']}`);
     const svg = readFileSync(path.join(resultsDir, `${base}-live-latency.svg`), 'utf8');
     expect(svg.trim()).toMatch(/^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"[\s\S]*<\/svg>$/);
     expect(svg).toContain('accepted→frame');
