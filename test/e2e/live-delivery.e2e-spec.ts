@@ -173,6 +173,8 @@ describe('live delivery over the WebSocket stream', () => {
   it('presence: the directory shows a device reachable while connected, and not after it disconnects', async () => {
     const alice = await newAccount(world.baseUrl, 'alice');
     const bob = await newAccount(world.baseUrl, 'bob');
+    // Presence is shown to accounts that share a conversation (directory-privacy.e2e-spec.ts).
+    await alice.createConversation([bob.accountId]);
     const onlineOf = async () => (await alice.devicesOf(bob.accountId)).devices[0].online;
     expect(await onlineOf()).toBe(false);
     const inbox = await LiveInbox.connect(bob);
