@@ -169,6 +169,7 @@ const paths: Record<string, Json> = {
       responses: {
         ...ok(201, object({ code: { type: 'string' }, expiresAt: time })),
         ...needsAuth,
+        ...problems([429, 'rate_limited (per account, Retry-After)']),
       },
     },
   },
@@ -229,7 +230,7 @@ const paths: Record<string, Json> = {
       responses: {
         ...ok(200, ref('DirectoryEntry')),
         ...needsAuth,
-        ...problems([404, 'account_not_found']),
+        ...problems([404, 'account_not_found'], [429, 'rate_limited (per account, Retry-After)']),
       },
     },
   },
@@ -241,7 +242,7 @@ const paths: Record<string, Json> = {
       responses: {
         ...ok(200, ref('DirectoryEntry')),
         ...needsAuth,
-        ...problems([404, 'account_not_found']),
+        ...problems([404, 'account_not_found'], [429, 'rate_limited (per account, Retry-After)']),
       },
     },
   },
@@ -254,12 +255,29 @@ const paths: Record<string, Json> = {
         ...ok(201, object({ conversationId: uuid })),
         ...needsAuth,
         ...common,
-        ...problems([404, 'account_not_found'], [409, 'too_many_members']),
+        ...problems(
+          [404, 'account_not_found'],
+          [409, 'too_many_members'],
+          [429, 'rate_limited (per account, Retry-After)'],
+        ),
       },
     },
     get: {
       ...authed,
-      summary: "The caller's conversations",
+      summary: "A page of the caller's conversations, in id order",
+      parameters: [
+        {
+          name: 'limit',
+          in: 'query',
+          schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+        },
+        {
+          name: 'after',
+          in: 'query',
+          description: 'The `next` of the previous page',
+          schema: uuid,
+        },
+      ],
       responses: {
         ...ok(
           200,
@@ -268,9 +286,15 @@ const paths: Record<string, Json> = {
               type: 'array',
               items: object({ conversationId: uuid, title: { type: 'string', nullable: true } }),
             },
+            next: {
+              ...uuid,
+              nullable: true,
+              description: '`after` for the next page; null on the last',
+            },
           }),
         ),
         ...needsAuth,
+        ...common,
       },
     },
   },
@@ -309,7 +333,11 @@ const paths: Record<string, Json> = {
         ...ok(204, undefined, 'Added'),
         ...needsAuth,
         ...common,
-        ...problems([404, 'conversation_not_found, account_not_found'], [409, 'too_many_members']),
+        ...problems(
+          [404, 'conversation_not_found, account_not_found'],
+          [409, 'too_many_members'],
+          [429, 'rate_limited (per account, Retry-After)'],
+        ),
       },
     },
   },
@@ -416,12 +444,17 @@ const paths: Record<string, Json> = {
   },
   '/metrics': {
     get: {
-      summary: 'Prometheus metrics',
+      summary:
+        'Prometheus metrics (with METRICS_TOKEN set: bearer token needed; with METRICS_PORT set: served on that port only)',
       responses: {
         '200': {
           description: 'text/plain',
           content: { 'text/plain': { schema: { type: 'string' } } },
         },
+        ...problems(
+          [401, 'token_invalid (METRICS_TOKEN set)'],
+          [404, 'not_found (METRICS_PORT set)'],
+        ),
       },
     },
   },

@@ -3,6 +3,7 @@ import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
+import { fastifyTrustProxy } from './common/client-address.js';
 import { initSodium } from './common/crypto.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { ZodValidationPipe } from './common/validation.js';
@@ -22,7 +23,7 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
   await initSodium();
   const adapter = new FastifyAdapter({
     bodyLimit: requestBodyLimit(env),
-    trustProxy: env.TRUST_PROXY,
+    trustProxy: fastifyTrustProxy(env.TRUST_PROXY),
     // Request logging stays off: URLs of the stream may carry a token.
     logger: false,
   });

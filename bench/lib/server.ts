@@ -37,7 +37,8 @@ export interface ServerEnv {
 /**
  * The benchmark's server settings on top of the defaults of src/config/env.ts:
  * rate limits that cannot cap a run (one address opens thousands of accounts
- * and sends thousands of messages a second), and a purge that runs only when
+ * and sends thousands of messages a second), /metrics open on the API's port
+ * whatever the shell exports, and a purge that runs only when
  * the purge scenario asks for it.
  */
 export const BENCH_SERVER_SETTINGS: Record<string, string> = {
@@ -45,6 +46,13 @@ export const BENCH_SERVER_SETTINGS: Record<string, string> = {
   RATE_LIMIT_ACCOUNT_CREATE: '1000000000',
   RATE_LIMIT_AUTH: '1000000000',
   RATE_LIMIT_SEND_PER_DEVICE: '1000000000',
+  RATE_LIMIT_LINK_CODES: '1000000000',
+  RATE_LIMIT_CONVERSATIONS: '1000000000',
+  RATE_LIMIT_MEMBER_ADDS: '1000000000',
+  RATE_LIMIT_DIRECTORY: '1000000000',
+  // The report reads the API's own /metrics on its public port.
+  METRICS_PORT: '',
+  METRICS_TOKEN: '',
   PURGE_INTERVAL_SECONDS: '86400',
 };
 

@@ -22,6 +22,7 @@ import { fetchTransport, type HttpTransport, requestJson } from './http.js';
 import type {
   Accepted,
   Conversation,
+  ConversationPage,
   CreatedDevice,
   DeviceSummary,
   DirectoryEntry,
@@ -344,6 +345,18 @@ export class SupernodeClient {
       title,
     });
     return created.conversationId;
+  }
+
+  /**
+   * One page of this account's conversations (in id order). Pass the answer's
+   * `next` as `after` for the following page; `next` is null on the last.
+   */
+  listConversations(options: { limit?: number; after?: string } = {}): Promise<ConversationPage> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.after !== undefined) query.set('after', options.after);
+    const suffix = query.size > 0 ? `?${query.toString()}` : '';
+    return this.request('GET', `/v1/conversations${suffix}`);
   }
 
   getConversation(conversationId: string): Promise<Conversation> {

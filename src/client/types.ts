@@ -14,7 +14,11 @@ export interface DeviceSummary {
 
 export interface DirectoryDevice extends PublicDeviceKeys {
   deviceId: string;
-  /** Whether a live connection holds the device now (null when the server cannot tell). */
+  /**
+   * Whether a live connection holds the device now: shown only to the account
+   * itself and to accounts sharing a conversation with it; null otherwise, or
+   * when the server cannot tell.
+   */
   online?: boolean | null;
 }
 
@@ -77,4 +81,10 @@ export interface Conversation {
   conversationId: string;
   title: string | null;
   members: { accountId: string; role: 'owner' | 'member' }[];
+}
+
+/** A page of `GET /v1/conversations`; `next` is the `after` of the following page. */
+export interface ConversationPage {
+  conversations: { conversationId: string; title: string | null }[];
+  next: string | null;
 }

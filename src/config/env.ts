@@ -1,8 +1,49 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 // One validated schema for the whole process. A bad value stops the boot with
 // a message that names the variable; the defaults serve a local run.
 const integer = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+
+// Names fastify's proxy-addr knows for whole address ranges.
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+const isProxyAddress = (entry: string) =>
+  PROXY_RANGE_NAMES.has(entry) || ipaddr.isValid(entry) || ipaddr.isValidCIDR(entry);
+
+// Which proxies' X-Forwarded-For entries to believe: none (false), the last
+// N hops, or the hops added by these addresses. `true` would believe the
+// left-most entry, which the client writes itself, so it is refused.
+const trustProxy = z
+  .string()
+  .trim()
+  .default('false')
+  .transform((value, context): false | number | string[] => {
+    if (value === '' || value === 'false' || value === '0') return false;
+    if (/^\d+$/.test(value)) return Number(value);
+    if (value === 'true') {
+      context.addIssue({
+        code: 'custom',
+        message:
+          'true would trust a client-written X-Forwarded-For; give the number of proxies in front (e.g. 1) or their addresses/CIDRs',
+      });
+      return z.NEVER;
+    }
+    const entries = value.split(',').map((entry) => entry.trim());
+    const invalid = entries.filter((entry) => !isProxyAddress(entry));
+    if (invalid.length > 0) {
+      context.addIssue({
+        code: 'custom',
+        message: 'expected false, a hop count or a comma-separated list of addresses/CIDRs',
+      });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
+// An empty variable counts as unset (as env files and compose often leave them).
+const unsetIfEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
 const envSchema = z.object({
   DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/supernode'),
@@ -17,7 +58,12 @@ const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
-  TRUST_PROXY: z.stringbool().default(false),
+  TRUST_PROXY: trustProxy,
+  // /metrics on its own small server (off the public port) and/or behind a
+  // bearer token; with neither it is served openly on the public port.
+  METRICS_PORT: unsetIfEmpty(z.coerce.number().int().min(0).max(65535)),
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  METRICS_TOKEN: unsetIfEmpty(z.string().min(16)),
 
   MAX_BODY_BYTES: integer(256 * 1024, 1),
   DEFAULT_TTL_SECONDS: integer(7 * 24 * 3600, 1),
@@ -33,6 +79,12 @@ const envSchema = z.object({
   RATE_LIMIT_ACCOUNT_CREATE: integer(20, 1),
   RATE_LIMIT_AUTH: integer(60, 1),
   RATE_LIMIT_SEND_PER_DEVICE: integer(6000, 1),
+  // Per account: far above what a person does by hand, low enough that
+  // walking the handle space or spamming invitations takes forever.
+  RATE_LIMIT_LINK_CODES: integer(10, 1),
+  RATE_LIMIT_CONVERSATIONS: integer(30, 1),
+  RATE_LIMIT_MEMBER_ADDS: integer(120, 1),
+  RATE_LIMIT_DIRECTORY: integer(300, 1),
 
   PURGE_INTERVAL_SECONDS: integer(60, 1),
   PURGE_BATCH_SIZE: integer(5000, 1),

@@ -1,17 +1,34 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
+import { RateLimitGuard, RateLimitPerAccount } from '../common/rate-limit.guard.js';
 import { parseUuidParam } from '../common/validation.js';
 import { AuthGuard, Caller } from '../identity/auth.guard.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { ConversationsService } from './conversations.service.js';
-import { AddMemberDto, CreateConversationDto } from './dto/conversations.dto.js';
+import {
+  AddMemberDto,
+  ConversationListQueryDto,
+  CreateConversationDto,
+} from './dto/conversations.dto.js';
 
 @Controller('v1/conversations')
-@UseGuards(AuthGuard)
+// RateLimitGuard after AuthGuard: its limits here count per account.
+@UseGuards(AuthGuard, RateLimitGuard)
 export class ConversationsController {
   constructor(private readonly conversations: ConversationsService) {}
 
   @Post()
   @HttpCode(201)
+  @RateLimitPerAccount('conversations', 'RATE_LIMIT_CONVERSATIONS')
   async create(@Caller() caller: AuthenticatedDevice, @Body() body: CreateConversationDto) {
     return {
       conversationId: await this.conversations.create(caller.accountId, body.members, body.title),
@@ -19,9 +36,12 @@ export class ConversationsController {
   }
 
   @Get()
-  async list(@Caller() caller: AuthenticatedDevice) {
-    const conversations = await this.conversations.listFor(caller.accountId);
-    return { conversations: conversations.map(({ id, title }) => ({ conversationId: id, title })) };
+  async list(@Caller() caller: AuthenticatedDevice, @Query() query: ConversationListQueryDto) {
+    const page = await this.conversations.listFor(caller.accountId, query.limit, query.after);
+    return {
+      conversations: page.conversations.map(({ id, title }) => ({ conversationId: id, title })),
+      next: page.next,
+    };
   }
 
   @Get(':id')
@@ -36,6 +56,7 @@ export class ConversationsController {
 
   @Post(':id/members')
   @HttpCode(204)
+  @RateLimitPerAccount('member-adds', 'RATE_LIMIT_MEMBER_ADDS')
   async addMember(
     @Caller() caller: AuthenticatedDevice,
     @Param('id') id: string,

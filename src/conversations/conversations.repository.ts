@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { and, asc, count, eq, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import { type Database, DRIZZLE } from '../db/db.module.js';
 import { conversationMembers, conversations } from '../db/schema/index.js';
 
@@ -116,12 +117,35 @@ export class ConversationsRepository {
     return rows.length > 0;
   }
 
-  async listFor(accountId: string): Promise<{ id: string; title: string | null }[]> {
+  /** Up to `limit` of the account's conversations with ids after `after`, in id order. */
+  async listFor(
+    accountId: string,
+    limit: number,
+    after?: string,
+  ): Promise<{ id: string; title: string | null }[]> {
     return this.db
       .select({ id: conversations.id, title: conversations.title })
-      .from(conversations)
-      .innerJoin(conversationMembers, eq(conversationMembers.conversationId, conversations.id))
-      .where(eq(conversationMembers.accountId, accountId))
-      .orderBy(asc(conversations.createdAt));
+      .from(conversationMembers)
+      .innerJoin(conversations, eq(conversations.id, conversationMembers.conversationId))
+      .where(
+        and(
+          eq(conversationMembers.accountId, accountId),
+          after ? gt(conversationMembers.conversationId, after) : undefined,
+        ),
+      )
+      .orderBy(asc(conversationMembers.conversationId))
+      .limit(limit);
+  }
+
+  async shareAConversation(accountId: string, otherAccountId: string): Promise<boolean> {
+    const mine = alias(conversationMembers, 'mine');
+    const theirs = alias(conversationMembers, 'theirs');
+    const [row] = await this.db
+      .select({ conversationId: mine.conversationId })
+      .from(mine)
+      .innerJoin(theirs, eq(theirs.conversationId, mine.conversationId))
+      .where(and(eq(mine.accountId, accountId), eq(theirs.accountId, otherAccountId)))
+      .limit(1);
+    return row !== undefined;
   }
 }

@@ -88,8 +88,27 @@ export class ConversationsService {
     }
   }
 
-  listFor(accountId: string) {
-    return this.repository.listFor(accountId);
+  /**
+   * One page of the account's conversations in id order; `next` is the value
+   * of `after` for the following page, null on the last.
+   */
+  async listFor(
+    accountId: string,
+    limit: number,
+    after?: string,
+  ): Promise<{ conversations: { id: string; title: string | null }[]; next: string | null }> {
+    // One row more than asked tells whether another page follows.
+    const rows = await this.repository.listFor(accountId, limit + 1, after?.toLowerCase());
+    const conversations = rows.slice(0, limit);
+    return {
+      conversations,
+      next: rows.length > limit ? conversations[conversations.length - 1].id : null,
+    };
+  }
+
+  /** Whether the two accounts are members of at least one common conversation. */
+  shareAConversation(accountId: string, otherAccountId: string): Promise<boolean> {
+    return this.repository.shareAConversation(accountId, otherAccountId);
   }
 
   private async assertAccountsExist(accountIds: string[]): Promise<void> {

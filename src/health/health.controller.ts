@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
@@ -10,6 +10,8 @@ const CHECK_TIMEOUT_MS = 2000;
 
 @Controller('health')
 export class HealthController {
+  private readonly logger = new Logger(HealthController.name);
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
@@ -23,7 +25,11 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** PostgreSQL and Redis both answer; otherwise 503 naming the part that is down. */
+  /**
+   * PostgreSQL and Redis both answer; otherwise 503 naming the part that is
+   * down. The drivers' error text (hosts, ports, users) goes to the log only:
+   * this answer is public.
+   */
   @Get('ready')
   async ready() {
     try {
@@ -50,12 +56,13 @@ export class HealthController {
         details?: Record<string, unknown>;
       };
       const down = Object.keys(result.error ?? {});
+      this.logger.warn(`not ready: ${JSON.stringify(result.error)}`);
       throw new Problem(
         503,
         'not_ready',
         'Service unavailable',
         `Down: ${down.join(', ')}`,
-        { down, details: result.details },
+        { down },
         {
           'Retry-After': '5',
         },

@@ -1,5 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { RateLimitGuard, RateLimitPerAddress } from '../common/rate-limit.guard.js';
+import {
+  RateLimitGuard,
+  RateLimitPerAccount,
+  RateLimitPerAddress,
+} from '../common/rate-limit.guard.js';
 import { parseUuidParam } from '../common/validation.js';
 import { AuthGuard, Caller } from './auth.guard.js';
 import { type AuthenticatedDevice, AuthService } from './auth.service.js';
@@ -11,8 +15,8 @@ import {
 } from './dto/identity.dto.js';
 import { IdentityService } from './identity.service.js';
 
+// Guards run in order: RateLimitGuard comes after AuthGuard wherever it counts per account.
 @Controller('v1')
-@UseGuards(RateLimitGuard)
 export class IdentityController {
   constructor(
     private readonly identity: IdentityService,
@@ -22,6 +26,7 @@ export class IdentityController {
   @Post('accounts')
   @HttpCode(201)
   @RateLimitPerAddress('account-create', 'RATE_LIMIT_ACCOUNT_CREATE')
+  @UseGuards(RateLimitGuard)
   createAccount(@Body() body: CreateAccountDto) {
     return this.identity.createAccount(body.handle, body.device);
   }
@@ -29,6 +34,7 @@ export class IdentityController {
   @Post('auth/challenge')
   @HttpCode(200)
   @RateLimitPerAddress('auth', 'RATE_LIMIT_AUTH')
+  @UseGuards(RateLimitGuard)
   challenge(@Body() body: ChallengeRequestDto) {
     return this.auth.issueChallenge(body.deviceId);
   }
@@ -36,13 +42,15 @@ export class IdentityController {
   @Post('auth/token')
   @HttpCode(200)
   @RateLimitPerAddress('auth', 'RATE_LIMIT_AUTH')
+  @UseGuards(RateLimitGuard)
   token(@Body() body: TokenRequestDto) {
     return this.auth.issueToken(body.deviceId, body.challenge, body.signature);
   }
 
   @Post('devices/link-codes')
   @HttpCode(201)
-  @UseGuards(AuthGuard)
+  @RateLimitPerAccount('link-codes', 'RATE_LIMIT_LINK_CODES')
+  @UseGuards(AuthGuard, RateLimitGuard)
   linkCode(@Caller() caller: AuthenticatedDevice) {
     return this.identity.createLinkCode(caller.accountId, caller.deviceId);
   }
@@ -50,6 +58,7 @@ export class IdentityController {
   @Post('devices')
   @HttpCode(201)
   @RateLimitPerAddress('auth', 'RATE_LIMIT_AUTH')
+  @UseGuards(RateLimitGuard)
   linkDevice(@Body() body: LinkDeviceDto) {
     return this.identity.linkDevice(body.code, body.device);
   }

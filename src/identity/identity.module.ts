@@ -19,6 +19,6 @@ import { IdentityService } from './identity.service.js';
     RateLimiter,
     RateLimitGuard,
   ],
-  exports: [IdentityService, AuthService, AuthGuard, DeviceLifecycle, RateLimiter],
+  exports: [IdentityService, AuthService, AuthGuard, DeviceLifecycle, RateLimiter, RateLimitGuard],
 })
 export class IdentityModule {}

@@ -173,6 +173,8 @@ describe('live delivery over the WebSocket stream', () => {
   it('presence: the directory shows a device reachable while connected, and not after it disconnects', async () => {
     const alice = await newAccount(world.baseUrl, 'alice');
     const bob = await newAccount(world.baseUrl, 'bob');
+    // Presence is shown to accounts that share a conversation (directory-privacy.e2e-spec.ts).
+    await alice.createConversation([bob.accountId]);
     const onlineOf = async () => (await alice.devicesOf(bob.accountId)).devices[0].online;
     expect(await onlineOf()).toBe(false);
     const inbox = await LiveInbox.connect(bob);
@@ -188,6 +190,8 @@ describe('live delivery over the WebSocket stream', () => {
       headers: { authorization: `Bearer ${bob.currentToken}` },
     });
     await new Promise((resolve) => raw.once('open', resolve));
+    // Presence is shown to accounts that share a conversation.
+    await alice.createConversation([bob.accountId]);
     expect((await alice.devicesOf(bob.accountId)).devices[0].online).toBe(true);
     // A client that vanished without closing: it reads nothing, so it answers no ping.
     (raw as unknown as { _socket: { pause(): void } })._socket.pause();
@@ -343,7 +347,8 @@ describe('live delivery over the WebSocket stream', () => {
       // the accepting process too, still with no job.
       await inboxes[1].stream.close();
       await waitFor('the tablet offline', async () => {
-        const devices = (await alice.devicesOf(bob.accountId)).devices;
+        // (Bob asks: presence is shown to the account itself and its conversation partners.)
+        const devices = (await bob.devicesOf(bob.accountId)).devices;
         return devices.find((device) => device.deviceId === bobTablet.deviceId)?.online === false;
       });
       await wakeups.clear(bobTablet.deviceId);

@@ -1,3 +1,4 @@
+import { MetricsServer } from '../../src/metrics/metrics.server.js';
 import { FanoutProducer } from '../../src/sync/fanout.producer.js';
 import { newAccount } from '../factories/accounts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -47,5 +48,69 @@ describe('GET /metrics', () => {
     // Route templates only: no ids, and never a token.
     expect(after).not.toContain(bob.accountId);
     expect(after).not.toContain(alice.currentToken ?? 'no-token');
+  });
+});
+
+const METRICS_TOKEN = 'scraper-token-0123456789abcdef';
+
+const expectProblem = async (response: Response, status: number, code: string) => {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toContain('application/problem+json');
+  expect(((await response.json()) as { code: string }).code).toBe(code);
+};
+
+describe('GET /metrics with METRICS_TOKEN', () => {
+  let world: TestApp;
+  beforeAll(async () => {
+    world = await startTestApp({ METRICS_TOKEN });
+  });
+  afterAll(() => world.close());
+
+  it('needs the bearer token: none or a wrong one is a 401 problem, the right one gets the metrics', async () => {
+    await expectProblem(await fetch(`${world.baseUrl}/metrics`), 401, 'token_invalid');
+    await expectProblem(
+      await fetch(`${world.baseUrl}/metrics`, {
+        headers: { authorization: `Bearer ${METRICS_TOKEN.slice(0, -1)}x` },
+      }),
+      401,
+      'token_invalid',
+    );
+    const response = await fetch(`${world.baseUrl}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('supernode_http_request_duration_seconds_count');
+  });
+});
+
+describe('GET /metrics on METRICS_PORT', () => {
+  let world: TestApp;
+  let metricsUrl: string;
+  beforeAll(async () => {
+    // Port 0: a free one, read back from the metrics server.
+    world = await startTestApp({ METRICS_PORT: '0', METRICS_HOST: '127.0.0.1', METRICS_TOKEN });
+    metricsUrl = `http://127.0.0.1:${world.app.get(MetricsServer).port}`;
+  });
+  afterAll(() => world.close());
+
+  it('is gone from the public port and served on its own, with the token when one is set', async () => {
+    await expectProblem(
+      await fetch(`${world.baseUrl}/metrics`, {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      }),
+      404,
+      'not_found',
+    );
+    // The API's own requests are counted, and read on the metrics port.
+    await fetch(`${world.baseUrl}/health/live`);
+
+    await expectProblem(await fetch(`${metricsUrl}/metrics`), 401, 'token_invalid');
+    const response = await fetch(`${metricsUrl}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    expect(await response.text()).toContain('route="/health/live",status="200"');
+    await expectProblem(await fetch(`${metricsUrl}/other`), 404, 'not_found');
   });
 });

@@ -51,7 +51,9 @@ describe('several processes: two API processes and a worker', () => {
     expect(laptopInbox.texts()).toEqual(['across processes']);
     // Delivered live, not by a reconnect's catch-up.
     expect([bobInbox.connects, laptopInbox.connects]).toEqual([1, 1]);
-    // The directory, asked through A, knows Bob is reachable (presence is shared in Redis).
+    // The directory, asked through A, knows Bob is reachable (presence is shared in Redis);
+    // it shows presence to accounts that share a conversation.
+    await alice.createConversation([bob.accountId]);
     expect((await alice.devicesOf(bob.accountId)).devices[0]).toMatchObject({
       deviceId: bob.deviceId,
       online: true,
@@ -132,6 +134,7 @@ describe('several processes: two API processes and a worker', () => {
   it('when a process crashes, its devices fall offline on their own (presence expires)', async () => {
     const alice = await newAccount(apiA.baseUrl, 'alice');
     const bob = await newAccount(apiB.baseUrl, 'bob');
+    await alice.createConversation([bob.accountId]);
     const bobInbox = await LiveInbox.connect(bob);
     const onlineOf = async () => (await alice.devicesOf(bob.accountId)).devices[0].online;
     expect(await onlineOf()).toBe(true);

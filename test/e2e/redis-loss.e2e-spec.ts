@@ -86,6 +86,8 @@ describe('the fan-out reconciler', () => {
     try {
       const alice = await newAccount(api.baseUrl, 'alice');
       const bob = await newAccount(`http://127.0.0.1:${port}`, 'bob');
+      // (Presence is shown to accounts that share a conversation.)
+      await alice.createConversation([bob.accountId]);
       inbox = await LiveInbox.connect(bob);
       // Connected (presence set): the socket's own first read may still pick
       // up the first message; the rest can only come by a fan-out.

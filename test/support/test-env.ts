@@ -26,9 +26,14 @@ export async function createTestEnv(
   const env = loadEnv({
     ...process.env,
     LOG_LEVEL: 'warn',
-    // Test files create many accounts from one address; the rate-limit tests set their own.
+    // Test files create many accounts from one address and make many calls per
+    // account; the rate-limit tests set their own.
     RATE_LIMIT_ACCOUNT_CREATE: '100000',
     RATE_LIMIT_AUTH: '100000',
+    RATE_LIMIT_LINK_CODES: '100000',
+    RATE_LIMIT_CONVERSATIONS: '100000',
+    RATE_LIMIT_MEMBER_ADDS: '100000',
+    RATE_LIMIT_DIRECTORY: '100000',
     ...overrides,
     DATABASE_URL: url.toString(),
     REDIS_PREFIX: `snt_${suffix}`,

@@ -16,11 +16,39 @@ describe('the environment schema', () => {
   });
 
   it('reads numbers and booleans from their text', () => {
-    expect(loadEnv({ PORT: '8080', TRUST_PROXY: 'true', ROLE: 'worker' })).toMatchObject({
+    expect(loadEnv({ PORT: '8080', TRUST_PROXY: 'false', ROLE: 'worker' })).toMatchObject({
       PORT: 8080,
-      TRUST_PROXY: true,
+      TRUST_PROXY: false,
       ROLE: 'worker',
     });
+  });
+
+  it.each([
+    [undefined, false],
+    ['', false],
+    ['0', false],
+    ['1', 1],
+    ['2', 2],
+    ['127.0.0.1', ['127.0.0.1']],
+    ['10.0.0.0/8, ::1, fd00::/8,loopback', ['10.0.0.0/8', '::1', 'fd00::/8', 'loopback']],
+  ])('reads TRUST_PROXY=%s as %j', (value, parsed) => {
+    expect(loadEnv(value === undefined ? {} : { TRUST_PROXY: value }).TRUST_PROXY).toEqual(parsed);
+  });
+
+  it('refuses TRUST_PROXY=true, which would trust a client-written X-Forwarded-For', () => {
+    expect(() => loadEnv({ TRUST_PROXY: 'true' })).toThrow(
+      /^Invalid environment:\n {2}TRUST_PROXY: true would trust a client-written X-Forwarded-For/,
+    );
+  });
+
+  it('reads the metrics settings; empty counts as unset', () => {
+    expect(loadEnv({})).toMatchObject({ METRICS_HOST: '127.0.0.1' });
+    expect(loadEnv({}).METRICS_PORT).toBeUndefined();
+    expect(loadEnv({ METRICS_PORT: '', METRICS_TOKEN: '' })).toMatchObject({
+      METRICS_PORT: undefined,
+      METRICS_TOKEN: undefined,
+    });
+    expect(loadEnv({ METRICS_PORT: '9464' }).METRICS_PORT).toBe(9464);
   });
 
   it.each([
@@ -31,6 +59,12 @@ describe('the environment schema', () => {
     ['MAX_DEVICES_PER_ACCOUNT', '0'],
     ['REDIS_PREFIX', 'has:colon'],
     ['TRUST_PROXY', 'maybe'],
+    ['TRUST_PROXY', '10.0.0.0/99'],
+    ['TRUST_PROXY', '127.0.0.1,'],
+    ['TRUST_PROXY', '-1'],
+    ['METRICS_PORT', '70000'],
+    ['METRICS_TOKEN', 'short'],
+    ['RATE_LIMIT_DIRECTORY', '0'],
   ])('refuses %s=%s with a message naming the variable', (variable, value) => {
     expect(() => loadEnv({ [variable]: value })).toThrow(EnvError);
     expect(() => loadEnv({ [variable]: value })).toThrow(
