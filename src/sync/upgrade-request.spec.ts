@@ -2,6 +2,7 @@ import { checkUpgradeRequest, refusalResponse } from './upgrade-request.js';
 
 const PATH = '/v1/stream';
 const good = {
+  host: 'example.org',
   upgrade: 'websocket',
   connection: 'Upgrade',
   'sec-websocket-version': '13',
@@ -32,6 +33,7 @@ describe('checkUpgradeRequest', () => {
     ['another protocol', 'GET', PATH, { ...good, upgrade: 'h2c' }, 400],
     ['no version', 'GET', PATH, { ...good, 'sec-websocket-version': undefined }, 426],
     ['version 8', 'GET', PATH, { ...good, 'sec-websocket-version': '8' }, 426],
+    ['no Host', 'GET', PATH, { ...good, host: undefined }, 400],
     ['no key', 'GET', PATH, { ...good, 'sec-websocket-key': undefined }, 400],
     ['a key of the wrong length', 'GET', PATH, { ...good, 'sec-websocket-key': 'c2hvcnQ=' }, 400],
   ])('refuses %s', (_case, method, target, headers, status) => {

@@ -63,6 +63,7 @@ export function checkUpgradeRequest(
   if (url.pathname !== path) return refusal(404, 'not_found', 'No such WebSocket endpoint');
   if (method !== 'GET')
     return refusal(405, 'method_not_allowed', 'A WebSocket upgrade is a GET', { Allow: 'GET' });
+  if (!headers.host) return refusal(400, 'missing_host', 'An HTTP/1.1 request names its Host');
   if (single(headers.upgrade)?.toLowerCase() !== 'websocket')
     return refusal(400, 'bad_upgrade', 'Upgrade must be websocket');
   if (single(headers['sec-websocket-version']) !== '13') {
