@@ -207,15 +207,11 @@ export class StreamConnection {
       // so before this read began: the read covers them all. A read from the
       // cursor does not (a late commit behind it comes by id, later).
       const covered = after === 0 ? await this.lastNoticeNow() : undefined;
-      let reading = this.readPage(after);
       for (;;) {
-        const page = await reading;
-        const { messages, more } = page;
+        const { messages, more } = await this.readPage(after);
         if (messages.length > 0) after = messages[messages.length - 1].seq;
-        // A long backlog: PostgreSQL reads the next page while this one is written.
-        if (more) reading = this.readPage(after);
         // Backpressure before every frame: a socket that does not read holds
-        // at most its buffer and what is left of this page.
+        // at most its buffer, one frame past it, and what is left of this page.
         for (const message of messages) {
           if (this.socket.bufferedAmount > this.limits.bufferBytes) await this.drained();
           if (!this.isOpen()) break;
@@ -223,6 +219,9 @@ export class StreamConnection {
           this.cursor = Math.max(this.cursor, message.seq);
         }
         if (!more || !this.isOpen()) break;
+        // The next page is read once the socket is under its mark again: it
+        // still has that much to write meanwhile, and a socket that stalls
+        // holds no second page.
         await this.drained();
       }
       // Notified, yet neither sent nor acked here: committed behind the cursor
@@ -251,10 +250,7 @@ export class StreamConnection {
   }
 
   private readPage(afterSeq: number): Promise<PendingPage> {
-    const reading = this.dependencies.pendingAfter(this.device.deviceId, afterSeq, PAGE);
-    // A page read ahead for a socket that closed meanwhile is never awaited.
-    reading.catch(() => undefined);
-    return reading;
+    return this.dependencies.pendingAfter(this.device.deviceId, afterSeq, PAGE);
   }
 
   private forgetAcked(messageId: string): void {
