@@ -40,6 +40,8 @@ type LiveToken = { deviceId: string; tokenHash: Buffer; accountId: string; expir
 /** Where a token stands now: its device revoked (or gone), the token expired (or gone), or live. */
 export type TokenState = 'live' | 'revoked' | 'expired';
 
+type TokenKey = { deviceId: string; tokenHash: Buffer };
+
 /** The only code that touches the identity tables. */
 @Injectable()
 export class IdentityRepository {
@@ -52,6 +54,11 @@ export class IdentityRepository {
   );
   private readonly tokensByDevice = new Batcher((deviceIds: string[]) =>
     this.queryLiveTokens(deviceIds),
+  );
+  // Every new stream checks its token again, and every heartbeat all of them.
+  private readonly tokenStateReads = new Batcher(
+    (tokens: TokenKey[]) => this.queryTokenStates(tokens),
+    { keyOf: (token) => `${token.deviceId}:${token.tokenHash.toString('base64')}` },
   );
 
   constructor(
@@ -245,9 +252,12 @@ export class IdentityRepository {
     return groupRowsBy(deviceIds, result.rows, (row) => row.deviceId);
   }
 
-  /** The state of each (device, token hash), in order: one statement for all of them. */
-  async tokenStates(tokens: { deviceId: string; tokenHash: Buffer }[]): Promise<TokenState[]> {
-    if (tokens.length === 0) return [];
+  /** The state of each (device, token hash), in order; the checks of one turn share a statement. */
+  tokenStates(tokens: TokenKey[]): Promise<TokenState[]> {
+    return Promise.all(tokens.map((token) => this.tokenStateReads.load(token)));
+  }
+
+  private async queryTokenStates(tokens: TokenKey[]): Promise<TokenState[]> {
     const result = await this.pool.query<{ index: string; state: TokenState }>({
       name: 'identity-token-states',
       text: `SELECT s.index,

@@ -6,6 +6,7 @@ import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { AckDto, InboxQueryDto } from '../messages/dto/messages.dto.js';
 import { inboxMessageView } from '../messages/inbox-message.view.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { countAck } from './ack-rate-limit.js';
 
 /** Pull and ack over HTTP, for the calling device only. */
 @Controller('v1/inbox')
@@ -27,13 +28,7 @@ export class InboxController {
   @Post('ack')
   @HttpCode(200)
   async ack(@Caller() caller: AuthenticatedDevice, @Body() body: AckDto) {
-    // The same count as the stream's ack frames: one per call, whatever its ids.
-    await this.rateLimiter.hit(
-      'ack',
-      caller.accountId,
-      this.env.RATE_LIMIT_ACK,
-      this.env.RATE_LIMIT_WINDOW_SECONDS,
-    );
+    await countAck(this.rateLimiter, this.env, caller.accountId);
     return { acked: await this.messages.ack(caller.deviceId, body.messageIds) };
   }
 }

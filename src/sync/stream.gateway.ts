@@ -26,6 +26,7 @@ import { NoticeNumbers } from '../messages/notice-numbers.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { WakeupService } from '../push/wakeup.service.js';
 import { DEVICE_ROUTER, type DeviceRouter, type RoutedEvent } from './device-router.js';
+import { countAck } from './ack-rate-limit.js';
 import { LiveRoutingService } from './live-routing.service.js';
 import { type FrameTransport, StreamConnection } from './stream-connection.js';
 import { checkUpgradeRequest, refusalResponse, type UpgradeRefusal } from './upgrade-request.js';
@@ -209,12 +210,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
         lastNotice: (deviceId) => this.noticeNumbers.last(deviceId),
         ack: async (deviceId, messageIds, keys) => {
           // Counted per frame, not per id: one frame carries up to 1,000.
-          await this.rateLimiter.hit(
-            'ack',
-            device.accountId,
-            this.env.RATE_LIMIT_ACK,
-            this.env.RATE_LIMIT_WINDOW_SECONDS,
-          );
+          await countAck(this.rateLimiter, this.env, device.accountId);
           return this.messages.ack(deviceId, messageIds, keys);
         },
         // The message stays pending in PostgreSQL: the next notification or catch-up sends it.

@@ -194,6 +194,7 @@ describe('stream limits per device, per account and per process', () => {
       MAX_STREAMS_PER_PROCESS: '4',
       RATE_LIMIT_STREAM_CONNECT: '3',
       RATE_LIMIT_ACK: '2',
+      PAGE_MAX_BYTES: String(64 * 1024),
     });
     streamUrl = `${world.baseUrl.replace('http', 'ws')}/v1/stream`;
   });
@@ -303,5 +304,30 @@ describe('stream limits per device, per account and per process', () => {
     await after.opened;
     after.socket.close();
     await after.closed;
+  });
+
+  it('caps inbox and catch-up pages by bytes as well as count, with more: true when bytes cut a page', async () => {
+    const frank = await newAccount(world.baseUrl, 'frank');
+    const grace = await newAccount(world.baseUrl, 'grace');
+    // Each some 40 KB of base64: one fits a page of 64 KiB, two do not.
+    const sent = [];
+    for (let index = 0; index < 3; index++)
+      sent.push(await grace.sendText({ accountId: frank.accountId }, `${index}`.repeat(30_000)));
+    const first = await frank.fetchInbox(100);
+    expect([first.messages.map((message) => message.messageId), first.more]).toEqual([
+      [sent[0].messageId],
+      true,
+    ]);
+    // The stream pages on past the byte cap and sends all of them, in order.
+    const stream = openStream(streamUrl, frank.currentToken);
+    await stream.opened;
+    await waitFor('the backlog', () => stream.frames.length === 3);
+    expect(
+      stream.frames.map(
+        (frame) => (frame as { message?: { messageId: string } }).message?.messageId,
+      ),
+    ).toEqual(sent.map((accepted) => accepted.messageId));
+    stream.socket.close();
+    await stream.closed;
   });
 });
