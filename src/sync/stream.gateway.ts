@@ -136,7 +136,8 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     socket.on('error', () => socket.destroy());
     const checked = checkUpgradeRequest(STREAM_PATH, request.method, request.url, request.headers);
     if (!checked.ok) return refuse(socket, checked);
-    if (this.connectionCount + this.upgrading >= this.env.MAX_STREAMS_PER_PROCESS) {
+    // Counted until their sockets close (a replaced one lingers a moment).
+    if (this.sessions.size + this.upgrading >= this.env.MAX_STREAMS_PER_PROCESS) {
       this.logger.warn('stream refused: this process holds its maximum of streams');
       return refuse(socket, {
         ok: false,
