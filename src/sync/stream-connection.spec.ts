@@ -86,6 +86,9 @@ class FakeSocket extends EventEmitter {
     this.closedWith = code;
     this.readyState = 2;
   }
+  terminate(): void {
+    this.readyState = 3;
+  }
   pause(): void {
     this.isPaused = true;
   }

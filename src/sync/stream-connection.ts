@@ -22,6 +22,9 @@ const MAX_ACKS_IN_FLIGHT = 8;
 // Late commits read by id (rare) are read this many at a time.
 const LATE_READ_BATCH = 16;
 export const CLOSE_POLICY_VIOLATION = 1008;
+// A socket closed by the server that does not answer the close handshake
+// (it is not reading) is cut off after this long, with what it still buffers.
+const CLOSE_GRACE_MS = 2000;
 // Up to this many frames sent and unacked, a drain re-reads from the start.
 const REREAD_BELOW = 200;
 // Frames sent and not yet acked (id → expiresAtKey), kept to skip sending
@@ -146,7 +149,7 @@ export class StreamConnection {
   sendError(code: string, detail: string, extra: Record<string, unknown> = {}): void {
     if (!this.isOpen()) return;
     if (this.unreadErrorFrames >= MAX_UNREAD_ERROR_FRAMES) {
-      this.socket.close(CLOSE_POLICY_VIOLATION, 'error_frames_unread');
+      closeSoon(this.socket, CLOSE_POLICY_VIOLATION, 'error_frames_unread');
       return;
     }
     this.unreadErrorFrames++;
@@ -312,4 +315,10 @@ export class StreamConnection {
       if (this.acksInFlight < MAX_ACKS_IN_FLIGHT && this.socket.isPaused) this.socket.resume();
     }
   }
+}
+
+/** Closes with a code; a client that does not answer the close (it does not read) is cut off soon after. */
+export function closeSoon(socket: WebSocket, code: number, reason: string): void {
+  socket.close(code, reason);
+  setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
 }

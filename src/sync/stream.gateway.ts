@@ -28,7 +28,7 @@ import { WakeupService } from '../push/wakeup.service.js';
 import { DEVICE_ROUTER, type DeviceRouter, type RoutedEvent } from './device-router.js';
 import { countAck } from './ack-rate-limit.js';
 import { LiveRoutingService } from './live-routing.service.js';
-import { type FrameTransport, StreamConnection } from './stream-connection.js';
+import { closeSoon, type FrameTransport, StreamConnection } from './stream-connection.js';
 import { checkUpgradeRequest, refusalResponse, type UpgradeRefusal } from './upgrade-request.js';
 
 // Close codes: docs/protocol.md lists them all.
@@ -40,9 +40,6 @@ export const CLOSE_RATE_LIMITED = 4429;
 const CLOSE_UNAVAILABLE = 1013; // "try again later"
 // The largest frame a client needs: an ack of 1,000 ids is some 39 KB of JSON.
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
-// A socket closed by the server that does not answer the close handshake
-// (it is not reading) is cut off after this long, with what it still buffers.
-const CLOSE_GRACE_MS = 2000;
 // The heartbeat's check of tokens and devices reads this many sockets' per statement.
 const SESSION_CHECK_BATCH = 5000;
 
@@ -372,10 +369,4 @@ type Admission =
 function refuse(socket: Duplex, refused: UpgradeRefusal): void {
   if (socket.destroyed) return;
   socket.end(refusalResponse(refused), () => socket.destroy());
-}
-
-/** Closes with a code; a client that does not answer the close (it does not read) is cut off soon after. */
-function closeSoon(socket: WebSocket, code: number, reason: string): void {
-  socket.close(code, reason);
-  setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
 }
