@@ -398,7 +398,8 @@ const paths: Record<string, Json> = {
   '/v1/inbox': {
     get: {
       ...authed,
-      summary: 'The oldest pending messages of the calling device, in acceptance order',
+      summary:
+        'The oldest pending messages of the calling device, in acceptance order: at most limit and PAGE_MAX_BYTES of ciphertext; more when others wait',
       parameters: [
         {
           name: 'limit',
@@ -424,7 +425,12 @@ const paths: Record<string, Json> = {
       ...authed,
       summary: 'Ack messages for the calling device (ids not pending for it change nothing)',
       requestBody: body(AckDto.schema),
-      responses: { ...ok(200, object({ acked: { type: 'integer' } })), ...needsAuth, ...common },
+      responses: {
+        ...ok(200, object({ acked: { type: 'integer' } })),
+        ...needsAuth,
+        ...problems([429, 'rate_limited (Retry-After)']),
+        ...common,
+      },
     },
   },
   '/health/live': {

@@ -5,7 +5,7 @@ import { MessageStream } from './message-stream.js';
 
 // A bare ws server standing in for /v1/stream: it counts upgrade attempts
 // and refuses the first `refusals` of them with HTTP 503.
-async function streamServer(refusals: number) {
+async function streamServer(refusals: number, closeCode?: number) {
   let attempts = 0;
   const server = http.createServer();
   const wss = new WebSocketServer({ noServer: true });
@@ -15,7 +15,10 @@ async function streamServer(refusals: number) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      if (closeCode !== undefined && attempts > 1) ws.close(closeCode);
+      else wss.emit('connection', ws, request);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -71,6 +74,29 @@ describe('MessageStream', () => {
       for (let waited = 0; connects < 2 && waited < 2000; waited += 10) await sleep(10);
       expect(connects).toBe(2);
       expect(stream.isOpen).toBe(true);
+    } finally {
+      await stream.close();
+      await server.close();
+    }
+  });
+
+  it('stops for good when a newer stream of its device replaced it (4409)', async () => {
+    const server = await streamServer(0, 4409);
+    const errors: string[] = [];
+    const stream = new MessageStream(
+      hostFor(server.url),
+      { onMessage: () => undefined, onError: (error) => errors.push(error.message) },
+      { minReconnectDelayMs: 5, maxReconnectDelayMs: 5 },
+    );
+    try {
+      await stream.open();
+      server.dropAll(); // the second connection is closed with 4409
+      for (let waited = 0; errors.length === 0 && waited < 2000; waited += 10) await sleep(10);
+      await sleep(100);
+      expect([server.attempts(), errors]).toEqual([
+        2,
+        ['a newer stream of this device replaced this one'],
+      ]);
     } finally {
       await stream.close();
       await server.close();

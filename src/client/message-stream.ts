@@ -35,6 +35,8 @@ export interface StreamHost {
 
 const CLOSE_TOKEN_INVALID = 4401;
 const CLOSE_REVOKED = 4403;
+const CLOSE_REPLACED = 4409;
+const CLOSE_RATE_LIMITED = 4429;
 const REMEMBERED_IDS = 10_000;
 
 /**
@@ -52,6 +54,8 @@ export class MessageStream {
   private pendingAcks: string[] = [];
   private ackTimer: NodeJS.Timeout | undefined;
   private forceLogin = false;
+  // From the server's rate_limited error frame: the least wait before the next connect.
+  private retryAfterMs = 0;
   private readonly options: Required<Omit<StreamOptions, 'socketOptions'>> & StreamOptions;
   /** Set when the server revoked this device: the stream stops for good. */
   revoked = false;
@@ -135,12 +139,19 @@ export class MessageStream {
       this.handlers.onError?.(new Error('this device was revoked'));
       return;
     }
+    if (code === CLOSE_REPLACED) {
+      // This device opened more streams than the server keeps: a newer one holds its place.
+      this.handlers.onError?.(new Error('a newer stream of this device replaced this one'));
+      return;
+    }
     if (code === CLOSE_TOKEN_INVALID) this.forceLogin = true;
     const delay = Math.min(
       this.options.maxReconnectDelayMs,
       this.options.minReconnectDelayMs * 2 ** this.attempts++,
     );
-    const jittered = delay / 2 + Math.random() * (delay / 2);
+    let jittered = delay / 2 + Math.random() * (delay / 2);
+    if (code === CLOSE_RATE_LIMITED) jittered = Math.max(jittered, this.retryAfterMs);
+    this.retryAfterMs = 0;
     this.reconnectTimer = setTimeout(() => {
       this.connect().catch(() => undefined); // a failed attempt closes, which schedules the next
     }, jittered);
@@ -154,6 +165,7 @@ export class MessageStream {
       deviceId?: string;
       code?: string;
       detail?: string;
+      retryAfter?: number;
     };
     try {
       frame = JSON.parse(text) as typeof frame;
@@ -167,6 +179,8 @@ export class MessageStream {
     } else if (frame.type === 'receipt' && frame.messageId && frame.deviceId) {
       this.handlers.onReceipt?.({ messageId: frame.messageId, deviceId: frame.deviceId });
     } else if (frame.type === 'error') {
+      if (frame.code === 'rate_limited' && typeof frame.retryAfter === 'number')
+        this.retryAfterMs = frame.retryAfter * 1000;
       this.handlers.onError?.(new Error(`server: ${frame.code}: ${frame.detail}`));
     }
   }

@@ -85,6 +85,11 @@ const envSchema = z.object({
   RATE_LIMIT_CONVERSATIONS: integer(30, 1),
   RATE_LIMIT_MEMBER_ADDS: integer(120, 1),
   RATE_LIMIT_DIRECTORY: integer(300, 1),
+  // Per account: stream upgrades, and ack calls (stream ack frames and
+  // POST /v1/inbox/ack, counted per frame or request, not per id). The SDK
+  // sends an ack frame every few milliseconds while it catches up.
+  RATE_LIMIT_STREAM_CONNECT: integer(120, 1),
+  RATE_LIMIT_ACK: integer(200_000, 1),
 
   PURGE_INTERVAL_SECONDS: integer(60, 1),
   PURGE_BATCH_SIZE: integer(5000, 1),
@@ -92,6 +97,15 @@ const envSchema = z.object({
   // Pings on every socket and refreshes presence; a socket silent for two
   // intervals is dropped, and presence expires after three.
   WS_HEARTBEAT_SECONDS: integer(25, 1),
+  // Memory of live delivery (docs/protocol.md, "Limits"): a catch-up or inbox
+  // page holds at most PAGE_MAX_BYTES of ciphertext (as base64), a socket
+  // stops getting frames while STREAM_BUFFER_BYTES wait to be written to it.
+  PAGE_MAX_BYTES: integer(4 * 1024 * 1024, 64 * 1024),
+  STREAM_BUFFER_BYTES: integer(4 * 1024 * 1024, 64 * 1024),
+  // Opening one more stream for a device closes its oldest (4409).
+  MAX_STREAMS_PER_DEVICE: integer(3, 1),
+  // Past it, upgrades get 503 with Retry-After.
+  MAX_STREAMS_PER_PROCESS: integer(50_000, 1),
   FANOUT_CONCURRENCY: integer(32, 1),
 });
 

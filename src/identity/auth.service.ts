@@ -10,12 +10,21 @@ import {
 } from '../common/crypto.js';
 import { Problem } from '../common/problem.js';
 import { ENV, type Env } from '../config/env.js';
-import { IdentityRepository } from './identity.repository.js';
+import { IdentityRepository, type TokenState } from './identity.repository.js';
 
 export interface AuthenticatedDevice {
   deviceId: string;
   accountId: string;
 }
+
+/** What a long-lived connection keeps of its token, to check it again later (never the token). */
+export interface TokenSession {
+  deviceId: string;
+  tokenHash: Buffer;
+  expiresAt: Date;
+}
+
+export type { TokenState };
 
 const TOKEN_SECRET_BYTES = 32;
 // Refreshing lastSeenAt on every request would write on every request.
@@ -71,6 +80,13 @@ export class AuthService {
 
   /** The device a token belongs to, or a 401 problem. */
   async authenticate(token: string | undefined): Promise<AuthenticatedDevice> {
+    return (await this.authenticateSession(token)).device;
+  }
+
+  /** Like authenticate, with what a stream needs to check the token again while it stays open. */
+  async authenticateSession(
+    token: string | undefined,
+  ): Promise<{ device: AuthenticatedDevice; session: TokenSession }> {
     const parsed = parseToken(token);
     if (!parsed) throw Problem.unauthorized('token_invalid', 'Missing or malformed bearer token');
     const candidates = await this.repository.liveTokenHashes(parsed.deviceId);
@@ -79,7 +95,15 @@ export class AuthService {
     if (!match)
       throw Problem.unauthorized('token_invalid', 'The token is unknown, expired or revoked');
     this.touch(parsed.deviceId);
-    return { deviceId: parsed.deviceId, accountId: match.accountId };
+    return {
+      device: { deviceId: parsed.deviceId, accountId: match.accountId },
+      session: { deviceId: parsed.deviceId, tokenHash: presented, expiresAt: match.expiresAt },
+    };
+  }
+
+  /** Whether each session's device is still current and its token unexpired: one query for all. */
+  sessionStates(sessions: TokenSession[]): Promise<TokenState[]> {
+    return this.repository.tokenStates(sessions);
   }
 
   private touch(deviceId: string): void {

@@ -35,7 +35,12 @@ async function loadEach<T>(batcher: Batcher<string, T[]>, keys: string[]): Promi
   return (await Promise.all(keys.map((key) => batcher.load(key)))).flat();
 }
 
-type LiveToken = { deviceId: string; tokenHash: Buffer; accountId: string };
+type LiveToken = { deviceId: string; tokenHash: Buffer; accountId: string; expiresAt: Date };
+
+/** Where a token stands now: its device revoked (or gone), the token expired (or gone), or live. */
+export type TokenState = 'live' | 'revoked' | 'expired';
+
+type TokenKey = { deviceId: string; tokenHash: Buffer };
 
 /** The only code that touches the identity tables. */
 @Injectable()
@@ -49,6 +54,11 @@ export class IdentityRepository {
   );
   private readonly tokensByDevice = new Batcher((deviceIds: string[]) =>
     this.queryLiveTokens(deviceIds),
+  );
+  // Every new stream checks its token again, and every heartbeat all of them.
+  private readonly tokenStateReads = new Batcher(
+    (tokens: TokenKey[]) => this.queryTokenStates(tokens),
+    { keyOf: (token) => `${token.deviceId}:${token.tokenHash.toString('base64')}` },
   );
 
   constructor(
@@ -232,13 +242,36 @@ export class IdentityRepository {
 
   private async queryLiveTokens(deviceIds: string[]): Promise<LiveToken[][]> {
     const result = await this.pool.query<LiveToken>({
-      name: 'identity-live-tokens',
-      text: `SELECT t.device_id AS "deviceId", t.token_hash AS "tokenHash", d.account_id AS "accountId"
+      name: 'identity-live-tokens-expiry',
+      text: `SELECT t.device_id AS "deviceId", t.token_hash AS "tokenHash", d.account_id AS "accountId",
+                    t.expires_at AS "expiresAt"
                FROM auth_tokens t JOIN devices d ON d.id = t.device_id
               WHERE t.device_id = ANY($1::uuid[]) AND t.expires_at > now() AND d.revoked_at IS NULL`,
       values: [deviceIds],
     });
     return groupRowsBy(deviceIds, result.rows, (row) => row.deviceId);
+  }
+
+  /** The state of each (device, token hash), in order; the checks of one turn share a statement. */
+  tokenStates(tokens: TokenKey[]): Promise<TokenState[]> {
+    return Promise.all(tokens.map((token) => this.tokenStateReads.load(token)));
+  }
+
+  private async queryTokenStates(tokens: TokenKey[]): Promise<TokenState[]> {
+    const result = await this.pool.query<{ index: string; state: TokenState }>({
+      name: 'identity-token-states',
+      text: `SELECT s.index,
+                    CASE WHEN d.id IS NULL OR d.revoked_at IS NOT NULL THEN 'revoked'
+                         WHEN t.expires_at IS NULL OR t.expires_at <= now() THEN 'expired'
+                         ELSE 'live' END AS state
+               FROM unnest($1::uuid[], $2::bytea[]) WITH ORDINALITY AS s(device_id, token_hash, index)
+               LEFT JOIN devices d ON d.id = s.device_id
+               LEFT JOIN auth_tokens t ON t.device_id = s.device_id AND t.token_hash = s.token_hash`,
+      values: [tokens.map((token) => token.deviceId), tokens.map((token) => token.tokenHash)],
+    });
+    const states = tokens.map((): TokenState => 'revoked');
+    for (const row of result.rows) states[Number(row.index) - 1] = row.state;
+    return states;
   }
 
   // --- link codes ---

@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { describeError } from '../common/describe-error.js';
 import {
   BOX_KEY_CONTEXT,
   concatBytes,
@@ -20,6 +21,8 @@ export interface CreatedDevice {
 /** Accounts, devices and link codes. */
 @Injectable()
 export class IdentityService {
+  private readonly logger = new Logger(IdentityService.name);
+
   constructor(
     private readonly repository: IdentityRepository,
     private readonly lifecycle: DeviceLifecycle,
@@ -113,7 +116,14 @@ export class IdentityService {
       if (!revoked) throw Problem.notFound('device_not_found', 'No such device on this account');
       await this.lifecycle.runInTransaction({ accountId, deviceId }, tx);
     });
-    await this.lifecycle.runAfterCommit({ accountId, deviceId });
+    // Committed: the revocation holds whatever follows. A notice that cannot
+    // go out (Redis down) is caught up by every stream's heartbeat, which
+    // checks its device again.
+    await this.lifecycle
+      .runAfterCommit({ accountId, deviceId })
+      .catch((error: unknown) =>
+        this.logger.warn(`revocation notice not sent for ${deviceId}: ${describeError(error)}`),
+      );
   }
 }
 

@@ -61,6 +61,13 @@ interface PendingRead {
   deviceId: string;
   limit: number;
   afterSeq: number;
+  maxBytes: number;
+}
+
+/** One read of a device's pending messages; `more` when others wait after it. */
+export interface PendingPage {
+  messages: PendingMessage[];
+  more: boolean;
 }
 
 export interface AckedMessage {
@@ -138,7 +145,7 @@ export class MessagesRepository {
   });
 
   private readonly pendingReads = new Batcher((reads: PendingRead[]) => this.queryPending(reads), {
-    keyOf: (read) => `${read.deviceId}:${read.afterSeq}:${read.limit}`,
+    keyOf: (read) => `${read.deviceId}:${read.afterSeq}:${read.limit}:${read.maxBytes}`,
   });
   private readonly pendingDevices = new Batcher((messageIds: string[]) =>
     this.queryPendingDevices(messageIds),
@@ -258,49 +265,86 @@ export class MessagesRepository {
   }
 
   /**
-   * What is still pending for a device, in acceptance order, after `afterSeq`.
+   * What is still pending for a device, in acceptance order, after `afterSeq`:
+   * at most `limit` messages and `maxBytes` of ciphertext as the wire carries
+   * it (base64 body and wrapped key), though always the first message.
    * Acked rows are gone, so reading from the start again can never skip a
    * row that committed late; `afterSeq` is only for paging within one read.
    */
-  pending(deviceId: string, limit: number, afterSeq = 0): Promise<PendingMessage[]> {
-    return this.pendingReads.load({ deviceId, limit, afterSeq });
+  pending(
+    deviceId: string,
+    page: { limit: number; maxBytes: number; afterSeq?: number },
+  ): Promise<PendingPage> {
+    return this.pendingReads.load({
+      deviceId,
+      limit: page.limit,
+      maxBytes: page.maxBytes,
+      afterSeq: page.afterSeq ?? 0,
+    });
   }
 
   // Many sockets drain at once after a fan-out to a large conversation: one
-  // query serves them all, each device with its own cursor and limit.
+  // query serves them all, each device with its own cursor and limits.
   //
   // Each device's page of deliveries is taken first, in order, from the
   // primary key; only those rows then meet their messages and bodies. Written
   // as one join, the generic plan joined and encoded every pending row of the
   // device, then sorted and kept a page: a backlog of N cost N per page.
-  private async queryPending(reads: PendingRead[]): Promise<PendingMessage[][]> {
-    const result = await this.pool.query<PendingMessage & { readIndex: number }>({
-      name: 'deliveries-pending-batch',
+  //
+  // The byte cap is applied in PostgreSQL, before any body is encoded or
+  // sent: the page's rows (one more than the limit, which tells whether more
+  // wait) carry their size from octet_length, which reads the length from the
+  // stored value's header without loading it, and a running sum keeps the
+  // rows that fit. Node never holds more than the cap of one read.
+  private async queryPending(reads: PendingRead[]): Promise<PendingPage[]> {
+    const result = await this.pool.query<PendingMessage & { readIndex: number; fetched: string }>({
+      name: 'deliveries-pending-batch-capped',
       text: `WITH d AS MATERIALIZED (
                SELECT read.index AS read_index, page.*
-               FROM unnest($1::uuid[], $2::bigint[], $3::int[]) WITH ORDINALITY AS read(device_id, after_seq, page_size, index)
+               FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::bigint[]) WITH ORDINALITY
+                    AS read(device_id, after_seq, page_size, max_bytes, index)
                CROSS JOIN LATERAL (
-                 SELECT * FROM deliveries
-                 WHERE device_id = read.device_id AND message_seq > read.after_seq AND expires_at > now()
-                 ORDER BY message_seq LIMIT read.page_size
+                 SELECT sized.*, count(*) OVER () AS fetched,
+                        row_number() OVER (ORDER BY sized.message_seq) AS position,
+                        sum(sized.wire_bytes) OVER (ORDER BY sized.message_seq) AS running_bytes
+                 FROM (
+                   SELECT dl.*,
+                          4 * ((octet_length(dl.wrapped_key) + 2) / 3)
+                          + 4 * ((COALESCE((SELECT octet_length(b.body) FROM message_bodies b
+                                   WHERE b.message_id = dl.message_id AND b.expires_at = dl.expires_at), 0) + 2) / 3)
+                            AS wire_bytes
+                   FROM deliveries dl
+                   WHERE dl.device_id = read.device_id AND dl.message_seq > read.after_seq AND dl.expires_at > now()
+                   ORDER BY dl.message_seq LIMIT read.page_size + 1
+                 ) sized
                ) page
+               WHERE page.position = 1
+                  OR (page.position <= read.page_size AND page.running_bytes <= read.max_bytes)
              )
-             SELECT d.read_index AS "readIndex", ${PENDING_COLUMNS}
+             SELECT d.read_index AS "readIndex", d.fetched, ${PENDING_COLUMNS}
              FROM d CROSS JOIN ${PENDING_MESSAGE}
              ORDER BY d.read_index, d.message_seq`,
       values: [
         reads.map((read) => read.deviceId),
         reads.map((read) => read.afterSeq),
         reads.map((read) => read.limit),
+        reads.map((read) => read.maxBytes),
       ],
     });
     // Rows come ordered by read, then seq: each goes straight to its read's page.
-    const pages = reads.map((): PendingMessage[] => []);
-    for (const { readIndex, ...message } of result.rows) {
+    const pages = reads.map((): PendingPage & { fetched: number } => ({
+      messages: [],
+      more: false,
+      fetched: 0,
+    }));
+    for (const { readIndex, fetched, ...message } of result.rows) {
       message.seq = Number(message.seq);
-      pages[Number(readIndex) - 1].push(message);
+      const page = pages[Number(readIndex) - 1];
+      page.messages.push(message);
+      page.fetched = Number(fetched);
     }
-    return pages;
+    // A row read and not kept (the one past the limit, or those past the byte cap) waits.
+    return pages.map(({ messages, fetched }) => ({ messages, more: fetched > messages.length }));
   }
 
   /** Which of these messages are still pending for the device, in acceptance order (live delivery's late commits). */

@@ -17,6 +17,7 @@ import {
   type AcceptedMessage,
   MessagesRepository,
   type PendingMessage,
+  type PendingPage,
   type StoredMessage,
 } from './messages.repository.js';
 import { type NoticeNumber, NoticeNumbers } from './notice-numbers.js';
@@ -191,18 +192,22 @@ export class MessagesService implements OnModuleInit {
     };
   }
 
-  /** Up to `limit` messages pending for the device, oldest first; `more` when others wait. */
-  async inbox(
-    deviceId: string,
-    limit: number,
-  ): Promise<{ messages: PendingMessage[]; more: boolean }> {
-    const rows = await this.repository.pending(deviceId, limit + 1);
-    return { messages: rows.slice(0, limit), more: rows.length > limit };
+  /**
+   * Up to `limit` messages pending for the device, oldest first, and at most
+   * PAGE_MAX_BYTES of them; `more` when others wait.
+   */
+  inbox(deviceId: string, limit: number): Promise<PendingPage> {
+    return this.repository.pending(deviceId, { limit, maxBytes: this.env.PAGE_MAX_BYTES });
   }
 
   /** A page of pending messages after `afterSeq`, for streaming a backlog. */
-  pendingAfter(deviceId: string, afterSeq: number, limit: number): Promise<PendingMessage[]> {
-    return this.repository.pending(deviceId, limit, afterSeq);
+  pendingAfter(
+    deviceId: string,
+    afterSeq: number,
+    limit: number,
+    maxBytes = this.env.PAGE_MAX_BYTES,
+  ): Promise<PendingPage> {
+    return this.repository.pending(deviceId, { limit, maxBytes, afterSeq });
   }
 
   pendingByIds(deviceId: string, messageIds: string[]): Promise<PendingMessage[]> {

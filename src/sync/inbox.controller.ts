@@ -1,16 +1,24 @@
-import { Body, Controller, Get, HttpCode, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Query, UseGuards } from '@nestjs/common';
+import { RateLimiter } from '../common/rate-limiter.js';
+import { ENV, type Env } from '../config/env.js';
 import { AuthGuard, Caller } from '../identity/auth.guard.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { AckDto, InboxQueryDto } from '../messages/dto/messages.dto.js';
 import { inboxMessageView } from '../messages/inbox-message.view.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { countAck } from './ack-rate-limit.js';
 
 /** Pull and ack over HTTP, for the calling device only. */
 @Controller('v1/inbox')
 @UseGuards(AuthGuard)
 export class InboxController {
-  constructor(private readonly messages: MessagesService) {}
+  constructor(
+    private readonly messages: MessagesService,
+    private readonly rateLimiter: RateLimiter,
+    @Inject(ENV) private readonly env: Env,
+  ) {}
 
+  /** At most `limit` messages and PAGE_MAX_BYTES of ciphertext; `more` when others wait. */
   @Get()
   async pending(@Caller() caller: AuthenticatedDevice, @Query() query: InboxQueryDto) {
     const page = await this.messages.inbox(caller.deviceId, query.limit);
@@ -20,6 +28,7 @@ export class InboxController {
   @Post('ack')
   @HttpCode(200)
   async ack(@Caller() caller: AuthenticatedDevice, @Body() body: AckDto) {
+    await countAck(this.rateLimiter, this.env, caller.accountId);
     return { acked: await this.messages.ack(caller.deviceId, body.messageIds) };
   }
 }

@@ -1,7 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { PendingMessage } from '../messages/messages.repository.js';
 import type { NoticeNumber } from '../messages/notice-numbers.js';
-import { StreamConnection, type StreamDependencies } from './stream-connection.js';
+import { Problem } from '../common/problem.js';
+import {
+  CLOSE_POLICY_VIOLATION,
+  MAX_UNREAD_ERROR_FRAMES,
+  StreamConnection,
+  type StreamDependencies,
+} from './stream-connection.js';
 
 // The ordering logic of one socket, against an in-memory inbox. The real
 // PostgreSQL and Redis paths are covered end to end in test/e2e/live-delivery.
@@ -34,18 +40,64 @@ class FakeTransport {
   }
 }
 
-/** Just what StreamConnection uses of a ws socket: it records the message ids it was sent. */
+interface Frame {
+  type: string;
+  message?: { messageId: string };
+  code?: string;
+  retryAfter?: number;
+}
+
+/**
+ * Just what StreamConnection uses of a ws socket: it records the frames it
+ * was sent. `reading` false: write callbacks wait (the client does not read)
+ * and every frame adds `frameBytes` to bufferedAmount.
+ */
 class FakeSocket extends EventEmitter {
   readonly OPEN = 1;
   readyState = 1;
   bufferedAmount = 0;
-  readonly sentIds: string[] = [];
+  reading = true;
+  frameBytes = 0;
+  isPaused = false;
+  closedWith: number | undefined;
+  readonly frames: Frame[] = [];
+  private readonly unwritten: (() => void)[] = [];
   constructor(readonly transport = new FakeTransport()) {
     super();
   }
-  send(data: string): void {
-    this.sentIds.push((JSON.parse(data) as { message: { messageId: string } }).message.messageId);
+  get sentIds(): string[] {
+    return this.frames.flatMap((frame) => (frame.message ? [frame.message.messageId] : []));
+  }
+  send(data: string, written?: () => void): void {
+    this.frames.push(JSON.parse(data) as Frame);
     this.transport.write();
+    if (this.reading) written?.();
+    else {
+      this.bufferedAmount += this.frameBytes;
+      if (written) this.unwritten.push(written);
+    }
+  }
+  /** The client reads everything buffered. */
+  readAll(): void {
+    this.bufferedAmount = 0;
+    for (const written of this.unwritten.splice(0)) written();
+  }
+  close(code: number): void {
+    this.closedWith = code;
+    this.readyState = 2;
+  }
+  terminate(): void {
+    this.readyState = 3;
+  }
+  pause(): void {
+    this.isPaused = true;
+  }
+  resume(): void {
+    this.isPaused = false;
+  }
+  /** A text frame from the client. */
+  receive(text: string): void {
+    this.emit('message', Buffer.from(text), false);
   }
 }
 
@@ -70,6 +122,9 @@ class FakeInbox implements StreamDependencies {
   pending: PendingMessage[] = [];
   last: NoticeNumber = { epoch: 'e', n: 0 };
   reads = 0;
+  /** Ciphertext bytes a page may hold (PAGE_MAX_BYTES); each message counts as 1. */
+  pageBytes = Number.POSITIVE_INFINITY;
+  ackError: Error | undefined;
   private gate: Promise<void> = Promise.resolve();
   private openGate: () => void = () => undefined;
 
@@ -94,22 +149,28 @@ class FakeInbox implements StreamDependencies {
   pendingAfter = async (_deviceId: string, afterSeq: number, limit: number) => {
     this.reads++;
     await this.gate;
-    return this.pending.filter((pending) => pending.seq > afterSeq).slice(0, limit);
+    const after = this.pending.filter((pending) => pending.seq > afterSeq);
+    const messages = after.slice(0, Math.min(limit, this.pageBytes));
+    return { messages, more: after.length > messages.length };
   };
   pendingByIds = (_deviceId: string, ids: string[]) =>
     Promise.resolve(this.pending.filter((pending) => ids.includes(pending.messageId)));
-  ack = () => Promise.resolve(0);
+  ack = () => (this.ackError ? Promise.reject(this.ackError) : Promise.resolve(0));
   onError = (error: Error) => {
     throw error;
   };
 }
 
-function open(inbox: FakeInbox): { socket: FakeSocket; stream: StreamConnection } {
-  const socket = new FakeSocket();
+function open(
+  inbox: FakeInbox,
+  socket = new FakeSocket(),
+): { socket: FakeSocket; stream: StreamConnection } {
   const device = { deviceId: 'device', accountId: 'account' } as never;
   return {
     socket,
-    stream: new StreamConnection(socket as never, device, inbox, socket.transport),
+    stream: new StreamConnection(socket as never, device, inbox, socket.transport, {
+      bufferBytes: 1000,
+    }),
   };
 }
 
@@ -211,5 +272,73 @@ describe('StreamConnection', () => {
     stream.notify(local.message.messageId); // the fan-out's notice, later
     await settled();
     expect([socket.sentIds, inbox.reads]).toEqual([['m1'], reads]);
+  });
+
+  it('checks backpressure before every frame: a socket that does not read gets one frame past its buffer', async () => {
+    const inbox = new FakeInbox();
+    for (let seq = 1; seq <= 5; seq++) inbox.accept(seq);
+    const socket = new FakeSocket();
+    socket.reading = false;
+    socket.frameBytes = 600; // the buffer of 1000 bytes is over after two frames
+    const { stream } = open(inbox, socket);
+    const opening = stream.catchUp();
+    await settled();
+    expect(socket.sentIds).toEqual(['m1', 'm2']);
+
+    socket.readAll();
+    await settled();
+    expect(socket.sentIds).toEqual(['m1', 'm2', 'm3', 'm4']);
+    socket.reading = true;
+    socket.readAll();
+    await opening;
+    expect(socket.sentIds).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+  });
+
+  it('reads on after a page cut by its byte cap, though it holds fewer than the count', async () => {
+    const inbox = new FakeInbox();
+    inbox.pageBytes = 2;
+    for (let seq = 1; seq <= 5; seq++) inbox.accept(seq);
+    const { socket } = await connected(inbox);
+    expect(socket.sentIds).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+    expect(inbox.reads).toBe(3);
+  });
+
+  it('answers bad frames with error frames, and closes (1008) a client that leaves too many unread', async () => {
+    const inbox = new FakeInbox();
+    const socket = new FakeSocket();
+    socket.reading = false;
+    open(inbox, socket);
+    for (let index = 0; index < MAX_UNREAD_ERROR_FRAMES; index++) socket.receive('not json');
+    await settled();
+    expect(socket.frames).toHaveLength(MAX_UNREAD_ERROR_FRAMES);
+    expect(socket.frames[0]).toMatchObject({ type: 'error', code: 'malformed_frame' });
+    expect(socket.closedWith).toBeUndefined();
+
+    socket.receive('{"type":"nope"}');
+    await settled();
+    expect(socket.frames).toHaveLength(MAX_UNREAD_ERROR_FRAMES);
+    expect(socket.closedWith).toBe(CLOSE_POLICY_VIOLATION);
+  });
+
+  it('keeps a client that reads its error frames open, however many it gets', async () => {
+    const inbox = new FakeInbox();
+    const { socket } = open(inbox);
+    for (let index = 0; index < 3 * MAX_UNREAD_ERROR_FRAMES; index++) socket.receive('[]');
+    await settled();
+    expect(socket.frames).toHaveLength(3 * MAX_UNREAD_ERROR_FRAMES);
+    expect(socket.closedWith).toBeUndefined();
+  });
+
+  it('answers an ack over the rate limit with a rate_limited error frame that says when to retry', async () => {
+    const inbox = new FakeInbox();
+    inbox.ackError = Problem.tooManyRequests(7);
+    const { socket } = open(inbox);
+    socket.receive(
+      JSON.stringify({ type: 'ack', messageIds: ['7f1c7a52-9f0e-4a53-8f6e-2b1b3c4d5e6f'] }),
+    );
+    await settled();
+    expect(socket.frames).toEqual([
+      expect.objectContaining({ type: 'error', code: 'rate_limited', retryAfter: 7 }),
+    ]);
   });
 });

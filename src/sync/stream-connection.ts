@@ -1,16 +1,30 @@
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { BoundedMap, BoundedSet } from '../common/bounded-set.js';
+import { Problem } from '../common/problem.js';
 import { uuidString } from '../common/validation.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { inboxMessageView } from '../messages/inbox-message.view.js';
-import type { PendingMessage } from '../messages/messages.repository.js';
+import type { PendingMessage, PendingPage } from '../messages/messages.repository.js';
 import { followsDirectly, type NoticeNumber } from '../messages/notice-numbers.js';
 
 const PAGE = 1000;
-// Stop writing while this much is still queued for the socket: a slow reader
-// gets backpressure instead of a process-sized buffer.
+// Default of StreamLimits.bufferBytes (STREAM_BUFFER_BYTES).
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+// Error frames written to the socket's buffer and not yet taken by the
+// kernel: a client that sends bad frames and does not read its answers is
+// closed (1008) at this many, instead of growing a queue of them.
+export const MAX_UNREAD_ERROR_FRAMES = 16;
+// Ack frames being stored at once for one socket: past it the socket is not
+// read until one is done, so a client that sends faster than PostgreSQL
+// stores waits in TCP instead of in this process's memory.
+const MAX_ACKS_IN_FLIGHT = 8;
+// Late commits read by id (rare) are read this many at a time.
+const LATE_READ_BATCH = 16;
+export const CLOSE_POLICY_VIOLATION = 1008;
+// A socket closed by the server that does not answer the close handshake
+// (it is not reading) is cut off after this long, with what it still buffers.
+const CLOSE_GRACE_MS = 2000;
 // Up to this many frames sent and unacked, a drain re-reads from the start.
 const REREAD_BELOW = 200;
 // Frames sent and not yet acked (id → expiresAtKey), kept to skip sending
@@ -40,10 +54,17 @@ export interface LiveCopy {
 export interface StreamDependencies {
   /** The device's last notice number, taken before a read from the start. */
   lastNotice(deviceId: string): Promise<NoticeNumber>;
-  pendingAfter(deviceId: string, afterSeq: number, limit: number): Promise<PendingMessage[]>;
+  /** At most `limit` messages and the configured page bytes; `more` when the page was cut. */
+  pendingAfter(deviceId: string, afterSeq: number, limit: number): Promise<PendingPage>;
   pendingByIds(deviceId: string, messageIds: string[]): Promise<PendingMessage[]>;
+  /** Stores an ack; a 429 Problem when the account is over its ack rate. */
   ack(deviceId: string, messageIds: string[], keys: ReadonlyMap<string, string>): Promise<number>;
   onError(error: Error): void;
+}
+
+export interface StreamLimits {
+  /** No frame is written while this many bytes wait to go out on the socket (backpressure). */
+  bufferBytes: number;
 }
 
 /**
@@ -68,12 +89,15 @@ export class StreamConnection {
   private lastNotice: NoticeNumber | undefined;
   private readonly sent = new BoundedMap<string, string>(MAX_REMEMBERED);
   private readonly recentlyAcked = new BoundedSet<string>(MAX_RECENTLY_ACKED);
+  private unreadErrorFrames = 0;
+  private acksInFlight = 0;
 
   constructor(
     readonly socket: WebSocket,
     readonly device: AuthenticatedDevice,
     private readonly dependencies: StreamDependencies,
     private readonly transport?: FrameTransport,
+    private readonly limits: StreamLimits = { bufferBytes: HIGH_WATER_BYTES },
   ) {
     // binaryType is 'nodebuffer' (the default): every frame arrives as one Buffer.
     socket.on(
@@ -106,10 +130,32 @@ export class StreamConnection {
     this.drain().catch((error: Error) => this.dependencies.onError(error));
   }
 
-  sendFrame(frame: object): void {
+  sendFrame(frame: object, written?: () => void): void {
     if (!this.isOpen()) return;
     this.coalesceThisTurn();
-    this.socket.send(JSON.stringify(frame));
+    this.socket.send(JSON.stringify(frame), written);
+  }
+
+  /**
+   * A receipt: advisory (the sender's status call has the same), so it is
+   * dropped for a socket that is not reading rather than queued.
+   */
+  sendReceipt(frame: object): void {
+    if (this.socket.bufferedAmount > this.limits.bufferBytes) return;
+    this.sendFrame(frame);
+  }
+
+  /** An error frame; a client that leaves too many of them unread is closed (1008). */
+  sendError(code: string, detail: string, extra: Record<string, unknown> = {}): void {
+    if (!this.isOpen()) return;
+    if (this.unreadErrorFrames >= MAX_UNREAD_ERROR_FRAMES) {
+      closeSoon(this.socket, CLOSE_POLICY_VIOLATION, 'error_frames_unread');
+      return;
+    }
+    this.unreadErrorFrames++;
+    this.sendFrame({ type: 'error', code, detail, ...extra }, () => {
+      this.unreadErrorFrames--;
+    });
   }
 
   // The frames of one event-loop turn (a page of a drain, a batch of
@@ -133,7 +179,7 @@ export class StreamConnection {
       this.lastNotice !== undefined &&
       followsDirectly(this.lastNotice, notice) &&
       this.isOpen() &&
-      this.socket.bufferedAmount <= HIGH_WATER_BYTES
+      this.socket.bufferedAmount <= this.limits.bufferBytes
     );
   }
 
@@ -164,16 +210,21 @@ export class StreamConnection {
       // so before this read began: the read covers them all. A read from the
       // cursor does not (a late commit behind it comes by id, later).
       const covered = after === 0 ? await this.lastNoticeNow() : undefined;
-      let reading = this.readPage(after);
       for (;;) {
-        const page = await reading;
-        const full = page.length === PAGE;
-        if (page.length > 0) after = page[page.length - 1].seq;
-        // A long backlog: PostgreSQL reads the next page while this one is written.
-        if (full) reading = this.readPage(after);
-        for (const message of page) this.send(message);
-        this.cursor = Math.max(this.cursor, after);
-        if (!full || !this.isOpen()) break;
+        const { messages, more } = await this.readPage(after);
+        if (messages.length > 0) after = messages[messages.length - 1].seq;
+        // Backpressure before every frame: a socket that does not read holds
+        // at most its buffer, one frame past it, and what is left of this page.
+        for (const message of messages) {
+          if (this.socket.bufferedAmount > this.limits.bufferBytes) await this.drained();
+          if (!this.isOpen()) break;
+          this.send(message);
+          this.cursor = Math.max(this.cursor, message.seq);
+        }
+        if (!more || !this.isOpen()) break;
+        // The next page is read once the socket is under its mark again: it
+        // still has that much to write meanwhile, and a socket that stalls
+        // holds no second page.
         await this.drained();
       }
       // Notified, yet neither sent nor acked here: committed behind the cursor
@@ -181,9 +232,13 @@ export class StreamConnection {
       const unseen = notified.filter(
         (messageId) => !this.sent.has(messageId) && !this.recentlyAcked.has(messageId),
       );
-      if (unseen.length > 0 && this.isOpen()) {
-        for (const late of await this.dependencies.pendingByIds(this.device.deviceId, unseen))
+      // A few at a time: a read by ids has no byte cap of its own.
+      for (let start = 0; start < unseen.length && this.isOpen(); start += LATE_READ_BATCH) {
+        const ids = unseen.slice(start, start + LATE_READ_BATCH);
+        for (const late of await this.dependencies.pendingByIds(this.device.deviceId, ids)) {
+          if (this.socket.bufferedAmount > this.limits.bufferBytes) await this.drained();
           this.send(late);
+        }
       }
       this.lastNotice = covered;
     } while (this.drainAgain && this.isOpen());
@@ -197,11 +252,8 @@ export class StreamConnection {
     }
   }
 
-  private readPage(afterSeq: number): Promise<PendingMessage[]> {
-    const reading = this.dependencies.pendingAfter(this.device.deviceId, afterSeq, PAGE);
-    // A page read ahead for a socket that closed meanwhile is never awaited.
-    reading.catch(() => undefined);
-    return reading;
+  private readPage(afterSeq: number): Promise<PendingPage> {
+    return this.dependencies.pendingAfter(this.device.deviceId, afterSeq, PAGE);
   }
 
   private forgetAcked(messageId: string): void {
@@ -218,7 +270,7 @@ export class StreamConnection {
   }
 
   private async drained(): Promise<void> {
-    while (this.isOpen() && this.socket.bufferedAmount > HIGH_WATER_BYTES) {
+    while (this.isOpen() && this.socket.bufferedAmount > this.limits.bufferBytes) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
@@ -232,18 +284,16 @@ export class StreamConnection {
       parsed = undefined;
     }
     if (parsed === undefined) {
-      this.sendFrame({ type: 'error', code: 'malformed_frame', detail: 'Frames are JSON text' });
+      this.sendError('malformed_frame', 'Frames are JSON text');
       return;
     }
     const frame = clientFrame.safeParse(parsed);
     if (!frame.success) {
-      this.sendFrame({
-        type: 'error',
-        code: 'invalid_frame',
-        detail: frame.error.issues[0]?.message ?? 'invalid frame',
-      });
+      this.sendError('invalid_frame', frame.error.issues[0]?.message ?? 'invalid frame');
       return;
     }
+    this.acksInFlight++;
+    if (this.acksInFlight >= MAX_ACKS_IN_FLIGHT) this.socket.pause();
     try {
       const keys = new Map<string, string>();
       for (const messageId of frame.data.messageIds) {
@@ -252,12 +302,23 @@ export class StreamConnection {
       }
       await this.dependencies.ack(this.device.deviceId, frame.data.messageIds, keys);
       for (const messageId of frame.data.messageIds) this.forgetAcked(messageId);
-    } catch {
-      this.sendFrame({
-        type: 'error',
-        code: 'service_unavailable',
-        detail: 'The ack was not stored; send it again',
-      });
+    } catch (error) {
+      if (error instanceof Problem && error.status === 429) {
+        this.sendError('rate_limited', 'Too many acks; send this one again later', {
+          retryAfter: Number(error.headers['Retry-After']),
+        });
+      } else {
+        this.sendError('service_unavailable', 'The ack was not stored; send it again');
+      }
+    } finally {
+      this.acksInFlight--;
+      if (this.acksInFlight < MAX_ACKS_IN_FLIGHT && this.socket.isPaused) this.socket.resume();
     }
   }
+}
+
+/** Closes with a code; a client that does not answer the close (it does not read) is cut off soon after. */
+export function closeSoon(socket: WebSocket, code: number, reason: string): void {
+  socket.close(code, reason);
+  setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
 }

@@ -13,8 +13,12 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { Problem } from '../common/problem.js';
 import { ENV, type Env } from '../config/env.js';
 import { PresenceService } from '../directory/presence.service.js';
-import { bearerToken } from '../identity/auth.guard.js';
-import { type AuthenticatedDevice, AuthService } from '../identity/auth.service.js';
+import { RateLimiter } from '../common/rate-limiter.js';
+import {
+  type AuthenticatedDevice,
+  AuthService,
+  type TokenSession,
+} from '../identity/auth.service.js';
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import { type AcceptedEvent, MessageEvents } from '../messages/message-events.js';
 import { MessagesService } from '../messages/messages.service.js';
@@ -22,13 +26,22 @@ import { NoticeNumbers } from '../messages/notice-numbers.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { WakeupService } from '../push/wakeup.service.js';
 import { DEVICE_ROUTER, type DeviceRouter, type RoutedEvent } from './device-router.js';
+import { countAck } from './ack-rate-limit.js';
 import { LiveRoutingService } from './live-routing.service.js';
-import { type FrameTransport, StreamConnection } from './stream-connection.js';
+import { closeSoon, type FrameTransport, StreamConnection } from './stream-connection.js';
+import { checkUpgradeRequest, refusalResponse, type UpgradeRefusal } from './upgrade-request.js';
 
+// Close codes: docs/protocol.md lists them all.
 export const STREAM_PATH = '/v1/stream';
 export const CLOSE_TOKEN_INVALID = 4401;
 export const CLOSE_REVOKED = 4403;
+export const CLOSE_REPLACED = 4409;
+export const CLOSE_RATE_LIMITED = 4429;
 const CLOSE_UNAVAILABLE = 1013; // "try again later"
+// The largest frame a client needs: an ack of 1,000 ids is some 39 KB of JSON.
+export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+// The heartbeat's check of tokens and devices reads this many sockets' per statement.
+const SESSION_CHECK_BATCH = 5000;
 
 /**
  * GET /v1/stream: a plain WebSocket (JSON text frames) that any language can
@@ -41,9 +54,13 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
   private readonly server = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
-    maxPayload: 1024 * 1024,
+    maxPayload: MAX_CLIENT_FRAME_BYTES,
   });
+  // Per device, oldest first (a Set keeps insertion order).
   private readonly connections = new Map<string, Set<StreamConnection>>();
+  private readonly sessions = new Map<StreamConnection, TokenSession>();
+  // Upgrades being authenticated: they count against the process's cap too.
+  private upgrading = 0;
   private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(
@@ -57,6 +74,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     private readonly lifecycle: DeviceLifecycle,
     private readonly metrics: MetricsService,
     private readonly wakeups: WakeupService,
+    private readonly rateLimiter: RateLimiter,
     @Inject(DEVICE_ROUTER) private readonly router: DeviceRouter,
     @Inject(ENV) private readonly env: Env,
   ) {}
@@ -64,9 +82,23 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
   async onApplicationBootstrap(): Promise<void> {
     const httpServer = this.adapterHost.httpAdapter.getHttpServer() as Server;
     httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      void this.upgrade(request, socket, head);
+      this.upgrade(request, socket, head).catch((error: unknown) => {
+        // Nothing a client sends may end the process: whatever was missed is a 500 here.
+        this.logger.warn(`stream upgrade failed: ${describeError(error)}`);
+        refuse(socket, {
+          ok: false,
+          status: 500,
+          code: 'internal_error',
+          detail: 'The upgrade failed',
+        });
+      });
     });
-    this.lifecycle.onRevokedAfterCommit((device) => this.routing.broadcastRevoked(device.deviceId));
+    this.lifecycle.onRevokedAfterCommit((device) => {
+      // Sockets held here close at once; the others hear of it through Redis,
+      // or at their next heartbeat if that notice is lost.
+      this.closeDevice(device.deviceId, CLOSE_REVOKED, 'device_revoked');
+      return this.routing.broadcastRevoked(device.deviceId);
+    });
     // A message accepted here goes to the sockets held here at once, without
     // waiting for the fan-out's round trips; a job's routed notice for them
     // (when another device of the message is elsewhere) comes later and then
@@ -96,34 +128,74 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    if (url.pathname !== STREAM_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
-      return;
+    // Node hands the socket over with no 'error' listener: a reset while the
+    // token is checked would otherwise be an uncaught error event.
+    socket.on('error', () => socket.destroy());
+    const checked = checkUpgradeRequest(STREAM_PATH, request.method, request.url, request.headers);
+    if (!checked.ok) return refuse(socket, checked);
+    // Counted until their sockets close (a replaced one lingers a moment).
+    if (this.sessions.size + this.upgrading >= this.env.MAX_STREAMS_PER_PROCESS) {
+      this.logger.warn('stream refused: this process holds its maximum of streams');
+      return refuse(socket, {
+        ok: false,
+        status: 503,
+        code: 'service_unavailable',
+        detail: 'This server holds all the streams it can; try again later',
+        headers: { 'Retry-After': String(this.env.WS_HEARTBEAT_SECONDS) },
+      });
     }
-    let device: AuthenticatedDevice | undefined;
-    let closeCode = CLOSE_TOKEN_INVALID;
+    this.upgrading++;
+    let admitted: Admission;
     try {
-      device = await this.auth.authenticate(
-        bearerToken(request.headers.authorization) ?? url.searchParams.get('token') ?? undefined,
-      );
-    } catch (error) {
-      if (!(error instanceof Problem && error.status === 401)) closeCode = CLOSE_UNAVAILABLE;
+      admitted = await this.admit(checked.token);
+    } finally {
+      this.upgrading--;
     }
     // The upgrade completes either way, so that every client can read the close code.
     this.server.handleUpgrade(request, socket, head, (socketOpened) => {
-      if (!device)
-        socketOpened.close(
-          closeCode,
-          closeCode === CLOSE_TOKEN_INVALID ? 'token_invalid' : 'unavailable',
-        );
-      else void this.open(socketOpened, device, socket);
+      if (admitted.kind === 'open') void this.open(socketOpened, admitted, socket);
+      else {
+        if (admitted.frame) socketOpened.send(JSON.stringify(admitted.frame));
+        closeSoon(socketOpened, admitted.code, admitted.reason);
+      }
     });
+  }
+
+  /** Whether a token may open a stream now: its device, or the close code that refuses it. */
+  private async admit(token: string | undefined): Promise<Admission> {
+    let authenticated: { device: AuthenticatedDevice; session: TokenSession };
+    try {
+      authenticated = await this.auth.authenticateSession(token);
+    } catch (error) {
+      if (error instanceof Problem && error.status === 401)
+        return { kind: 'refused', code: CLOSE_TOKEN_INVALID, reason: 'token_invalid' };
+      return { kind: 'refused', code: CLOSE_UNAVAILABLE, reason: 'unavailable' };
+    }
+    try {
+      await this.rateLimiter.hit(
+        'stream-connect',
+        authenticated.device.accountId,
+        this.env.RATE_LIMIT_STREAM_CONNECT,
+        this.env.RATE_LIMIT_WINDOW_SECONDS,
+      );
+    } catch (error) {
+      if (!(error instanceof Problem && error.status === 429))
+        return { kind: 'refused', code: CLOSE_UNAVAILABLE, reason: 'unavailable' };
+      const retryAfter = Number(error.headers['Retry-After']);
+      return {
+        kind: 'refused',
+        code: CLOSE_RATE_LIMITED,
+        reason: 'rate_limited',
+        // Before the close: a client reads how long to wait.
+        frame: { type: 'error', code: 'rate_limited', detail: error.detail, retryAfter },
+      };
+    }
+    return { kind: 'open', ...authenticated };
   }
 
   private async open(
     socket: WebSocket,
-    device: AuthenticatedDevice,
+    { device, session }: { device: AuthenticatedDevice; session: TokenSession },
     transport: FrameTransport,
   ): Promise<void> {
     const connection = new StreamConnection(
@@ -134,32 +206,66 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
           this.messages.pendingAfter(deviceId, afterSeq, limit),
         pendingByIds: (deviceId, messageIds) => this.messages.pendingByIds(deviceId, messageIds),
         lastNotice: (deviceId) => this.noticeNumbers.last(deviceId),
-        ack: (deviceId, messageIds, keys) => this.messages.ack(deviceId, messageIds, keys),
+        ack: async (deviceId, messageIds, keys) => {
+          // Counted per frame, not per id: one frame carries up to 1,000.
+          await countAck(this.rateLimiter, this.env, device.accountId);
+          return this.messages.ack(deviceId, messageIds, keys);
+        },
         // The message stays pending in PostgreSQL: the next notification or catch-up sends it.
         onError: (error) => this.logger.warn(`stream drain failed: ${describeError(error)}`),
       },
       transport,
+      { bufferBytes: this.env.STREAM_BUFFER_BYTES },
     );
     const local = this.connections.get(device.deviceId) ?? new Set();
     local.add(connection);
     this.connections.set(device.deviceId, local);
+    this.sessions.set(connection, session);
     this.metrics.streamConnections.inc();
     socket.on('close', () => void this.closed(connection));
     socket.on('error', () => socket.terminate());
+    // One stream too many for this device: its oldest makes room.
+    for (const oldest of local) {
+      if (local.size <= this.env.MAX_STREAMS_PER_DEVICE) break;
+      local.delete(oldest);
+      closeSoon(oldest.socket, CLOSE_REPLACED, 'replaced');
+    }
     try {
       // Presence first, then the backlog: a message committed after the backlog
       // query started is routed here live, so nothing falls between the two.
-      await this.presence.markOnline(device.deviceId);
+      // The token is checked again now that the socket is registered: a
+      // revocation that committed after the first check and before the
+      // registration had no socket here to close.
+      const [state] = await Promise.all([
+        this.auth.sessionStates([session]),
+        this.presence.markOnline(device.deviceId),
+      ]);
+      if (state[0] !== 'live') {
+        this.endSession(connection, state[0]);
+        return;
+      }
       // Connected: it needs no wake-up push for what it is about to receive.
       await this.wakeups.clear(device.deviceId);
       await connection.catchUp();
     } catch (error) {
       this.logger.warn(`stream open failed: ${describeError(error)}`);
-      socket.close(CLOSE_UNAVAILABLE, 'unavailable');
+      closeSoon(socket, CLOSE_UNAVAILABLE, 'unavailable');
     }
   }
 
+  /** Closes a socket whose token expired (4401) or whose device was revoked (4403). */
+  private endSession(connection: StreamConnection, state: 'revoked' | 'expired'): void {
+    if (state === 'revoked') closeSoon(connection.socket, CLOSE_REVOKED, 'device_revoked');
+    else closeSoon(connection.socket, CLOSE_TOKEN_INVALID, 'token_expired');
+  }
+
+  private closeDevice(deviceId: string, code: number, reason: string): void {
+    for (const connection of this.connections.get(deviceId) ?? [])
+      closeSoon(connection.socket, code, reason);
+  }
+
   private async closed(connection: StreamConnection): Promise<void> {
+    this.sessions.delete(connection);
     const local = this.connections.get(connection.device.deviceId);
     local?.delete(connection);
     this.metrics.streamConnections.dec();
@@ -172,8 +278,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
   private onRouted(event: RoutedEvent): void {
     try {
       if (event.kind === 'revoked') {
-        for (const connection of this.connections.get(event.deviceId) ?? [])
-          connection.socket.close(CLOSE_REVOKED, 'device_revoked');
+        this.closeDevice(event.deviceId, CLOSE_REVOKED, 'device_revoked');
         return;
       }
       if (event.kind === 'receipts') {
@@ -181,7 +286,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
           const frame = { type: 'receipt', messageId, deviceId: ackedByDeviceId };
           for (const deviceId of deviceIds)
             for (const connection of this.connections.get(deviceId) ?? [])
-              connection.sendFrame(frame);
+              connection.sendReceipt(frame);
         }
         return;
       }
@@ -203,8 +308,33 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     });
   }
 
-  /** Drops sockets that missed a ping, pings the rest, renews presence, and re-syncs devices whose presence was lost. */
+  /**
+   * Drops sockets that missed a ping, pings the rest, closes those whose
+   * device was revoked or token expired (even if no notice came), renews
+   * presence, and re-syncs devices whose presence was lost.
+   */
   private async beat(): Promise<void> {
+    await Promise.all([this.checkSessions(), this.beatPresence()]);
+  }
+
+  /** Every socket's device and token, checked in batched statements: revoked → 4403, expired → 4401. */
+  private async checkSessions(): Promise<void> {
+    const held = [...this.sessions];
+    for (let start = 0; start < held.length; start += SESSION_CHECK_BATCH) {
+      const batch = held.slice(start, start + SESSION_CHECK_BATCH);
+      try {
+        const states = await this.auth.sessionStates(batch.map(([, session]) => session));
+        batch.forEach(([connection], index) => {
+          const state = states[index];
+          if (state !== 'live') this.endSession(connection, state);
+        });
+      } catch (error) {
+        this.logger.warn(`session check failed: ${describeError(error)}`);
+      }
+    }
+  }
+
+  private async beatPresence(): Promise<void> {
     for (const connection of this.allConnections()) {
       if (!connection.alive) {
         connection.socket.terminate();
@@ -230,4 +360,13 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
   private *allConnections(): Generator<StreamConnection> {
     for (const set of this.connections.values()) yield* set;
   }
+}
+
+type Admission =
+  | { kind: 'open'; device: AuthenticatedDevice; session: TokenSession }
+  | { kind: 'refused'; code: number; reason: string; frame?: object };
+
+function refuse(socket: Duplex, refused: UpgradeRefusal): void {
+  if (socket.destroyed) return;
+  socket.end(refusalResponse(refused), () => socket.destroy());
 }
