@@ -32,6 +32,7 @@ import { startedProcesses } from './lib/rpc.js';
 import { BENCH_SERVER_SETTINGS, freePort, type ServerProcess, startServer } from './lib/server.js';
 import { latencyChartSvg } from './lib/svg.js';
 import { acceptLatency } from './scenarios/accept-latency.js';
+import { ackCost } from './scenarios/ack-cost.js';
 import { catchUp } from './scenarios/catch-up.js';
 import { fanout } from './scenarios/fanout.js';
 import { idleSockets } from './scenarios/idle-sockets.js';
@@ -49,6 +50,7 @@ const ITEMS: BenchItem[] = [
   ingest,
   rawHttp,
   acceptLatency,
+  ackCost,
   rawBullmq,
   rawFrames,
   liveLatency,

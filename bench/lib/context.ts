@@ -47,6 +47,8 @@ export interface Settings {
   pairs: number;
   broadcastRounds: number;
   catchUpMessages: number;
+  /** Measured rounds of ack-cost (one ack of 1,000 foreign ids and one of 1,000 own ids each). */
+  ackRounds: number;
   fanoutDevices: number;
   purgeRows: number;
   purgeWaitMs: number;
@@ -79,6 +81,7 @@ export function settingsFor(quick: boolean, overrides: Partial<Settings> = {}): 
     pairs: 16,
     broadcastRounds: quick ? 3 : 10,
     catchUpMessages: quick ? 2000 : 20_000,
+    ackRounds: quick ? 5 : 20,
     fanoutDevices: quick ? 100 : 1000,
     purgeRows: quick ? 20_000 : 1_000_000,
     purgeWaitMs: quick ? 20_000 : 90_000,

@@ -140,6 +140,39 @@ describe('Batcher with maxInFlight', () => {
   });
 });
 
+describe('Batcher with maxWaiting', () => {
+  it('refuses calls past the bound at once while the backend is slow, and accepts them again once it drains', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const batcher = new Batcher(
+      async (keys: string[]) => {
+        await gate;
+        return keys;
+      },
+      { maxInFlight: 1, maxWaiting: 2, overloaded: () => new Error('busy') },
+    );
+    const running = batcher.load('a');
+    await new Promise((resolve) => setImmediate(resolve));
+    const waiting = [batcher.load('b'), batcher.load('c')];
+    await expect(batcher.load('d')).rejects.toThrow('busy');
+    // A call with the key of one that waits adds nothing to the queue: it shares that answer.
+    const sameAsWaiting = batcher.load('b');
+
+    release();
+    expect(await running).toBe('a');
+    expect(await Promise.all([...waiting, sameAsWaiting])).toEqual(['b', 'c', 'b']);
+    await expect(batcher.load('d')).resolves.toBe('d');
+  });
+
+  it('never refuses while fewer than the bound wait', async () => {
+    const batcher = new Batcher(async (keys: number[]) => keys, {
+      maxWaiting: 3,
+      overloaded: () => new Error('busy'),
+    });
+    expect(await Promise.all([1, 2, 3].map((key) => batcher.load(key)))).toEqual([1, 2, 3]);
+  });
+});
+
 describe('Batcher whose run throws', () => {
   it('rejects the callers and frees the slot for the next batch', async () => {
     let calls = 0;

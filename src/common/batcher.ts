@@ -12,6 +12,10 @@
  * `run` receives distinct inputs and returns one result per input, in order.
  * Calls whose inputs have the same key (by `keyOf`) in one batch share the
  * first one's result. If the batch fails, every caller in it gets the error.
+ *
+ * With `maxWaiting`, at most that many inputs wait for a batch: past it a
+ * call fails at once with `overloaded()` (shed), so that a slow backend
+ * cannot make the queue, and the memory it holds, grow without bound.
  */
 export class Batcher<I, R> {
   private pending = new Map<unknown, { input: I; waiters: Waiter<R>[] }>();
@@ -27,6 +31,9 @@ export class Batcher<I, R> {
       lingerMs?: number;
       /** At most this many batches run at once; the rest wait for one to finish. */
       maxInFlight?: number;
+      /** At most this many distinct inputs wait; a call past it is refused with `overloaded()`. */
+      maxWaiting?: number;
+      overloaded?: () => Error;
     } = {},
   ) {}
 
@@ -35,7 +42,10 @@ export class Batcher<I, R> {
       const key = this.options.keyOf ? this.options.keyOf(input) : input;
       const entry = this.pending.get(key);
       if (entry) entry.waiters.push({ resolve, reject });
-      else this.pending.set(key, { input, waiters: [{ resolve, reject }] });
+      else if (this.pending.size >= (this.options.maxWaiting ?? Number.POSITIVE_INFINITY)) {
+        reject(this.options.overloaded?.() ?? new Error('batcher overloaded'));
+        return;
+      } else this.pending.set(key, { input, waiters: [{ resolve, reject }] });
       if (this.pending.size >= this.maxBatch) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;

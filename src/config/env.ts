@@ -107,6 +107,16 @@ const envSchema = z.object({
   // Past it, upgrades get 503 with Retry-After.
   MAX_STREAMS_PER_PROCESS: integer(50_000, 1),
   FANOUT_CONCURRENCY: integer(32, 1),
+  // Fan-out attempts before a job fails; the reconciler then retries the
+  // message under a fresh job id.
+  FANOUT_ATTEMPTS: integer(8, 1),
+
+  // PostgreSQL cancels any statement of the server's pool running longer
+  // (the purge's maintenance excepted); the request gets a 503.
+  DATABASE_STATEMENT_TIMEOUT_MS: integer(10_000, 100),
+  // Sends waiting for the database beyond this many are refused with 503 at
+  // once rather than queued in memory while PostgreSQL is slow.
+  INGEST_QUEUE_LIMIT: integer(1000, 1),
 });
 
 export type Env = z.infer<typeof envSchema>;

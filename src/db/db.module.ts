@@ -11,13 +11,21 @@ export type Executor = Database | Parameters<Parameters<Database['transaction']>
 export const PG_POOL = Symbol('db:pg-pool');
 export const DRIZZLE = Symbol('db:drizzle');
 
+/** How much longer than PostgreSQL's own statement timeout the client waits for an answer. */
+export const CLIENT_TIMEOUT_MARGIN_MS = 5000;
+
 export function createPool(env: Env): pg.Pool {
   const pool = new pg.Pool({
     connectionString: env.DATABASE_URL,
     max: 20,
     // Fail fast instead of hanging when PostgreSQL is unreachable.
     connectionTimeoutMillis: 3000,
-    query_timeout: 15000,
+    // No statement may hold a connection and a core for long: PostgreSQL
+    // cancels it (57014, answered 503). Maintenance that needs longer sets
+    // its own (messages.repository.ts). The client gives up a little later,
+    // for a server that cannot even cancel.
+    statement_timeout: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    query_timeout: env.DATABASE_STATEMENT_TIMEOUT_MS + CLIENT_TIMEOUT_MARGIN_MS,
     // The hot statements are named, so PostgreSQL can plan each once per
     // connection. Left to choose, it re-plans them on every call: a custom
     // plan over the message tables' month of daily partitions costs 3-20 ms

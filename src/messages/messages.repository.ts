@@ -2,7 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { Batcher, groupRowsBy } from '../common/batcher.js';
-import { type Executor, PG_POOL } from '../db/db.module.js';
+import { Problem } from '../common/problem.js';
+import { ENV, type Env } from '../config/env.js';
+import { CLIENT_TIMEOUT_MARGIN_MS, type Executor, PG_POOL } from '../db/db.module.js';
 import { ensureExpiryPartitions } from '../db/expiry-partitions.js';
 import { packBytes } from '../db/pack-bytes.js';
 
@@ -128,6 +130,19 @@ const ACK_LINGER_MS = 10;
 // PostgreSQL's lock_not_available, raised when lock_timeout runs out.
 const LOCK_NOT_AVAILABLE = '55P03';
 
+// The purge's DDL runs past the pool's statement timeout when it must: the
+// DROP of a large day's partition unlinks its files for as long as that
+// takes, and its lock waits are bounded by lock_timeout instead. The batched
+// deletes stay under the pool's timeout (a batch is sized to be quick).
+const MAINTENANCE_STATEMENT_TIMEOUT_MS = 10 * 60_000;
+
+// pg honours a query's own query_timeout (its types do not declare it): the
+// pool's would give up on the client side long before PostgreSQL does.
+const maintenance = (text: string): pg.QueryConfig & { query_timeout: number } => ({
+  text,
+  query_timeout: MAINTENANCE_STATEMENT_TIMEOUT_MS + CLIENT_TIMEOUT_MARGIN_MS,
+});
+
 /**
  * The only code that touches messages, deliveries and receipts. The hot paths
  * are single SQL statements on the pool (named, so PostgreSQL plans them once).
@@ -138,11 +153,7 @@ export class MessagesRepository {
   // At most two insert statements at once: under load the sends that arrive
   // meanwhile commit together in the next one (one commit and fsync for all)
   // rather than in many small statements contending for the two cores.
-  private readonly inserts = new Batcher((batch: NewMessage[]) => this.insertBatch(batch), {
-    maxBatch: 200,
-    maxInFlight: 2,
-    keyOf: (message) => `${message.senderDeviceId}:${message.clientMessageId}`,
-  });
+  private readonly inserts: Batcher<NewMessage, StoredMessage | null>;
 
   private readonly pendingReads = new Batcher((reads: PendingRead[]) => this.queryPending(reads), {
     keyOf: (read) => `${read.deviceId}:${read.afterSeq}:${read.limit}:${read.maxBytes}`,
@@ -164,7 +175,20 @@ export class MessagesRepository {
     this.markFannedOutBatch(messageIds),
   );
 
-  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    @Inject(ENV) env: Env,
+  ) {
+    this.inserts = new Batcher((batch: NewMessage[]) => this.insertBatch(batch), {
+      maxBatch: 200,
+      maxInFlight: 2,
+      keyOf: (message) => `${message.senderDeviceId}:${message.clientMessageId}`,
+      // While PostgreSQL is slow, sends past the bound are refused (503)
+      // instead of holding their bodies in memory for as long as it takes.
+      maxWaiting: env.INGEST_QUEUE_LIMIT,
+      overloaded: () => Problem.unavailable('Too many sends are waiting for the database', 1),
+    });
+  }
 
   /**
    * Stores the body once and one delivery per device, atomically. Null when
@@ -403,11 +427,20 @@ export class MessagesRepository {
                     WHERE id = a.message_id AND expires_at = a.expires_at LIMIT 1) m
            WHERE a.expires_at IS NOT NULL
           UNION ALL
-          -- ... and without (acks over HTTP), the id is looked for in every partition.
+          -- ... and without (acks over HTTP), one look-up of the id's primary
+          -- key prefix in each partition, stopping at the first that has it:
+          -- linear in the ids, whether they are the device's or not. Never
+          -- "m.id = ANY($n)" here: under the generic plan that array became an
+          -- index condition re-sorted on every probe of every partition, so
+          -- 1,000 ids that match nothing cost seconds.
           SELECT a.index, a.device_id, m.id AS message_id, m.seq, m.expires_at, m.sender_account_id
-            FROM messages m JOIN acked a ON a.message_id = m.id AND a.expires_at IS NULL
-           WHERE m.id = ANY($5::uuid[])
+            FROM acked a CROSS JOIN LATERAL (
+                   SELECT id, seq, expires_at, sender_account_id FROM messages
+                    WHERE id = a.message_id LIMIT 1) m
+           WHERE a.expires_at IS NULL
         ), removed AS (
+          -- Only the caller's own delivery goes (a foreign id finds its message
+          -- above but no delivery of this device here).
           DELETE FROM deliveries d USING targets t
           WHERE d.device_id = t.device_id AND d.message_seq = t.seq AND d.expires_at = t.expires_at
           RETURNING t.index, d.device_id, d.message_id, d.expires_at, t.sender_account_id
@@ -425,7 +458,6 @@ export class MessagesRepository {
         pairs.map((pair) => pair.deviceId),
         pairs.map((pair) => pair.messageId),
         pairs.map((pair) => pair.expiresAt),
-        pairs.filter((pair) => pair.expiresAt === null).map((pair) => pair.messageId),
       ],
     });
     const perRequest = requests.map((): AckedMessage[] => []);
@@ -538,7 +570,9 @@ export class MessagesRepository {
       if (
         !attached ||
         (await this.withLockTimeout(lockTimeoutMs, (client) =>
-          client.query(`ALTER TABLE ${pg.escapeIdentifier(parent)} DETACH PARTITION ${partition}`),
+          client.query(
+            maintenance(`ALTER TABLE ${pg.escapeIdentifier(parent)} DETACH PARTITION ${partition}`),
+          ),
         ))
       )
         detached.push(partition);
@@ -551,7 +585,7 @@ export class MessagesRepository {
     let dropped = 0;
     for (const partition of detached) {
       const done = await this.withLockTimeout(lockTimeoutMs, (client) =>
-        client.query(`DROP TABLE IF EXISTS ${partition}`),
+        client.query(maintenance(`DROP TABLE IF EXISTS ${partition}`)),
       );
       if (done !== null) dropped += 1;
     }
@@ -559,7 +593,8 @@ export class MessagesRepository {
   }
 
   // One transaction whose lock waits end after `lockTimeoutMs` (while DDL waits
-  // for a lock, every insert queues behind it): null when one did.
+  // for a lock, every insert queues behind it): null when one did. Its
+  // statements may run for MAINTENANCE_STATEMENT_TIMEOUT_MS.
   private async withLockTimeout<T>(
     lockTimeoutMs: number,
     work: (client: pg.PoolClient) => Promise<T>,
@@ -568,6 +603,7 @@ export class MessagesRepository {
     try {
       await client.query('BEGIN');
       await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
+      await client.query(`SET LOCAL statement_timeout = ${MAINTENANCE_STATEMENT_TIMEOUT_MS}`);
       const result = await work(client);
       await client.query('COMMIT');
       return result;

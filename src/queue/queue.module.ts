@@ -29,15 +29,27 @@ const DEFAULT_JOB_OPTIONS = {
         prefix: `${env.REDIS_PREFIX}:bull`,
       }),
     }),
-    BullModule.registerQueue(
-      // A finished fan-out is recorded in PostgreSQL (its fanout_pending row goes), so
-      // its job can go at once: keeping history costs Redis work on every job.
-      {
-        name: QUEUES.fanout,
-        defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, removeOnComplete: true },
-      },
-      { name: QUEUES.retention, defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, attempts: 3 } },
-    ),
+    BullModule.registerQueueAsync({
+      name: QUEUES.fanout,
+      inject: [ENV],
+      // A fan-out's outcome is recorded in PostgreSQL (its fanout_pending row
+      // goes when it is done), so its job can go at once, finished or failed:
+      // keeping history costs Redis work on every job, and a kept failed job
+      // would hold its id, so that the reconciler's retry of the message
+      // under the same id would be ignored as a duplicate forever.
+      useFactory: (env: Env) => ({
+        defaultJobOptions: {
+          ...DEFAULT_JOB_OPTIONS,
+          attempts: env.FANOUT_ATTEMPTS,
+          removeOnComplete: true,
+          removeOnFail: true,
+        },
+      }),
+    }),
+    BullModule.registerQueue({
+      name: QUEUES.retention,
+      defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, attempts: 3 },
+    }),
   ],
   providers: [ScheduleKeeper, QueueErrorLogger],
   exports: [BullModule, ScheduleKeeper],

@@ -18,7 +18,9 @@ const BATCH = 1000;
  * Losing Redis loses queued jobs, never messages: every interval this
  * re-enqueues the fan-out of messages that PostgreSQL says were never fanned
  * out. A plain timer, not a BullMQ scheduler, so it survives a Redis flush;
- * job ids dedupe it across workers.
+ * job ids dedupe it across workers. A job that failed all its attempts
+ * (PostgreSQL down meanwhile, say) is not kept (queue.module.ts), so its
+ * messages are tried again here under the same id.
  */
 @Injectable()
 export class FanoutReconciler implements OnApplicationBootstrap, OnApplicationShutdown {

@@ -13,6 +13,7 @@ const CEILINGS = ['raw-insert', 'raw-http', 'raw-bullmq', 'raw-frames', 'raw-pur
 const SCENARIOS = [
   'ingest',
   'accept-latency',
+  'ack-cost',
   'live-latency',
   'catch-up',
   'fanout-1000',
@@ -84,6 +85,8 @@ describe('the benchmark harness (npm run bench -- --quick)', () => {
     expect(targets).toEqual({
       'ingest.msgs_per_s': '>= 4000',
       'accept-latency.p99': '<= 20',
+      'ack-cost.foreign_p99': '<= 50',
+      'ack-cost.own_p99': '<= 50',
       'live-latency.p50': '<= 3',
       'live-latency.p99': '<= 15',
       'catch-up.msgs_per_s': '>= 20000',

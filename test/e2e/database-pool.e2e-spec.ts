@@ -26,4 +26,17 @@ describe('the server’s PostgreSQL connections', () => {
       await pool.end();
     }
   });
+
+  it('cancel a statement that runs past DATABASE_STATEMENT_TIMEOUT_MS, and stay usable', async () => {
+    const pool = createPool({ ...world.env, DATABASE_STATEMENT_TIMEOUT_MS: 200 });
+    try {
+      await expect(pool.query('SELECT pg_sleep(5)')).rejects.toMatchObject({ code: '57014' });
+      const { rows } = await pool.query<{ timeout: string }>(
+        `SELECT current_setting('statement_timeout') AS timeout`,
+      );
+      expect(rows[0].timeout).toBe('200ms');
+    } finally {
+      await pool.end();
+    }
+  });
 });

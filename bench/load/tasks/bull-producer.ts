@@ -12,7 +12,7 @@ export const FANOUT_JOB_OPTIONS = {
   attempts: 8,
   backoff: { type: 'exponential', delay: 200 },
   removeOnComplete: true,
-  removeOnFail: { count: 5000 },
+  removeOnFail: true,
 };
 
 const job = (t: number) => {
