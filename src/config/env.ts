@@ -15,6 +15,15 @@ const envSchema = z.object({
     .default('sn'),
   PORT: integer(3000).pipe(z.number().max(65535)),
   HOST: z.string().default('0.0.0.0'),
+  // The HTTP edge: how long a client may take to send a request, how long an
+  // idle connection is kept, how many sockets (WebSockets included) a process
+  // holds, and the body limit of routes that carry no message.
+  HTTP_HEADERS_TIMEOUT_MS: integer(10_000, 1),
+  HTTP_REQUEST_TIMEOUT_MS: integer(60_000, 1),
+  HTTP_IDLE_TIMEOUT_MS: integer(30_000, 1),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 1),
+  HTTP_MAX_CONNECTIONS: integer(25_000, 1),
+  HTTP_BODY_LIMIT_BYTES: integer(64 * 1024, 1024),
   ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   TRUST_PROXY: z.stringbool().default(false),
@@ -59,6 +68,11 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   if (parsed.data.DEFAULT_TTL_SECONDS > parsed.data.MAX_TTL_SECONDS) {
     throw new EnvError(
       'Invalid environment:\n  DEFAULT_TTL_SECONDS: must not exceed MAX_TTL_SECONDS',
+    );
+  }
+  if (parsed.data.HTTP_HEADERS_TIMEOUT_MS > parsed.data.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new EnvError(
+      'Invalid environment:\n  HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS',
     );
   }
   return parsed.data;
