@@ -96,5 +96,15 @@ export function prepareHttpEdge(
     // fastify's own parser (it refuses __proto__ and constructor keys); it calls done.
     void parseJson(request, body.toString(), done);
   });
-  app.getHttpServer().maxConnections = env.HTTP_MAX_CONNECTIONS;
+  const httpServer = app.getHttpServer();
+  httpServer.maxConnections = env.HTTP_MAX_CONNECTIONS;
+  // Once a minute at most: under a flood of connections, one line says why they fail.
+  let warnedAt = 0;
+  httpServer.on('drop', () => {
+    if (Date.now() - warnedAt < 60_000) return;
+    warnedAt = Date.now();
+    logger.warn(
+      `HTTP_MAX_CONNECTIONS (${env.HTTP_MAX_CONNECTIONS}) reached: new connections are closed`,
+    );
+  });
 }
