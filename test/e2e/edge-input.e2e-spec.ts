@@ -148,6 +148,27 @@ describe('input at the HTTP edge: framework errors, canonical ids, limits that a
       expect(await response.json()).toMatchObject({ code: expect.any(String) });
     });
 
+    it.each([
+      {
+        name: 'headers over 16 KiB',
+        request: `GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+        status: 431,
+        code: 'headers_too_large',
+      },
+      {
+        name: 'bytes that are not HTTP',
+        request: 'HELLO WORLD\r\n\r\n',
+        status: 400,
+        code: 'malformed_request',
+      },
+    ])('$name → $status $code, and the connection closes', async ({ request, status, code }) => {
+      const connection = await openRaw(world.baseUrl, request);
+      await waitFor('the server to close the connection', () => connection.closed());
+      expect(connection.status()).toBe(status);
+      expect(connection.received()).toMatch(/content-type: application\/problem\+json/i);
+      expect(connection.body()).toMatchObject({ status, code });
+    });
+
     it('a 1.6 MB body to /v1/accounts is refused with 413 from its headers, before it is sent', async () => {
       const connection = await openRaw(
         world.baseUrl,
