@@ -36,7 +36,8 @@ export function httpServerOptions(env: Env) {
       requestTimeout: env.HTTP_REQUEST_TIMEOUT_MS,
       connectionsCheckingInterval: timeoutCheckInterval(env),
     },
-    // The router refuses a URL that is not validly percent-encoded before any hook runs.
+    // The router refuses a URL that is not validly percent-encoded, or a path
+    // parameter too long, before any hook runs.
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) =>
       sendProblem(reply, toProblem(error, logger)),
     clientErrorHandler: answerClientError,
