@@ -5,24 +5,21 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { AppModule } from './app.module.js';
 import { fastifyTrustProxy } from './common/client-address.js';
 import { initSodium } from './common/crypto.js';
+import { httpServerOptions, prepareHttpEdge } from './common/http-edge.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { ZodValidationPipe } from './common/validation.js';
 import type { Env } from './config/env.js';
+import { routeBodyLimits } from './config/request-limits.js';
 import { recordHttpMetrics } from './metrics/http-metrics.hook.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
-// Room for JSON and base64 around the largest allowed body (base64 grows by 4/3).
-function requestBodyLimit(env: Env): number {
-  return Math.ceil(env.MAX_BODY_BYTES * 1.4) + 1024 * 1024;
-}
-
 /** Builds the Nest application for the given environment (used by main.ts, tests and benchmarks). */
 export async function createApp(env: Env): Promise<NestFastifyApplication> {
   await initSodium();
   const adapter = new FastifyAdapter({
-    bodyLimit: requestBodyLimit(env),
+    ...httpServerOptions(env),
     trustProxy: fastifyTrustProxy(env.TRUST_PROXY),
     // Request logging stays off: URLs of the stream may carry a token.
     logger: false,
@@ -30,9 +27,12 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(env), adapter, {
     logger: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(env.LOG_LEVEL) + 1),
     abortOnError: false,
+    // prepareHttpEdge registers the only body parser (JSON).
+    bodyParser: false,
   });
+  prepareHttpEdge(app, env, routeBodyLimits(env));
   recordHttpMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService));
   app.useGlobalFilters(new ProblemFilter());
-  app.useGlobalPipes(new ZodValidationPipe());
+  app.useGlobalPipes(new ZodValidationPipe(env));
   return app;
 }

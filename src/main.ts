@@ -1,8 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { createApp } from './app.js';
+import { keepRunningOnStrayErrors } from './common/process-errors.js';
 import { EnvError, loadEnv } from './config/env.js';
 
 async function main(): Promise<void> {
+  keepRunningOnStrayErrors(new Logger('Process'));
   const env = loadEnv();
   const app = await createApp(env);
   stopOnSignals(() => app.close());

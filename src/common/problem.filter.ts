@@ -33,6 +33,12 @@ export function toProblem(thrown: unknown, logger: Logger): Problem {
   const error = rootCause(thrown);
   if (error instanceof HttpException) return fromHttpException(error);
   const fastifyError = error as FastifyLikeError;
+  if (fastifyError?.code === 'FST_ERR_BAD_URL') {
+    return Problem.badRequest('malformed_url', 'The URL is not validly percent-encoded');
+  }
+  if (fastifyError?.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return new Problem(414, 'uri_too_long', 'URI too long', 'A path segment is too long');
+  }
   if (fastifyError?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return new Problem(413, 'body_too_large', 'Payload too large', 'The request body is too large');
   }
@@ -46,6 +52,11 @@ export function toProblem(thrown: unknown, logger: Logger): Problem {
   }
   if (fastifyError?.code?.startsWith('FST_ERR_CTP_') || error instanceof SyntaxError) {
     return Problem.badRequest('malformed_json', 'The request body is not valid JSON');
+  }
+  // Any other refusal of fastify's own: its message may quote the URL, so it is not echoed.
+  const status = fastifyError?.statusCode;
+  if (fastifyError?.code?.startsWith('FST_ERR_') && status && status >= 400 && status < 500) {
+    return new Problem(status, 'bad_request', 'Bad request', 'The request was refused');
   }
   if (isUnavailable(error)) {
     logger.warn(`dependency unavailable: ${describeError(error)}`);

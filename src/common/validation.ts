@@ -1,11 +1,15 @@
 import { ArgumentMetadata, Injectable, PipeTransform } from '@nestjs/common';
 import { z } from 'zod';
+import { type Env, loadEnv } from '../config/env.js';
 import { Problem } from './problem.js';
 
 /** A DTO class carrying its zod schema; the global pipe validates against it. */
 export interface ZodDtoClass<T> {
   new (): T;
+  /** The schema (under the default configuration, for one whose limits are configured). */
   schema: z.ZodType<T>;
+  /** For a schema whose limits come from the configuration: the schema under `env`. */
+  schemaFor?: (env: Env) => z.ZodType<T>;
 }
 
 export function zodDto<S extends z.ZodType>(schema: S): ZodDtoClass<z.infer<S>> {
@@ -14,11 +18,27 @@ export function zodDto<S extends z.ZodType>(schema: S): ZodDtoClass<z.infer<S>> 
   } as unknown as ZodDtoClass<z.infer<S>>;
 }
 
+/** A DTO whose schema depends on the configuration (a limit that follows from env variables). */
+export function configuredZodDto<S extends z.ZodType>(
+  build: (env: Env) => S,
+): ZodDtoClass<z.infer<S>> {
+  return class {
+    // What the HTTP reference documents: the schema under the defaults.
+    static schema = build(loadEnv({}));
+    static schemaFor = build;
+  } as unknown as ZodDtoClass<z.infer<S>>;
+}
+
 /** Validates bodies, queries and params that have a DTO with a schema. Strict schemas reject unknown fields. */
 @Injectable()
 export class ZodValidationPipe implements PipeTransform {
+  private readonly configured = new WeakMap<object, z.ZodType>();
+
+  /** `env` gives the limits of configured DTOs; without it they validate under the defaults. */
+  constructor(private readonly env?: Env) {}
+
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
-    const schema = (metadata.metatype as Partial<ZodDtoClass<unknown>> | undefined)?.schema;
+    const schema = this.schemaOf(metadata.metatype as Partial<ZodDtoClass<unknown>> | undefined);
     if (!schema) return value;
     const parsed = schema.safeParse(value ?? (metadata.type === 'body' ? undefined : {}));
     if (parsed.success) return parsed.data;
@@ -31,6 +51,16 @@ export class ZodValidationPipe implements PipeTransform {
       errors.map((error) => `${error.field}: ${error.message}`).join('; '),
       { errors },
     );
+  }
+
+  private schemaOf(dto: Partial<ZodDtoClass<unknown>> | undefined): z.ZodType | undefined {
+    if (!dto?.schemaFor || !this.env) return dto?.schema;
+    let schema = this.configured.get(dto);
+    if (!schema) {
+      schema = dto.schemaFor(this.env);
+      this.configured.set(dto, schema);
+    }
+    return schema;
   }
 }
 
@@ -89,14 +119,40 @@ export function base64Bytes(
     });
 }
 
-export const uuidString = () => z.uuid('must be a UUID');
+/**
+ * A UUID, lower-cased: ids are compared as strings in memory, in Redis keys
+ * and in tokens, so every id is made canonical where it enters.
+ */
+export const uuidString = () => z.uuid('must be a UUID').toLowerCase();
 
-/** Route params: a UUID or a 404-like 400 naming the parameter. */
+/** Route params: a UUID (lower-cased) or a 400 naming the parameter. */
 export function parseUuidParam(name: string, value: string): string {
-  if (!uuidString().safeParse(value).success) {
+  const parsed = uuidString().safeParse(value);
+  if (!parsed.success) {
     throw Problem.badRequest('validation_failed', `${name}: must be a UUID`, {
       errors: [{ field: name, message: 'must be a UUID' }],
     });
   }
-  return value;
+  return parsed.data;
+}
+
+// Names and titles are one line of text shown to people: control characters
+// (C0, DEL, C1), line and paragraph separators, and the bidirectional
+// embeddings, overrides and isolates (which reorder what a client shows after
+// them) are refused, and so is a lone surrogate (\p{Cs}: not text, and
+// stored as U+FFFD). The marks LRM, RLM and ALM and the joiners ZWJ and ZWNJ stay:
+// names in mixed scripts and emoji need them.
+const REFUSED_IN_TEXT = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u;
+
+/** One line of text for people to read (a device name, a title): no control characters. */
+export function displayText(maxLength: number) {
+  return z
+    .string()
+    .refine(
+      (text) => !REFUSED_IN_TEXT.test(text),
+      'must not contain control, line-separator or bidirectional-override characters',
+    )
+    .trim()
+    .min(1)
+    .max(maxLength);
 }

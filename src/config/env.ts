@@ -56,6 +56,15 @@ const envSchema = z.object({
     .default('sn'),
   PORT: integer(3000).pipe(z.number().max(65535)),
   HOST: z.string().default('0.0.0.0'),
+  // The HTTP edge: how long a client may take to send a request, how long an
+  // idle connection is kept, how many sockets (WebSockets included) a process
+  // holds, and the body limit of routes that carry no message.
+  HTTP_HEADERS_TIMEOUT_MS: integer(10_000, 1),
+  HTTP_REQUEST_TIMEOUT_MS: integer(60_000, 1),
+  HTTP_IDLE_TIMEOUT_MS: integer(30_000, 1),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 1),
+  HTTP_MAX_CONNECTIONS: integer(25_000, 1),
+  HTTP_BODY_LIMIT_BYTES: integer(64 * 1024, 1024),
   ROLE: z.enum(['api', 'worker', 'all']).default('all'),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   TRUST_PROXY: trustProxy,
@@ -104,8 +113,9 @@ const envSchema = z.object({
   STREAM_BUFFER_BYTES: integer(4 * 1024 * 1024, 64 * 1024),
   // Opening one more stream for a device closes its oldest (4409).
   MAX_STREAMS_PER_DEVICE: integer(3, 1),
-  // Past it, upgrades get 503 with Retry-After.
-  MAX_STREAMS_PER_PROCESS: integer(50_000, 1),
+  // Past it, upgrades get 503 with Retry-After. Below HTTP_MAX_CONNECTIONS,
+  // so that a process full of streams still answers HTTP requests.
+  MAX_STREAMS_PER_PROCESS: integer(24_000, 1),
   FANOUT_CONCURRENCY: integer(32, 1),
   // Fan-out attempts before a job fails; the reconciler then retries the
   // message under a fresh job id.
@@ -135,6 +145,11 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   if (parsed.data.DEFAULT_TTL_SECONDS > parsed.data.MAX_TTL_SECONDS) {
     throw new EnvError(
       'Invalid environment:\n  DEFAULT_TTL_SECONDS: must not exceed MAX_TTL_SECONDS',
+    );
+  }
+  if (parsed.data.HTTP_HEADERS_TIMEOUT_MS > parsed.data.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new EnvError(
+      'Invalid environment:\n  HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS',
     );
   }
   return parsed.data;

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { z } from 'zod';
 import {
   AUTH_CONTEXT,
   concatBytes,
@@ -9,6 +8,7 @@ import {
   verifyDetached,
 } from '../common/crypto.js';
 import { Problem } from '../common/problem.js';
+import { uuidString } from '../common/validation.js';
 import { ENV, type Env } from '../config/env.js';
 import { IdentityRepository, type TokenState } from './identity.repository.js';
 
@@ -115,13 +115,14 @@ export class AuthService {
   }
 }
 
-const uuid = z.uuid();
-
 function parseToken(token: string | undefined): { deviceId: string; secret: Buffer } | null {
   if (!token) return null;
-  const [deviceId, secretText, ...rest] = token.split('.');
-  if (rest.length > 0 || !deviceId || !secretText || !uuid.safeParse(deviceId).success) return null;
+  const [deviceIdText, secretText, ...rest] = token.split('.');
+  // The device id is lower-cased like every id at the edge: the socket
+  // registry, presence and revocation compare it as a string.
+  const deviceId = uuidString().safeParse(deviceIdText);
+  if (rest.length > 0 || !deviceId.success || !secretText) return null;
   if (!/^[A-Za-z0-9_-]+$/.test(secretText)) return null;
   const secret = Buffer.from(secretText, 'base64url');
-  return secret.length === TOKEN_SECRET_BYTES ? { deviceId, secret } : null;
+  return secret.length === TOKEN_SECRET_BYTES ? { deviceId: deviceId.data, secret } : null;
 }

@@ -128,6 +128,62 @@ describe('bad input to identity and auth gets a clear 4xx and changes nothing', 
       code: 'signature_invalid',
     },
     {
+      name: 'a device name with a NUL',
+      path: '/v1/accounts',
+      body: account((b) => (b.device = device((k) => (k.name = 'pho\u0000ne')))),
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a device name with a line feed',
+      path: '/v1/accounts',
+      body: account((b) => (b.device = device((k) => (k.name = 'phone\n2')))),
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a device name with DEL',
+      path: '/v1/accounts',
+      body: account((b) => (b.device = device((k) => (k.name = 'phone\u007f')))),
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a device name with a C1 control',
+      path: '/v1/accounts',
+      body: account((b) => (b.device = device((k) => (k.name = 'phone\u0085')))),
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a device name with a line separator',
+      path: '/v1/accounts',
+      body: account((b) => (b.device = device((k) => (k.name = 'pho\u2028ne')))),
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a device name with a right-to-left override',
+      path: '/v1/accounts',
+      body: account((b) => (b.device = device((k) => (k.name = '\u202Eenohp')))),
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a device name with a lone surrogate',
+      path: '/v1/accounts',
+      body: account((b) => (b.device = device((k) => (k.name = 'phone\ud800')))),
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a linked device name with a NUL',
+      path: '/v1/devices',
+      body: () => ({ code: 'nope', device: device((k) => (k.name = 'tab\u0000let')) }),
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
       name: 'no device',
       path: '/v1/accounts',
       body: account((b) => delete b.device),
@@ -313,6 +369,19 @@ describe('bad input to identity and auth gets a clear 4xx and changes nothing', 
       expect(await tableCounts(world.pool, TABLES)).toEqual(before);
     },
   );
+
+  it('the control: a device name in any script, with emoji and direction marks, is accepted', async () => {
+    const name = 'Ana\u2019s \u05E9\u05DC\u05D5\u05DD\u200F 👨‍👩‍👧';
+    const response = await fetch(`${world.baseUrl}/v1/accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ handle: uniqueHandle(), device: device((k) => (k.name = name)) }),
+    });
+    expect(response.status).toBe(201);
+    const { deviceId } = (await response.json()) as { deviceId: string };
+    const stored = await world.pool.query('SELECT name FROM devices WHERE id = $1', [deviceId]);
+    expect(stored.rows).toEqual([{ name }]);
+  });
 
   it('the issued challenge survived the forged attempt and still logs in, once', async () => {
     const signature = toBase64(

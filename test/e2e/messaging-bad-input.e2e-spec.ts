@@ -258,6 +258,27 @@ describe('bad input to messages, inbox and conversations gets a clear 4xx and ch
       code: 'too_many_members',
     },
     {
+      name: 'a title with a NUL',
+      path: '/v1/conversations',
+      body: () => ({ members: [bob.accountId], title: 'pla\u0000ns' }),
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a title with a line feed',
+      path: '/v1/conversations',
+      body: () => ({ members: [bob.accountId], title: 'plans\nand more' }),
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
+      name: 'a title with a left-to-right isolate',
+      path: '/v1/conversations',
+      body: () => ({ members: [bob.accountId], title: '\u2066plans' }),
+      status: 400,
+      code: 'validation_failed',
+    },
+    {
       name: 'a conversation with members that are not uuids',
       path: '/v1/conversations',
       body: () => ({ members: ['bob'] }),
@@ -298,5 +319,16 @@ describe('bad input to messages, inbox and conversations gets a clear 4xx and ch
   it('the control case is accepted, so the table above tests the field it names', async () => {
     const answer = await rawCall(alice, 'POST', '/v1/messages', withSend(() => undefined)());
     expect(answer.status).toBe(201);
+  });
+
+  it('the control: a title in any script, with emoji and direction marks, is accepted', async () => {
+    const title = 'Plans \u05E9\u05DC\u05D5\u05DD\u200F 🎉';
+    const answer = await rawCall(alice, 'POST', '/v1/conversations', {
+      members: [bob.accountId],
+      title,
+    });
+    expect(answer.status).toBe(201);
+    const conversation = await bob.getConversation(answer.body.conversationId as string);
+    expect(conversation.title).toBe(title);
   });
 });

@@ -78,6 +78,12 @@ describe('the environment schema', () => {
     );
   });
 
+  it('refuses a headers timeout above the request timeout', () => {
+    expect(() =>
+      loadEnv({ HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '1000' }),
+    ).toThrow(/HTTP_HEADERS_TIMEOUT_MS/);
+  });
+
   // Needs the build (npm test builds first).
   it('the server process stops with the variable named and no secret echoed', () => {
     const result = spawnSync(process.execPath, ['dist/src/main.js'], {

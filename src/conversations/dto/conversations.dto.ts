@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { uuidString, zodDto } from '../../common/validation.js';
+import { displayText, uuidString, zodDto } from '../../common/validation.js';
 
 export class CreateConversationDto extends zodDto(
   z.strictObject({
     members: z.array(uuidString()).max(10_000),
-    title: z.string().trim().min(1).max(200).optional(),
+    title: displayText(200).optional(),
   }),
 ) {}
 

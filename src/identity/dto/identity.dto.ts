@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { base64Bytes, uuidString, zodDto } from '../../common/validation.js';
+import { base64Bytes, displayText, uuidString, zodDto } from '../../common/validation.js';
 
 export const HANDLE_PATTERN = /^[A-Za-z0-9_.-]{3,32}$/;
 
 export const deviceKeysSchema = z.strictObject({
-  name: z.string().trim().min(1).max(64),
+  name: displayText(64),
   signingKey: base64Bytes({ length: 32 }),
   boxKey: base64Bytes({ length: 32 }),
   boxKeySignature: base64Bytes({ length: 64 }),

@@ -1,12 +1,14 @@
 import { z } from 'zod';
-import { base64Bytes, uuidString, zodDto } from '../../common/validation.js';
+import { base64Bytes, configuredZodDto, uuidString, zodDto } from '../../common/validation.js';
+import { maxKeysPerSend } from '../../config/request-limits.js';
 
 // nonce(24) ‖ crypto_box_easy(K: 32 bytes) with its 16-byte MAC (PROTOCOL.md).
 export const WRAPPED_KEY_BYTES = 24 + 32 + 16;
 // nonce(24) and the AEAD tag (16) around an empty plaintext.
 const MIN_BODY_BYTES = 24 + 16;
 
-export class SendMessageDto extends zodDto(
+// At most one key per device of the largest group the configuration allows.
+export class SendMessageDto extends configuredZodDto((env) =>
   z.strictObject({
     clientMessageId: uuidString(),
     to: z.union(
@@ -27,7 +29,7 @@ export class SendMessageDto extends zodDto(
           wrappedKey: base64Bytes({ length: WRAPPED_KEY_BYTES }),
         }),
       )
-      .max(20_000)
+      .max(maxKeysPerSend(env))
       .refine(
         (keys) => new Set(keys.map((key) => key.deviceId)).size === keys.length,
         'names a device twice',
