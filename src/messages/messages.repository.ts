@@ -415,6 +415,8 @@ export class MessagesRepository {
             FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::timestamptz[])
                  AS a(index, device_id, message_id, expires_at)
            ORDER BY device_id, message_id, index
+        ), unkeyed AS MATERIALIZED (
+          SELECT id, seq, expires_at, sender_account_id FROM messages WHERE id = ANY($5::uuid[])
         ), targets AS MATERIALIZED (
           -- The acked messages first, then each delivery by its whole key.
           -- Left to itself, the planner would join a device's every delivery
@@ -427,16 +429,16 @@ export class MessagesRepository {
                     WHERE id = a.message_id AND expires_at = a.expires_at LIMIT 1) m
            WHERE a.expires_at IS NOT NULL
           UNION ALL
-          -- ... and without (acks over HTTP), one look-up of the id's primary
-          -- key prefix in each partition, stopping at the first that has it:
-          -- linear in the ids, whether they are the device's or not. Never
-          -- "m.id = ANY($n)" here: under the generic plan that array became an
-          -- index condition re-sorted on every probe of every partition, so
-          -- 1,000 ids that match nothing cost seconds.
+          -- ... and without (acks over HTTP), the ids are looked for in every
+          -- partition at once: one index scan per partition for the whole set
+          -- (PostgreSQL sorts the array once per scan), then a hash join back
+          -- to the asks. Linear in the ids whether they are the device's or
+          -- not. Never a per-id probe (a LATERAL re-runs the scan of every
+          -- partition for each id) nor "m.id = ANY($n)" beside a join with
+          -- the asks (the array became an index condition re-sorted on every
+          -- probe: 1,000 ids that match nothing cost seconds).
           SELECT a.index, a.device_id, m.id AS message_id, m.seq, m.expires_at, m.sender_account_id
-            FROM acked a CROSS JOIN LATERAL (
-                   SELECT id, seq, expires_at, sender_account_id FROM messages
-                    WHERE id = a.message_id LIMIT 1) m
+            FROM acked a JOIN unkeyed m ON m.id = a.message_id
            WHERE a.expires_at IS NULL
         ), removed AS (
           -- Only the caller's own delivery goes (a foreign id finds its message
@@ -458,6 +460,7 @@ export class MessagesRepository {
         pairs.map((pair) => pair.deviceId),
         pairs.map((pair) => pair.messageId),
         pairs.map((pair) => pair.expiresAt),
+        pairs.filter((pair) => pair.expiresAt === null).map((pair) => pair.messageId),
       ],
     });
     const perRequest = requests.map((): AckedMessage[] => []);
