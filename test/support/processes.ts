@@ -25,14 +25,14 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build before this test`);
   const child = spawn(process.execPath, [MAIN], {
-    // LOG_LEVEL=log: readiness is read from the startup lines.
+    // LOG_LEVEL=log at least: readiness is read from the startup lines.
     env: {
       ...process.env,
       ...stringEnv(env),
       ROLE: role,
       PORT: String(port),
       HOST: '127.0.0.1',
-      LOG_LEVEL: 'log',
+      LOG_LEVEL: env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'verbose' ? env.LOG_LEVEL : 'log',
       NODE_OPTIONS: '',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
