@@ -27,8 +27,9 @@ const badFrame: fc.Arbitrary<Frame> = fc.oneof(
     .map((type) => text({ type, messageIds: [randomUUID()] })),
   fc.constant(null).map(() => text({ type: 'ack' })),
   fc.constant(null).map(() => text({ type: 'ack', messageIds: [] })),
+  // Over 1,000 ids yet under the 64 KiB frame limit (larger frames: below).
   fc
-    .integer({ min: 1001, max: 3000 })
+    .integer({ min: 1001, max: 1600 })
     .map((length) => text({ type: 'ack', messageIds: Array.from({ length }, () => randomUUID()) })),
   fc
     .array(malformedUuid, { minLength: 1, maxLength: 5 })
@@ -84,4 +85,18 @@ describe('generated bad frames on the stream get an error frame and change nothi
     socket.close();
     expect(stateChanges(before, await snapshotState(world))).toEqual([]);
   }, 120_000);
+
+  it('closes a socket that sends a frame over 64 KiB with 1009, and keeps serving', async () => {
+    const socket = new WebSocket(`${world.baseUrl.replace(/^http/, 'ws')}/v1/stream`, {
+      headers: { authorization: `Bearer ${cast.alice.currentToken}` },
+    });
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const before = await snapshotState(world);
+    const closed = new Promise<number>((resolve) => socket.once('close', resolve));
+    const ids = Array.from({ length: 3000 }, () => randomUUID());
+    socket.send(JSON.stringify({ type: 'ack', messageIds: ids }));
+    expect(await closed).toBe(1009);
+    expect((await fetch(`${world.baseUrl}/health/ready`)).status).toBe(200);
+    expect(stateChanges(before, await snapshotState(world))).toEqual([]);
+  });
 });
