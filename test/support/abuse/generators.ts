@@ -147,14 +147,18 @@ export const badNumber = (maximum: number) =>
     fc.double({ min: 0.01, max: maximum, noNaN: true }).filter((value) => !Number.isInteger(value)),
   );
 
-/** A string longer than `maximum` characters (a few times over, or far over). */
+/**
+ * A string longer than `maximum` characters (a few times over, or far over).
+ * Characters are code points, as the server's schemas count them: an emoji
+ * is one, though it takes two UTF-16 units.
+ */
 export const oversizedString = (maximum: number) =>
   fc
     .tuple(
       fc.integer({ min: maximum + 1, max: maximum * 4 + 64 }),
       fc.constantFrom('a', 'é', '😀', 'A'),
     )
-    .map(([length, char]) => char.repeat(Math.ceil(length / char.length)));
+    .map(([length, char]) => char.repeat(length));
 
 /** Path segments with broken or hostile percent-encoding. */
 export const badPathSegment: fc.Arbitrary<string> = fc.oneof(
