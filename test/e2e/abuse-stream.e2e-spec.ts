@@ -86,17 +86,33 @@ describe('generated bad frames on the stream get an error frame and change nothi
     expect(stateChanges(before, await snapshotState(world))).toEqual([]);
   }, 120_000);
 
-  it('closes a socket that sends a frame over 64 KiB with 1009, and keeps serving', async () => {
-    const socket = new WebSocket(`${world.baseUrl.replace(/^http/, 'ws')}/v1/stream`, {
-      headers: { authorization: `Bearer ${cast.alice.currentToken}` },
-    });
-    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-    const before = await snapshotState(world);
-    const closed = new Promise<number>((resolve) => socket.once('close', resolve));
-    const ids = Array.from({ length: 3000 }, () => randomUUID());
-    socket.send(JSON.stringify({ type: 'ack', messageIds: ids }));
-    expect(await closed).toBe(1009);
-    expect((await fetch(`${world.baseUrl}/health/ready`)).status).toBe(200);
-    expect(stateChanges(before, await snapshotState(world))).toEqual([]);
-  });
+  it.each([
+    {
+      name: 'a frame over 64 KiB',
+      frame: JSON.stringify({
+        type: 'ack',
+        messageIds: Array.from({ length: 3000 }, () => randomUUID()),
+      }),
+      code: 1009,
+    },
+    {
+      name: 'a text frame that is not UTF-8',
+      frame: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+      code: 1007,
+    },
+  ])(
+    'closes a socket that sends $name with $code (documented), and keeps serving',
+    async ({ frame, code }) => {
+      const socket = new WebSocket(`${world.baseUrl.replace(/^http/, 'ws')}/v1/stream`, {
+        headers: { authorization: `Bearer ${cast.alice.currentToken}` },
+      });
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      const before = await snapshotState(world);
+      const closed = new Promise<number>((resolve) => socket.once('close', resolve));
+      socket.send(frame, { binary: false });
+      expect(await closed).toBe(code);
+      expect((await fetch(`${world.baseUrl}/health/ready`)).status).toBe(200);
+      expect(stateChanges(before, await snapshotState(world))).toEqual([]);
+    },
+  );
 });
