@@ -3,7 +3,7 @@ import { SupernodeClient } from '../../src/client/index.js';
 import { linkDevice, newAccount, uniqueHandle } from '../factories/accounts.js';
 import { answerFault, send } from '../support/abuse/http.js';
 import { isPublicRoute, routeKey } from '../support/abuse/public-routes.js';
-import { snapshotState, stateChanges } from '../support/abuse/state.js';
+import { settleFanout, snapshotState, stateChanges } from '../support/abuse/state.js';
 import { abuseOverrides } from '../support/abuse/world.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -61,6 +61,7 @@ describe('authorization matrix over every authenticated route the app registers'
       'an expired token': expired.currentToken,
       "a revoked device's token": revokedToken,
     });
+    await settleFanout(world);
   }, 60_000);
   afterAll(() => world?.close());
 

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Env } from '../../../src/config/env.js';
+import { waitFor } from '../wait.js';
 
 /**
  * What a bad request must not change: every table's rows (count and a
@@ -32,6 +33,20 @@ const VOLATILE_KEYS = [
   /:bull:[^:]+:stalled-check$/,
   /:bull:retention:/,
 ];
+
+/**
+ * Waits until the sends a test made while setting up are fanned out: their
+ * fanout_pending rows go when the worker has done its job, which may be after
+ * the first snapshot was taken, and would then read as a change.
+ */
+export async function settleFanout(world: { pool: pg.Pool }): Promise<void> {
+  await waitFor('set-up sends to be fanned out', async () => {
+    const result = await world.pool.query<{ pending: number }>(
+      'SELECT count(*)::int AS pending FROM fanout_pending',
+    );
+    return result.rows[0].pending === 0;
+  });
+}
 
 /** Ordinary tables of the public schema; a partition's rows are counted with its parent. */
 export async function listTables(pool: pg.Pool): Promise<string[]> {

@@ -4,6 +4,7 @@ import { fromBase64, signChallenge, SupernodeClient, toBase64 } from '../../../s
 import { linkDevice, newAccount, uniqueHandle } from '../../factories/accounts.js';
 import { sealedSend } from '../raw-send.js';
 import type { TestApp } from '../test-app.js';
+import { settleFanout } from './state.js';
 import type { RouteTemplate } from './requests.js';
 
 /** Small limits keep oversized inputs cheap; every rate limit is raised so that none masks an answer. */
@@ -69,6 +70,7 @@ export async function createCast(world: TestApp): Promise<AbuseCast> {
       (device) => device.deviceId !== alice.deviceId,
     ),
   ];
+  await settleFanout(world);
   return {
     handles,
     sendToBob: sealedSend(alice, { accountId: bob.accountId }, devices),
