@@ -10,6 +10,7 @@ import {
   TokenRequestDto,
 } from '../src/identity/dto/identity.dto.js';
 import { AckDto, SendMessageDto } from '../src/messages/dto/messages.dto.js';
+import { PushSubscriptionDto } from '../src/push/dto/push.dto.js';
 
 // The HTTP reference (docs/openapi.json) is built from the same zod schemas
 // that validate requests, so the two cannot drift; `npm run openapi` rewrites
@@ -209,6 +210,41 @@ const paths: Record<string, Json> = {
       },
     },
   },
+  '/v1/devices/self/push': {
+    put: {
+      ...authed,
+      summary:
+        'Store this device’s Web Push subscription (PushSubscription.toJSON(), base64url keys), replacing any earlier one',
+      requestBody: body(PushSubscriptionDto.schema),
+      responses: {
+        ...ok(204, undefined, 'Stored'),
+        ...needsAuth,
+        ...common,
+        ...problems(
+          [
+            400,
+            'push_endpoint_refused: not https, or resolves to a loopback, private or link-local address not in PUSH_ALLOWED_HOSTS',
+          ],
+          [429, 'rate_limited (per account, Retry-After)'],
+        ),
+      },
+    },
+    delete: {
+      ...authed,
+      summary: 'Remove this device’s Web Push subscription (no more wake-up pushes)',
+      responses: { ...ok(204, undefined, 'Removed'), ...needsAuth },
+    },
+  },
+  '/v1/push/vapid': {
+    get: {
+      summary:
+        'The server’s VAPID (RFC 8292) P-256 public key, uncompressed, base64url: a browser’s applicationServerKey',
+      responses: {
+        ...ok(200, object({ publicKey: { type: 'string', pattern: '^[A-Za-z0-9_-]{87}$' } })),
+        ...problems([503, 'service_unavailable']),
+      },
+    },
+  },
   '/v1/devices/{deviceId}': {
     delete: {
       ...authed,
@@ -369,7 +405,7 @@ const paths: Record<string, Json> = {
           [410, 'devices_stale'],
           [413, 'body_too_large'],
           [422, 'no_recipient_devices'],
-          [429, 'rate_limited'],
+          [429, 'rate_limited (per device; urgent sends also per sender account and recipient)'],
         ),
       },
     },

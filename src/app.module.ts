@@ -8,6 +8,7 @@ import { HealthModule } from './health/health.module.js';
 import { IdentityModule } from './identity/identity.module.js';
 import { MessagesModule } from './messages/messages.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { PushApiModule, PushWorkerModule } from './push/push.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { RetentionModule } from './retention/retention.module.js';
@@ -33,8 +34,8 @@ export class AppModule {
         DirectoryModule,
         ConversationsModule,
         MessagesModule,
-        ...(servesClients ? [SyncModule] : []),
-        ...(runsWorkers ? [RetentionModule, SyncWorkerModule] : []),
+        ...(servesClients ? [SyncModule, PushApiModule] : []),
+        ...(runsWorkers ? [RetentionModule, SyncWorkerModule, PushWorkerModule] : []),
       ],
     };
   }

@@ -119,6 +119,15 @@ export function decryptBody(body: Uint8Array, ad: Uint8Array, key: Uint8Array): 
   );
 }
 
+/** Opens JSON sealed to a device's box key (crypto_box_seal): a wake-up push's payload. */
+export function openSealedJson(
+  sealed: Uint8Array,
+  keys: Pick<DeviceKeyPairs, 'boxPublicKey' | 'boxSecretKey'>,
+): unknown {
+  const plaintext = sodium.crypto_box_seal_open(sealed, keys.boxPublicKey, keys.boxSecretKey);
+  return JSON.parse(new TextDecoder().decode(plaintext));
+}
+
 /**
  * One device's X25519 shared keys with its peers' box keys
  * (crypto_box_beforenm), each computed once: the same key wraps for a peer

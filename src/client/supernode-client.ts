@@ -5,6 +5,7 @@ import { MessageStream, type StreamHandlers, type StreamOptions } from './messag
 import {
   fromBase64,
   generateDeviceKeys,
+  openSealedJson,
   publicDeviceKeys,
   ready,
   SharedBoxKeys,
@@ -28,9 +29,11 @@ import type {
   DirectoryEntry,
   InboxMessage,
   MessageStatus,
+  PushNotice,
   ReceivedMessage,
   Recipient,
   SendOptions,
+  WebPushSubscription,
 } from './types.js';
 
 // A send retried after 409/410 more often than this means the devices keep changing.
@@ -232,6 +235,7 @@ export class SupernodeClient {
             clientMessageId,
             to,
             ttlSeconds: options.ttlSeconds,
+            urgent: options.urgent,
             ...sealed,
           },
         );
@@ -367,6 +371,30 @@ export class SupernodeClient {
     await this.request('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/members`, {
       accountId,
     });
+  }
+
+  // --- wake-up pushes (docs/push.md) ---
+
+  /** The server's VAPID public key (base64url): a browser's `applicationServerKey`. */
+  async vapidPublicKey(): Promise<string> {
+    return (await this.request<{ publicKey: string }>('GET', '/v1/push/vapid')).publicKey;
+  }
+
+  /** Registers this device's Web Push subscription (replacing any earlier one). */
+  async registerPush(subscription: WebPushSubscription): Promise<void> {
+    await this.request('PUT', '/v1/devices/self/push', subscription);
+  }
+
+  async unregisterPush(): Promise<void> {
+    await this.request('DELETE', '/v1/devices/self/push');
+  }
+
+  /**
+   * Opens a push's payload (what the service worker's `event.data` holds,
+   * after the browser's Web Push decryption): sealed to this device's box key.
+   */
+  openPushPayload(sealed: Uint8Array): PushNotice {
+    return openSealedJson(sealed, this.identity.keys) as PushNotice;
   }
 
   /** Removes a member (the owner removes anyone; a member removes only themself). */

@@ -35,6 +35,27 @@ export interface SendOptions {
   /** Defaults to a fresh UUID; reuse it to retry a send safely. */
   clientMessageId?: string;
   ttlSeconds?: number;
+  /**
+   * Rings sleeping devices at once (a high-urgency push, never throttled):
+   * for call invitations and the like. Needs ttlSeconds of at most 120.
+   */
+  urgent?: boolean;
+}
+
+/** A Web Push subscription as the browser's `PushSubscription.toJSON()` gives it (base64url keys). */
+export interface WebPushSubscription {
+  endpoint: string;
+  expirationTime?: number | null;
+  keys: { p256dh: string; auth: string };
+}
+
+/** What a wake-up push says, once opened: never who sent what. */
+export interface PushNotice {
+  v: 1;
+  /** `call` for an urgent send, `message` otherwise. */
+  kind: 'message' | 'call';
+  /** How many messages wait for this device. */
+  pending: number;
 }
 
 export interface Accepted {

@@ -10,7 +10,8 @@ type AccountLimitVariable =
   | 'RATE_LIMIT_LINK_CODES'
   | 'RATE_LIMIT_CONVERSATIONS'
   | 'RATE_LIMIT_MEMBER_ADDS'
-  | 'RATE_LIMIT_DIRECTORY';
+  | 'RATE_LIMIT_DIRECTORY'
+  | 'RATE_LIMIT_PUSH_SUBSCRIPTIONS';
 
 interface RateLimitRule {
   per: 'address' | 'account';

@@ -45,89 +45,125 @@ const trustProxy = z
 const unsetIfEmpty = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
-const envSchema = z.object({
-  DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/supernode'),
-  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
-  // Prefix for every Redis key (BullMQ and ours): lets tests and several
-  // deployments share one Redis without seeing each other.
-  REDIS_PREFIX: z
-    .string()
-    .regex(/^[a-zA-Z0-9_-]+$/)
-    .default('sn'),
-  PORT: integer(3000).pipe(z.number().max(65535)),
-  HOST: z.string().default('0.0.0.0'),
-  // The HTTP edge: how long a client may take to send a request, how long an
-  // idle connection is kept, how many sockets (WebSockets included) a process
-  // holds, and the body limit of routes that carry no message.
-  HTTP_HEADERS_TIMEOUT_MS: integer(10_000, 1),
-  HTTP_REQUEST_TIMEOUT_MS: integer(60_000, 1),
-  HTTP_IDLE_TIMEOUT_MS: integer(30_000, 1),
-  HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 1),
-  HTTP_MAX_CONNECTIONS: integer(25_000, 1),
-  HTTP_BODY_LIMIT_BYTES: integer(64 * 1024, 1024),
-  ROLE: z.enum(['api', 'worker', 'all']).default('all'),
-  LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
-  TRUST_PROXY: trustProxy,
-  // /metrics on its own small server (off the public port) and/or behind a
-  // bearer token; with neither it is served openly on the public port.
-  METRICS_PORT: unsetIfEmpty(z.coerce.number().int().min(0).max(65535)),
-  METRICS_HOST: z.string().default('127.0.0.1'),
-  METRICS_TOKEN: unsetIfEmpty(z.string().min(16)),
+const envSchema = z
+  .object({
+    DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/supernode'),
+    REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    // Prefix for every Redis key (BullMQ and ours): lets tests and several
+    // deployments share one Redis without seeing each other.
+    REDIS_PREFIX: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]+$/)
+      .default('sn'),
+    PORT: integer(3000).pipe(z.number().max(65535)),
+    HOST: z.string().default('0.0.0.0'),
+    // The HTTP edge: how long a client may take to send a request, how long an
+    // idle connection is kept, how many sockets (WebSockets included) a process
+    // holds, and the body limit of routes that carry no message.
+    HTTP_HEADERS_TIMEOUT_MS: integer(10_000, 1),
+    HTTP_REQUEST_TIMEOUT_MS: integer(60_000, 1),
+    HTTP_IDLE_TIMEOUT_MS: integer(30_000, 1),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 1),
+    HTTP_MAX_CONNECTIONS: integer(25_000, 1),
+    HTTP_BODY_LIMIT_BYTES: integer(64 * 1024, 1024),
+    ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+    LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+    TRUST_PROXY: trustProxy,
+    // /metrics on its own small server (off the public port) and/or behind a
+    // bearer token; with neither it is served openly on the public port.
+    METRICS_PORT: unsetIfEmpty(z.coerce.number().int().min(0).max(65535)),
+    METRICS_HOST: z.string().default('127.0.0.1'),
+    METRICS_TOKEN: unsetIfEmpty(z.string().min(16)),
 
-  MAX_BODY_BYTES: integer(256 * 1024, 1),
-  DEFAULT_TTL_SECONDS: integer(7 * 24 * 3600, 1),
-  MAX_TTL_SECONDS: integer(30 * 24 * 3600, 1),
-  MAX_DEVICES_PER_ACCOUNT: integer(10, 1),
-  MAX_CONVERSATION_MEMBERS: integer(1000, 2),
-  TOKEN_TTL_SECONDS: integer(30 * 24 * 3600, 60),
-  CHALLENGE_TTL_SECONDS: integer(60, 5),
-  LINK_CODE_TTL_SECONDS: integer(600, 30),
+    MAX_BODY_BYTES: integer(256 * 1024, 1),
+    DEFAULT_TTL_SECONDS: integer(7 * 24 * 3600, 1),
+    MAX_TTL_SECONDS: integer(30 * 24 * 3600, 1),
+    MAX_DEVICES_PER_ACCOUNT: integer(10, 1),
+    MAX_CONVERSATION_MEMBERS: integer(1000, 2),
+    TOKEN_TTL_SECONDS: integer(30 * 24 * 3600, 60),
+    CHALLENGE_TTL_SECONDS: integer(60, 5),
+    LINK_CODE_TTL_SECONDS: integer(600, 30),
 
-  // Fixed-window rate limits, counted in Redis so they hold across processes.
-  RATE_LIMIT_WINDOW_SECONDS: integer(60, 1),
-  RATE_LIMIT_ACCOUNT_CREATE: integer(20, 1),
-  RATE_LIMIT_AUTH: integer(60, 1),
-  RATE_LIMIT_SEND_PER_DEVICE: integer(6000, 1),
-  // Per account: far above what a person does by hand, low enough that
-  // walking the handle space or spamming invitations takes forever.
-  RATE_LIMIT_LINK_CODES: integer(10, 1),
-  RATE_LIMIT_CONVERSATIONS: integer(30, 1),
-  RATE_LIMIT_MEMBER_ADDS: integer(120, 1),
-  RATE_LIMIT_DIRECTORY: integer(300, 1),
-  // Per account: stream upgrades, and ack calls (stream ack frames and
-  // POST /v1/inbox/ack, counted per frame or request, not per id). The SDK
-  // sends an ack frame every few milliseconds while it catches up.
-  RATE_LIMIT_STREAM_CONNECT: integer(120, 1),
-  RATE_LIMIT_ACK: integer(200_000, 1),
+    // Fixed-window rate limits, counted in Redis so they hold across processes.
+    RATE_LIMIT_WINDOW_SECONDS: integer(60, 1),
+    RATE_LIMIT_ACCOUNT_CREATE: integer(20, 1),
+    RATE_LIMIT_AUTH: integer(60, 1),
+    RATE_LIMIT_SEND_PER_DEVICE: integer(6000, 1),
+    // Per account: far above what a person does by hand, low enough that
+    // walking the handle space or spamming invitations takes forever.
+    RATE_LIMIT_LINK_CODES: integer(10, 1),
+    RATE_LIMIT_CONVERSATIONS: integer(30, 1),
+    RATE_LIMIT_MEMBER_ADDS: integer(120, 1),
+    RATE_LIMIT_DIRECTORY: integer(300, 1),
+    // Per account: stream upgrades, and ack calls (stream ack frames and
+    // POST /v1/inbox/ack, counted per frame or request, not per id). The SDK
+    // sends an ack frame every few milliseconds while it catches up.
+    RATE_LIMIT_STREAM_CONNECT: integer(120, 1),
+    RATE_LIMIT_ACK: integer(200_000, 1),
+    // Urgent sends (high-urgency pushes, never throttled) per sender account
+    // and recipient (account or conversation): enough to ring and ring again.
+    RATE_LIMIT_URGENT_PER_PAIR: integer(30, 1),
+    // Per account: each stored subscription costs a DNS look-up of its host.
+    RATE_LIMIT_PUSH_SUBSCRIPTIONS: integer(30, 1),
 
-  PURGE_INTERVAL_SECONDS: integer(60, 1),
-  PURGE_BATCH_SIZE: integer(5000, 1),
-  RECONCILE_INTERVAL_SECONDS: integer(10, 1),
-  // Pings on every socket and refreshes presence; a socket silent for two
-  // intervals is dropped, and presence expires after three.
-  WS_HEARTBEAT_SECONDS: integer(25, 1),
-  // Memory of live delivery (docs/protocol.md, "Limits"): a catch-up or inbox
-  // page holds at most PAGE_MAX_BYTES of ciphertext (as base64), a socket
-  // stops getting frames while STREAM_BUFFER_BYTES wait to be written to it.
-  PAGE_MAX_BYTES: integer(4 * 1024 * 1024, 64 * 1024),
-  STREAM_BUFFER_BYTES: integer(4 * 1024 * 1024, 64 * 1024),
-  // Opening one more stream for a device closes its oldest (4409).
-  MAX_STREAMS_PER_DEVICE: integer(3, 1),
-  // Past it, upgrades get 503 with Retry-After. Below HTTP_MAX_CONNECTIONS,
-  // so that a process full of streams still answers HTTP requests.
-  MAX_STREAMS_PER_PROCESS: integer(24_000, 1),
-  FANOUT_CONCURRENCY: integer(32, 1),
-  // Fan-out attempts before a job fails; the reconciler then retries the
-  // message under a fresh job id.
-  FANOUT_ATTEMPTS: integer(8, 1),
+    PURGE_INTERVAL_SECONDS: integer(60, 1),
+    PURGE_BATCH_SIZE: integer(5000, 1),
+    RECONCILE_INTERVAL_SECONDS: integer(10, 1),
+    // Pings on every socket and refreshes presence; a socket silent for two
+    // intervals is dropped, and presence expires after three.
+    WS_HEARTBEAT_SECONDS: integer(25, 1),
+    // Memory of live delivery (docs/protocol.md, "Limits"): a catch-up or inbox
+    // page holds at most PAGE_MAX_BYTES of ciphertext (as base64), a socket
+    // stops getting frames while STREAM_BUFFER_BYTES wait to be written to it.
+    PAGE_MAX_BYTES: integer(4 * 1024 * 1024, 64 * 1024),
+    STREAM_BUFFER_BYTES: integer(4 * 1024 * 1024, 64 * 1024),
+    // Opening one more stream for a device closes its oldest (4409).
+    MAX_STREAMS_PER_DEVICE: integer(3, 1),
+    // Past it, upgrades get 503 with Retry-After. Below HTTP_MAX_CONNECTIONS,
+    // so that a process full of streams still answers HTTP requests.
+    MAX_STREAMS_PER_PROCESS: integer(24_000, 1),
+    FANOUT_CONCURRENCY: integer(32, 1),
+    // Fan-out attempts before a job fails; the reconciler then retries the
+    // message under a fresh job id.
+    FANOUT_ATTEMPTS: integer(8, 1),
 
-  // PostgreSQL cancels any statement of the server's pool running longer
-  // (the purge's maintenance excepted); the request gets a 503.
-  DATABASE_STATEMENT_TIMEOUT_MS: integer(10_000, 100),
-  // Sends waiting for the database beyond this many are refused with 503 at
-  // once rather than queued in memory while PostgreSQL is slow.
-  INGEST_QUEUE_LIMIT: integer(1000, 1),
-});
+    // Web Push (docs/push.md). Without both keys, a pair is generated once and
+    // kept in PostgreSQL. The subject is a contact for push services (RFC 8292).
+    VAPID_PUBLIC_KEY: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9_-]{87}$/)),
+    VAPID_PRIVATE_KEY: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9_-]{43}$/)),
+    VAPID_SUBJECT: z
+      .string()
+      .regex(/^(mailto:|https:\/\/)\S+$/)
+      .default('mailto:operator@supernode.invalid'),
+    // At most one normal-urgency push per sleeping device this often.
+    PUSH_MIN_INTERVAL_SECONDS: integer(60, 1),
+    // Hosts whose endpoints may resolve to loopback, private or link-local
+    // addresses (comma-separated); every other such endpoint is refused.
+    PUSH_ALLOWED_HOSTS: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((host) => host.trim().toLowerCase())
+          .filter((host) => host !== ''),
+      ),
+    PUSH_TIMEOUT_MS: integer(5000, 100),
+    PUSH_MAX_RESPONSE_BYTES: integer(16 * 1024, 1024),
+    PUSH_ATTEMPTS: integer(6, 1),
+    PUSH_CONCURRENCY: integer(16, 1),
+
+    // PostgreSQL cancels any statement of the server's pool running longer
+    // (the purge's maintenance excepted); the request gets a 503.
+    DATABASE_STATEMENT_TIMEOUT_MS: integer(10_000, 100),
+    // Sends waiting for the database beyond this many are refused with 503 at
+    // once rather than queued in memory while PostgreSQL is slow.
+    INGEST_QUEUE_LIMIT: integer(1000, 1),
+  })
+  .refine((env) => (env.VAPID_PUBLIC_KEY === undefined) === (env.VAPID_PRIVATE_KEY === undefined), {
+    path: ['VAPID_PRIVATE_KEY'],
+    message: 'set VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY together, or neither',
+  });
 
 export type Env = z.infer<typeof envSchema>;
 

@@ -7,6 +7,8 @@ import type { NoticeNumber } from './notice-numbers.js';
 export interface AcceptedEvent {
   messageId: string;
   deviceIds: string[];
+  /** For an urgent message: its expiry (sleeping devices get a high-urgency push until then). */
+  urgentUntil?: string;
   /** Each device's notice number, in the order of deviceIds; absent when they could not be taken. */
   notices?: NoticeNumber[];
   /**

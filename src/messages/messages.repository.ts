@@ -8,6 +8,9 @@ import { CLIENT_TIMEOUT_MARGIN_MS, type Executor, PG_POOL } from '../db/db.modul
 import { ensureExpiryPartitions } from '../db/expiry-partitions.js';
 import { packBytes } from '../db/pack-bytes.js';
 
+// A wake-up push says how many messages wait, up to this many (a bounded read).
+export const PENDING_SUMMARY_LIMIT = 10_000;
+
 export interface NewMessage {
   senderAccountId: string;
   senderDeviceId: string;
@@ -475,6 +478,21 @@ export class MessagesRepository {
           ${sql.raw(COUNT_OFF_GONE)}
           SELECT count(*) FROM counted`,
     );
+  }
+
+  /**
+   * How many unexpired messages are pending for the device (counted up to
+   * PENDING_SUMMARY_LIMIT) and when the last of them expires.
+   */
+  async pendingSummary(deviceId: string): Promise<{ count: number; lastExpiresAt: Date | null }> {
+    const result = await this.pool.query<{ count: number; lastExpiresAt: Date | null }>({
+      name: 'deliveries-pending-summary',
+      text: `SELECT count(*)::int AS count, max(expires_at) AS "lastExpiresAt"
+               FROM (SELECT expires_at FROM deliveries
+                      WHERE device_id = $1 AND expires_at > now() LIMIT $2) pending`,
+      values: [deviceId, PENDING_SUMMARY_LIMIT],
+    });
+    return result.rows[0];
   }
 
   /** Devices that still have this message pending. */

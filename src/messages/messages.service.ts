@@ -152,6 +152,8 @@ export class MessagesService implements OnModuleInit {
         'The recipients have no device to deliver to',
       );
     }
+    // Counted once covered: the SDK's resend after a 409 is one urgent message, not two.
+    if (request.urgent) await this.countUrgent(sender, request.to);
     const stored = await this.repository.insert({
       senderAccountId: sender.accountId,
       senderDeviceId: sender.deviceId,
@@ -168,6 +170,8 @@ export class MessagesService implements OnModuleInit {
     if (!accepted) throw new Error('idempotent insert found neither a new nor an earlier message');
     this.metrics.messagesAccepted.inc();
     const deviceIds = request.keys.map((key) => key.deviceId);
+    // An urgent message wakes sleeping devices at once, until it expires.
+    const urgentUntil = request.urgent ? accepted.expiresAt.toISOString() : undefined;
     // Numbered after the commit and before the answer: a message its sender
     // sends next is numbered after this one for every device (the order that
     // sockets rely on to send from memory; docs/delivery.md).
@@ -176,12 +180,13 @@ export class MessagesService implements OnModuleInit {
       notices = await this.noticeNumbers.take(deviceIds);
     } catch {
       // Stored, so it is fanned out; the sender's retry (same clientMessageId) gets the 201.
-      this.events.emitAccepted({ messageId: accepted.messageId, deviceIds });
+      this.events.emitAccepted({ messageId: accepted.messageId, deviceIds, urgentUntil });
       throw Problem.unavailable('The message was stored but not confirmed; send it again');
     }
     this.events.emitAccepted({
       messageId: accepted.messageId,
       deviceIds,
+      urgentUntil,
       notices,
       copyFor: stored ? copyOf(sender, request, stored) : undefined,
     });
@@ -212,6 +217,11 @@ export class MessagesService implements OnModuleInit {
 
   pendingByIds(deviceId: string, messageIds: string[]): Promise<PendingMessage[]> {
     return this.repository.pendingByIds(deviceId, messageIds);
+  }
+
+  /** What a wake-up push announces: how many messages wait for the device, until when. */
+  pendingSummary(deviceId: string): Promise<{ count: number; lastExpiresAt: Date | null }> {
+    return this.repository.pendingSummary(deviceId);
   }
 
   pendingDeviceIds(messageId: string): Promise<string[]> {
@@ -314,6 +324,20 @@ export class MessagesService implements OnModuleInit {
       if (spentMs > budgetMs) return { deletedRows, complete: false };
       await sleep(batchMs);
     }
+  }
+
+  /**
+   * Urgent sends ring sleeping devices past any throttle, so they have their
+   * own limit per sender account and recipient (an account or a conversation).
+   */
+  private async countUrgent(sender: AuthenticatedDevice, to: SendMessageDto['to']): Promise<void> {
+    const recipient = 'accountId' in to ? to.accountId : to.conversationId;
+    await this.rateLimiter.hit(
+      'urgent',
+      `${sender.accountId}>${recipient}`,
+      this.env.RATE_LIMIT_URGENT_PER_PAIR,
+      this.env.RATE_LIMIT_WINDOW_SECONDS,
+    );
   }
 
   private ttlOf(requested: number | undefined): number {

@@ -23,6 +23,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly pushes = new Counter({
+    name: 'supernode_pushes_total',
+    help: 'Web Push requests by outcome (delivered, gone, retry, refused, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly deliveriesAcked = new Counter({
     name: 'supernode_deliveries_acked_total',
     help: 'Deliveries acked by devices',

@@ -1,5 +1,33 @@
 import { Module } from '@nestjs/common';
+import { DirectoryModule } from '../directory/directory.module.js';
+import { IdentityModule } from '../identity/identity.module.js';
+import { MessagesModule } from '../messages/messages.module.js';
+import { PushController } from './push.controller.js';
+import { PushProcessor } from './push.processor.js';
+import { PushSender } from './push-sender.js';
+import { PushSubscriptionService } from './push-subscription.service.js';
+import { PushSubscriptionsRepository } from './push-subscriptions.repository.js';
+import { VapidKeys } from './vapid-keys.service.js';
 import { WakeupService } from './wakeup.service.js';
 
-@Module({ providers: [WakeupService], exports: [WakeupService] })
+/**
+ * Wake-up pushes (docs/push.md), shared by every role: asking for them
+ * (WakeupService), subscriptions and their end with the device, the VAPID keys.
+ */
+@Module({
+  imports: [IdentityModule, MessagesModule],
+  providers: [WakeupService, PushSubscriptionsRepository, PushSubscriptionService, VapidKeys],
+  exports: [WakeupService, PushSubscriptionsRepository, PushSubscriptionService, VapidKeys],
+})
 export class PushModule {}
+
+/** The API side: the VAPID key and a device's subscription. */
+@Module({ imports: [PushModule, IdentityModule], controllers: [PushController] })
+export class PushApiModule {}
+
+/** The worker side: sends the pushes. */
+@Module({
+  imports: [PushModule, DirectoryModule, MessagesModule],
+  providers: [PushProcessor, PushSender],
+})
+export class PushWorkerModule {}

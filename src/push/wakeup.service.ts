@@ -1,40 +1,71 @@
+import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { REDIS, REDIS_KEYS, type RedisKeys } from '../redis/redis.module.js';
+import type { JobsOptions, Queue } from 'bullmq';
+import { ENV, type Env } from '../config/env.js';
+import { MessagesService } from '../messages/messages.service.js';
+import type { JobPayloads, PushWakeup } from '../queue/job-payloads.js';
+import { JOBS, QUEUES } from '../queue/queue-names.js';
+import { PushSubscriptionsRepository } from './push-subscriptions.repository.js';
+
+type PushJobData = JobPayloads[typeof JOBS.pushWakeup];
+
+// BullMQ ids may not contain ':'.
+const throttleId = (deviceId: string): string => `wake-${deviceId}`;
 
 /**
- * Devices that have messages waiting and no live connection: a sorted set of
- * device ids by the time they were first marked. The push sender (a later
- * issue) takes devices from here and sends them a wake-up.
+ * Asks for wake-up pushes to devices that have something new pending and no
+ * open stream. Only devices with a subscription get a job. A normal wake-up
+ * is throttled per device (BullMQ deduplication with a time to live: at most
+ * one job per PUSH_MIN_INTERVAL_SECONDS, however many messages arrive); the
+ * throttle is lifted when the device connects, so that the next time it
+ * sleeps its first message wakes it again. An urgent one is never throttled.
  */
 @Injectable()
 export class WakeupService {
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
+    @InjectQueue(QUEUES.push) private readonly queue: Queue<PushJobData>,
+    private readonly subscriptions: PushSubscriptionsRepository,
+    private readonly messages: MessagesService,
+    @Inject(ENV) private readonly env: Env,
   ) {}
 
-  async request(deviceIds: string[]): Promise<void> {
-    if (deviceIds.length === 0) return;
-    const now = Date.now();
-    // NX keeps the earliest time, so a device's wait is measured from its first message.
-    await this.redis.zadd(
-      this.key(),
-      'NX',
-      ...deviceIds.flatMap((deviceId) => [String(now), deviceId]),
-    );
+  async request(wakeups: PushWakeup[]): Promise<void> {
+    if (wakeups.length === 0) return;
+    const subscribed = await this.subscriptions.subscribedAmong([
+      ...new Set(wakeups.map((wakeup) => wakeup.deviceId)),
+    ]);
+    const normal = new Set<string>();
+    const jobs: { data: PushWakeup; opts: JobsOptions }[] = [];
+    for (const { deviceId, urgentUntil } of wakeups) {
+      if (!subscribed.has(deviceId)) continue;
+      if (urgentUntil) {
+        jobs.push({ data: { deviceId, urgentUntil }, opts: {} });
+      } else if (!normal.has(deviceId)) {
+        normal.add(deviceId);
+        const ttl = this.env.PUSH_MIN_INTERVAL_SECONDS * 1000;
+        jobs.push({
+          data: { deviceId },
+          opts: { deduplication: { id: throttleId(deviceId), ttl } },
+        });
+      }
+    }
+    // One add each: deduplication is applied per add.
+    await Promise.all(jobs.map((job) => this.queue.add(JOBS.pushWakeup, job.data, job.opts)));
   }
 
-  /** Devices waiting for a wake-up, oldest first. */
-  async waiting(limit = 100): Promise<string[]> {
-    return this.redis.zrange(this.key(), '0', String(limit - 1));
+  /**
+   * A device's last stream closed: a wake-up if anything is pending for it
+   * (frames it may not have read). Asked only then, so that a throttle
+   * interval never starts for a device that has nothing to wake for.
+   */
+  async requestIfPending(deviceId: string): Promise<void> {
+    if (!(await this.subscriptions.subscribedAmong([deviceId])).has(deviceId)) return;
+    if ((await this.messages.pendingSummary(deviceId)).count === 0) return;
+    await this.request([{ deviceId }]);
   }
 
+  /** The device connected: its next sleep starts a fresh throttle interval. */
   async clear(deviceId: string): Promise<void> {
-    await this.redis.zrem(this.key(), deviceId);
-  }
-
-  private key(): string {
-    return this.keys.key('wakeup');
+    await this.queue.removeDeduplicationKey(throttleId(deviceId));
   }
 }

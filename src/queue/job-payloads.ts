@@ -8,6 +8,14 @@ import type { JOBS } from './queue-names.js';
 export interface FanoutTarget {
   messageId: string;
   deviceIds?: string[];
+  /** For an urgent message: its expiry, until which sleeping devices get a high-urgency push. */
+  urgentUntil?: string;
+}
+
+/** A wake-up push for one device; `urgentUntil` makes it an urgent one (see WakeupService). */
+export interface PushWakeup {
+  deviceId: string;
+  urgentUntil?: string;
 }
 
 /** Every job's payload, keyed by job name. Ids only: never ciphertext, keys or tokens. */
@@ -19,4 +27,5 @@ export interface JobPayloads {
   [JOBS.purgeExpired]: Record<string, never>;
   [JOBS.purgeSideRows]: Record<string, never>;
   [JOBS.reconcileFanout]: Record<string, never>;
+  [JOBS.pushWakeup]: PushWakeup;
 }

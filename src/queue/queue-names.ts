@@ -3,6 +3,7 @@
 export const QUEUES = {
   fanout: 'fanout',
   retention: 'retention',
+  push: 'push',
 } as const;
 
 export const JOBS = {
@@ -10,4 +11,8 @@ export const JOBS = {
   purgeExpired: 'purge-expired',
   purgeSideRows: 'purge-side-rows',
   reconcileFanout: 'reconcile-fanout',
+  pushWakeup: 'push-wakeup',
 } as const;
+
+/** The push queue's backoff type: the push processor's strategy (Retry-After, else exponential). */
+export const PUSH_BACKOFF = 'push';

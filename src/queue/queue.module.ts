@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { ENV, type Env } from '../config/env.js';
-import { QUEUES } from './queue-names.js';
+import { PUSH_BACKOFF, QUEUES } from './queue-names.js';
 import { QueueErrorLogger } from './queue-error.logger.js';
 import { ScheduleKeeper } from './schedule-keeper.js';
 
@@ -43,6 +43,22 @@ const DEFAULT_JOB_OPTIONS = {
           attempts: env.FANOUT_ATTEMPTS,
           removeOnComplete: true,
           removeOnFail: true,
+        },
+      }),
+    }),
+    BullModule.registerQueueAsync({
+      name: QUEUES.push,
+      inject: [ENV],
+      // Retries follow the push service's Retry-After when it gives one
+      // (push.processor.ts); a push that no longer matters (the device
+      // connected, its messages expired) is dropped by the processor.
+      useFactory: (env: Env) => ({
+        defaultJobOptions: {
+          ...DEFAULT_JOB_OPTIONS,
+          attempts: env.PUSH_ATTEMPTS,
+          backoff: { type: PUSH_BACKOFF, delay: 1000 },
+          removeOnComplete: true,
+          removeOnFail: { count: 1000 },
         },
       }),
     }),

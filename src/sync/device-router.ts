@@ -2,6 +2,8 @@
 export interface RoutedMessage {
   messageId: string;
   deviceIds: string[];
+  /** For an urgent message: until when a device found asleep gets a high-urgency push. */
+  urgentUntil?: string;
 }
 
 /** That a device acked a message, for those of the sender's devices the receiving process holds. */

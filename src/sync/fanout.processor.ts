@@ -7,6 +7,7 @@ import { WakeupService } from '../push/wakeup.service.js';
 import type { FanoutTarget, JobPayloads } from '../queue/job-payloads.js';
 import { LoggedWorkerHost } from '../queue/logged-worker-host.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
+import type { RoutedMessage } from './device-router.js';
 import { LiveRoutingService } from './live-routing.service.js';
 
 type FanoutJob = Job<JobPayloads[typeof JOBS.fanoutMessage]>;
@@ -39,15 +40,22 @@ export class FanoutProcessor extends LoggedWorkerHost {
     // Devices that acked meanwhile are routed anyway: their socket reads
     // PostgreSQL on the notice and finds nothing new.
     const messages = await Promise.all(targets.map((target) => this.withDevices(target)));
-    const offline = await this.routing.routeMessages(messages);
-    await this.wakeups.request(offline);
+    const offline = new Set(await this.routing.routeMessages(messages));
+    await this.wakeups.request(
+      messages.flatMap(({ deviceIds, urgentUntil }) =>
+        deviceIds
+          .filter((deviceId) => offline.has(deviceId))
+          .map((deviceId) => ({ deviceId, urgentUntil })),
+      ),
+    );
     await this.messages.markFannedOut(messages.map((message) => message.messageId));
   }
 
-  private async withDevices(target: FanoutTarget): Promise<Required<FanoutTarget>> {
+  private async withDevices(target: FanoutTarget): Promise<RoutedMessage> {
     return {
       messageId: target.messageId,
       deviceIds: target.deviceIds ?? (await this.messages.pendingDeviceIds(target.messageId)),
+      urgentUntil: target.urgentUntil,
     };
   }
 }

@@ -10,13 +10,13 @@ import type { FanoutTarget, JobPayloads } from '../queue/job-payloads.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
 
 type FanoutJobData = JobPayloads[typeof JOBS.fanoutMessage];
-type AddressedMessage = Required<FanoutTarget>;
+type AddressedMessage = FanoutTarget & { deviceIds: string[] };
 
 // Accepted messages gather this long into one presence look-up and one job.
 // A job's BullMQ commands cost more than routing its messages: at 1,000
 // msgs/s, 5 ms took the worker from 0.33 to 0.22 cores and Redis from 0.22
 // to 0.14 (BENCHMARKS.md). It delays only devices connected to another
-// process, and wake-up marks: the sockets of the accepting process get their
+// process, and wake-up pushes: the sockets of the accepting process get their
 // frames at once.
 const FANOUT_LINGER_MS = 5;
 
@@ -33,16 +33,16 @@ export const fanoutJobId = (firstMessageId: string): string => `fanout-${firstMe
 /**
  * Fans out accepted messages from the process that accepted them, as far as
  * that process can: the stream gateway has already sent each message to the
- * sockets held here, so what is left is to mark the devices that are not
- * connected anywhere for a wake-up push. Only a message with a device
+ * sockets held here, so what is left is to ask a wake-up push for the devices
+ * that are not connected anywhere (WakeupService: those with a subscription). Only a message with a device
  * connected to another process needs a BullMQ job (its routing is the
  * worker's). Presence, read once for the messages accepted within
  * FANOUT_LINGER_MS, after their commit, says which is which.
  *
  * Why not always a job, as DESIGN.md first said: under ingest with devices
  * offline, the jobs cost the worker a quarter of a core and Redis a third of
- * its work, for a result (wake-up marks) this process writes with one
- * command (BENCHMARKS.md). A crash before the marks leaves the messages in
+ * its work, for a result (wake-up requests) this process makes with one
+ * look-up (BENCHMARKS.md). A crash before the requests leaves the messages in
  * `fanout_pending`, and the reconciler enqueues them then.
  */
 @Injectable()
@@ -76,8 +76,8 @@ export class FanoutProducer implements OnModuleInit {
 
   onModuleInit(): void {
     // Ids only go into the job: never the copy of the message the event may carry.
-    this.events.onAccepted(async ({ messageId, deviceIds }) => {
-      await this.accepted.load({ messageId, deviceIds });
+    this.events.onAccepted(async ({ messageId, deviceIds, urgentUntil }) => {
+      await this.accepted.load({ messageId, deviceIds, urgentUntil });
     });
   }
 
@@ -93,10 +93,12 @@ export class FanoutProducer implements OnModuleInit {
     for (const target of targets) {
       (target.deviceIds.some(heldElsewhere) ? routed : settled).push(target);
     }
-    const asleep = new Set(
-      settled.flatMap((target) => target.deviceIds.filter((deviceId) => !owners.has(deviceId))),
+    const asleep = settled.flatMap(({ deviceIds, urgentUntil }) =>
+      deviceIds
+        .filter((deviceId) => !owners.has(deviceId))
+        .map((deviceId) => ({ deviceId, urgentUntil })),
     );
-    await Promise.all([this.enqueue(routed), this.wakeups.request([...asleep])]);
+    await Promise.all([this.enqueue(routed), this.wakeups.request(asleep)]);
     await Promise.all(settled.map((target) => this.fannedOutHere.load(target.messageId)));
   }
 

@@ -91,6 +91,7 @@ export class StreamConnection {
   private readonly recentlyAcked = new BoundedSet<string>(MAX_RECENTLY_ACKED);
   private unreadErrorFrames = 0;
   private acksInFlight = 0;
+  private readonly framesInFlight = new Set<Promise<void>>();
 
   constructor(
     readonly socket: WebSocket,
@@ -100,13 +101,19 @@ export class StreamConnection {
     private readonly limits: StreamLimits = { bufferBytes: HIGH_WATER_BYTES },
   ) {
     // binaryType is 'nodebuffer' (the default): every frame arrives as one Buffer.
-    socket.on(
-      'message',
-      (data, isBinary) => void this.onFrame(isBinary ? null : (data as Buffer).toString('utf8')),
-    );
+    socket.on('message', (data, isBinary) => {
+      const handled = this.onFrame(isBinary ? null : (data as Buffer).toString('utf8'));
+      this.framesInFlight.add(handled);
+      void handled.finally(() => this.framesInFlight.delete(handled));
+    });
     socket.on('pong', () => {
       this.alive = true;
     });
+  }
+
+  /** Resolves when the client frames received so far (acks) have been handled. */
+  async framesHandled(): Promise<void> {
+    await Promise.allSettled([...this.framesInFlight]);
   }
 
   /** Sends everything pending from the start (on open, and when routing may have missed something). */

@@ -25,7 +25,12 @@ import { MessagesService } from '../messages/messages.service.js';
 import { NoticeNumbers } from '../messages/notice-numbers.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { WakeupService } from '../push/wakeup.service.js';
-import { DEVICE_ROUTER, type DeviceRouter, type RoutedEvent } from './device-router.js';
+import {
+  DEVICE_ROUTER,
+  type DeviceRouter,
+  type RoutedEvent,
+  type RoutedMessage,
+} from './device-router.js';
 import { countAck } from './ack-rate-limit.js';
 import { LiveRoutingService } from './live-routing.service.js';
 import { closeSoon, type FrameTransport, StreamConnection } from './stream-connection.js';
@@ -272,6 +277,16 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     if (local && local.size === 0) {
       this.connections.delete(connection.device.deviceId);
       await this.presence.markOffline(connection.device.deviceId).catch(() => undefined);
+      // The acks sent just before the close count: they were the client's last word.
+      await connection.framesHandled();
+      // A message routed here after a presence read that still saw this
+      // socket is caught here: every presence read follows its message's
+      // commit, and this check follows the presence mark's removal.
+      await this.wakeups
+        .requestIfPending(connection.device.deviceId)
+        .catch((error: Error) =>
+          this.logger.warn(`wake-up not requested: ${describeError(error)}`),
+        );
     }
   }
 
@@ -291,10 +306,28 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
         return;
       }
       for (const message of event.messages) this.notifyAccepted(message);
+      this.wakeDevicesGone(event.messages);
     } catch (error) {
       // The message stays pending in PostgreSQL: the device gets it on its next catch-up.
       this.logger.warn(`routed ${event.kind} not delivered: ${describeError(error)}`);
     }
+  }
+
+  /**
+   * Devices that presence placed here but whose socket closed before the
+   * routed message came: they get the wake-up push that the router's
+   * presence read denied them.
+   */
+  private wakeDevicesGone(messages: RoutedMessage[]): void {
+    const gone = messages.flatMap(({ deviceIds, urgentUntil }) =>
+      deviceIds
+        .filter((deviceId) => !this.connections.has(deviceId))
+        .map((deviceId) => ({ deviceId, urgentUntil })),
+    );
+    if (gone.length === 0) return;
+    this.wakeups
+      .request(gone)
+      .catch((error: Error) => this.logger.warn(`wake-up not requested: ${describeError(error)}`));
   }
 
   /** Tells the sockets held here of an accepted message: with its copy when it was accepted here. */

@@ -2,7 +2,6 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import type { JobPayloads } from '../../src/queue/job-payloads.js';
 import WebSocket from 'ws';
-import { WakeupService } from '../../src/push/wakeup.service.js';
 import { JOBS, QUEUES } from '../../src/queue/queue-names.js';
 import { FanoutProducer } from '../../src/sync/fanout.producer.js';
 import { aliceAndBobWithTwoDevicesEach, linkDevice, newAccount } from '../factories/accounts.js';
@@ -318,7 +317,6 @@ describe('live delivery over the WebSocket stream', () => {
     const queue = world.app.get<Queue<JobPayloads[typeof JOBS.fanoutMessage]>>(
       getQueueToken(QUEUES.fanout),
     );
-    const wakeups = world.app.get(WakeupService);
     const fannedOut = async (messageId: string): Promise<boolean> => {
       const { rows } = await world.pool.query(
         'SELECT 1 FROM fanout_pending WHERE message_id = $1',
@@ -343,20 +341,18 @@ describe('live delivery over the WebSocket stream', () => {
       // By now (the marks gather for 50 ms) a job would have been enqueued.
       expect(await queuedWith(sent.messageId)).toEqual([]);
 
-      // A device that is not connected anywhere gets its wake-up mark from
-      // the accepting process too, still with no job.
+      // A device that is not connected anywhere needs no fan-out job either
+      // (its wake-up push, if it has a subscription, is asked for by the
+      // accepting process: test/e2e/push.e2e-spec.ts).
       await inboxes[1].stream.close();
       await waitFor('the tablet offline', async () => {
         // (Bob asks: presence is shown to the account itself and its conversation partners.)
         const devices = (await bob.devicesOf(bob.accountId)).devices;
         return devices.find((device) => device.deviceId === bobTablet.deviceId)?.online === false;
       });
-      await wakeups.clear(bobTablet.deviceId);
       const second = await alice.sendText({ accountId: bob.accountId }, 'tablet asleep');
       await inboxes[0].waitForCount(2);
       await waitFor('the fan-out mark to go', () => fannedOut(second.messageId));
-      expect(await wakeups.waiting(1000)).toContain(bobTablet.deviceId);
-      expect(await wakeups.waiting(1000)).not.toContain(bob.deviceId);
       expect(await queuedWith(second.messageId)).toEqual([]);
     } finally {
       await queue.resume();
@@ -387,16 +383,4 @@ describe('live delivery over the WebSocket stream', () => {
     );
     await inbox.stream.close();
   }, 60_000);
-
-  it('marks a device that is not connected for a wake-up push, and clears the mark when it connects', async () => {
-    const alice = await newAccount(world.baseUrl, 'alice');
-    const bob = await newAccount(world.baseUrl, 'bob');
-    const wakeups = world.app.get(WakeupService);
-    await alice.sendText({ accountId: bob.accountId }, 'wake up');
-    await waitFor('wake-up mark', async () => (await wakeups.waiting(1000)).includes(bob.deviceId));
-    const inbox = await LiveInbox.connect(bob);
-    await inbox.waitForCount(1);
-    expect(await wakeups.waiting(1000)).not.toContain(bob.deviceId);
-    await inbox.stream.close();
-  });
 });

@@ -22,6 +22,8 @@ export async function startServerProcess(
   env: Env,
   role: 'api' | 'worker' | 'all',
   port: number,
+  /** Variables outside the app's own configuration (NODE_EXTRA_CA_CERTS, say). */
+  processEnv: Record<string, string> = {},
 ): Promise<ServerProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build before this test`);
   const child = spawn(process.execPath, [MAIN], {
@@ -34,6 +36,7 @@ export async function startServerProcess(
       HOST: '127.0.0.1',
       LOG_LEVEL: env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'verbose' ? env.LOG_LEVEL : 'log',
       NODE_OPTIONS: '',
+      ...processEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

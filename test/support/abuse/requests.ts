@@ -28,6 +28,11 @@ export type Kind =
   /** A secret issued by the server (link code): any other string is bad. */
   | { kind: 'secret'; max: number }
   | { kind: 'integer'; max: number }
+  | { kind: 'boolean' }
+  /** Web Push's encoding: base64url of exactly `bytes` bytes. */
+  | { kind: 'base64url'; bytes: number }
+  /** A push endpoint: https, on a host the server may reach. */
+  | { kind: 'pushEndpoint'; max: number }
   | {
       kind: 'array';
       of: Kind;
@@ -101,6 +106,35 @@ export function badValue(kind: Kind, valid: Json): fc.Arbitrary<Json> {
       );
     case 'integer':
       return fc.oneof(badNumber(kind.max), wrongType('number'));
+    case 'boolean':
+      return fc.constantFrom<Json>('true', 'false', 1, 0, 'yes', null, [], {});
+    case 'base64url':
+      return fc.oneof(
+        fc
+          .integer({ min: 0, max: kind.bytes * 3 })
+          .filter((size) => size !== kind.bytes)
+          .map((size) => Buffer.alloc(size, 9).toString('base64url')),
+        fc.constantFrom('not base64url!', '+/+/', '====', ''),
+        wrongType('string'),
+      );
+    case 'pushEndpoint': {
+      const port = new URL(String(valid)).port || '443';
+      return fc.oneof(
+        fc.constantFrom(
+          String(valid).replace(/^https:/, 'http:'),
+          `https://127.0.0.1:${port}/push`,
+          'https://169.254.169.254/latest/meta-data',
+          'https://10.1.2.3/push',
+          'https://[::1]/push',
+          'https://[fe80::1]/push',
+          'file:///etc/passwd',
+          'not a url',
+          '',
+        ),
+        oversizedString(kind.max),
+        wrongType('string'),
+      );
+    }
     case 'array':
       return badArray(kind, valid as Json[]);
     case 'object':
@@ -202,6 +236,8 @@ function exampleOf(kind: Kind): Json {
       return randomUUID();
     case 'integer':
       return 1;
+    case 'boolean':
+      return false;
     case 'array':
       return [];
     case 'object':

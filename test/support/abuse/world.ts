@@ -7,6 +7,9 @@ import type { TestApp } from '../test-app.js';
 import { settleFanout } from './state.js';
 import type { RouteTemplate } from './requests.js';
 
+// Listed in PUSH_ALLOWED_HOSTS, so a valid subscription needs no DNS look-up.
+const ABUSE_PUSH_HOST = 'push.abuse.localhost';
+
 /** Small limits keep oversized inputs cheap; every rate limit is raised so that none masks an answer. */
 export function abuseOverrides(): Record<string, string> {
   const overrides: Record<string, string> = {
@@ -15,6 +18,7 @@ export function abuseOverrides(): Record<string, string> {
     DEFAULT_TTL_SECONDS: '600',
     MAX_CONVERSATION_MEMBERS: '5',
     MAX_DEVICES_PER_ACCOUNT: '10',
+    PUSH_ALLOWED_HOSTS: ABUSE_PUSH_HOST,
   };
   // Every RATE_LIMIT_* variable, including those added after this was written.
   for (const name of Object.keys(loadEnv({}))) {
@@ -41,6 +45,8 @@ export interface AbuseCast {
   /** A challenge for alice's device, unused, and its valid signature. */
   login: { deviceId: string; challenge: string; signature: string };
   handles: { alice: string; bob: string };
+  /** A Web Push subscription whose endpoint the server may reach (a listed host). */
+  pushSubscription: { endpoint: string; keys: { p256dh: string; auth: string } };
   /** A valid send from alice to bob (bob's phone and alice's laptop keyed): a template to break. */
   sendToBob: ReturnType<typeof sealedSend>;
 }
@@ -82,6 +88,14 @@ export async function createCast(world: TestApp): Promise<AbuseCast> {
     messageId,
     linkCode,
     login: { deviceId: alice.deviceId, challenge, signature },
+    pushSubscription: {
+      endpoint: `https://${ABUSE_PUSH_HOST}:9443/push/${randomUUID()}`,
+      keys: {
+        // A P-256 point's shape (0x04 ‖ x ‖ y): the server checks the form, not the curve.
+        p256dh: Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 5)]).toString('base64url'),
+        auth: Buffer.alloc(16, 6).toString('base64url'),
+      },
+    },
   };
 }
 
@@ -156,6 +170,25 @@ export function routeTemplates(
       authenticated: true,
       params: { deviceId: { kind: uuid(true), valid: () => cast.aliceLaptop.deviceId } },
     },
+    'PUT /v1/devices/self/push': {
+      authenticated: true,
+      body: {
+        kind: {
+          kind: 'object',
+          fields: {
+            endpoint: { kind: 'pushEndpoint', max: 2048 },
+            keys: {
+              kind: 'object',
+              fields: {
+                p256dh: { kind: 'base64url', bytes: 65 },
+                auth: { kind: 'base64url', bytes: 16 },
+              },
+            },
+          },
+        },
+        valid: () => cast.pushSubscription,
+      },
+    },
     'GET /v1/directory/:handle': {
       authenticated: true,
       params: { handle: { kind: { kind: 'secret', max: 32 }, valid: () => cast.handles.bob } },
@@ -217,6 +250,8 @@ export function routeTemplates(
               variants: [{ accountId: uuid(true) }, { conversationId: uuid(true) }],
             },
             ttlSeconds: { kind: 'integer', max: env.MAX_TTL_SECONDS },
+            urgent: { kind: 'boolean' },
+            ephemeral: { kind: 'boolean' },
             body: { kind: 'base64', minBytes: 40, maxBytes: env.MAX_BODY_BYTES },
             keys: {
               kind: 'array',
@@ -233,9 +268,9 @@ export function routeTemplates(
               }),
             },
           },
-          optional: ['ttlSeconds'],
+          optional: ['ttlSeconds', 'urgent', 'ephemeral'],
         },
-        valid: () => ({ ...sealedForBob(cast), ttlSeconds: 60 }),
+        valid: () => ({ ...sealedForBob(cast), ttlSeconds: 60, urgent: false, ephemeral: false }),
       },
     },
     'GET /v1/messages/:messageId/status': {

@@ -1,0 +1,73 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { DRIZZLE, type Database, type Executor } from '../db/db.module.js';
+import { devices, pushSubscriptions } from '../db/schema/index.js';
+
+export interface PushSubscriptionRecord {
+  deviceId: string;
+  endpoint: string;
+  p256dh: Buffer;
+  auth: Buffer;
+}
+
+/** A subscription with what a push to it needs: the device's own box key (the payload is sealed to it). */
+export interface PushTarget extends PushSubscriptionRecord {
+  boxKey: Buffer;
+}
+
+@Injectable()
+export class PushSubscriptionsRepository {
+  constructor(@Inject(DRIZZLE) private readonly db: Database) {}
+
+  async save(subscription: PushSubscriptionRecord): Promise<void> {
+    const { endpoint, p256dh, auth } = subscription;
+    await this.db
+      .insert(pushSubscriptions)
+      .values(subscription)
+      .onConflictDoUpdate({
+        target: pushSubscriptions.deviceId,
+        set: { endpoint, p256dh, auth, updatedAt: new Date() },
+      });
+  }
+
+  async delete(executor: Executor, deviceId: string): Promise<void> {
+    await executor.delete(pushSubscriptions).where(eq(pushSubscriptions.deviceId, deviceId));
+  }
+
+  /** Deletes the subscription only if it is still the one a push service refused (not a newer one). */
+  async deleteIfEndpoint(deviceId: string, endpoint: string): Promise<boolean> {
+    const deleted = await this.db
+      .delete(pushSubscriptions)
+      .where(
+        and(eq(pushSubscriptions.deviceId, deviceId), eq(pushSubscriptions.endpoint, endpoint)),
+      )
+      .returning({ deviceId: pushSubscriptions.deviceId });
+    return deleted.length > 0;
+  }
+
+  /** Those of the devices that have a subscription. */
+  async subscribedAmong(deviceIds: string[]): Promise<Set<string>> {
+    if (deviceIds.length === 0) return new Set();
+    const rows = await this.db
+      .select({ deviceId: pushSubscriptions.deviceId })
+      .from(pushSubscriptions)
+      .where(inArray(pushSubscriptions.deviceId, deviceIds));
+    return new Set(rows.map((row) => row.deviceId));
+  }
+
+  /** The device's subscription and box key, while the device is current. */
+  async target(deviceId: string): Promise<PushTarget | undefined> {
+    const [row] = await this.db
+      .select({
+        deviceId: pushSubscriptions.deviceId,
+        endpoint: pushSubscriptions.endpoint,
+        p256dh: pushSubscriptions.p256dh,
+        auth: pushSubscriptions.auth,
+        boxKey: devices.boxKey,
+      })
+      .from(pushSubscriptions)
+      .innerJoin(devices, eq(devices.id, pushSubscriptions.deviceId))
+      .where(and(eq(pushSubscriptions.deviceId, deviceId), isNull(devices.revokedAt)));
+    return row;
+  }
+}
