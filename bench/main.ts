@@ -39,6 +39,8 @@ import { idleSockets } from './scenarios/idle-sockets.js';
 import { ingest } from './scenarios/ingest.js';
 import { liveLatency } from './scenarios/live-latency.js';
 import { purge } from './scenarios/purge.js';
+import { PUSH_DOUBLE, pushLatency } from './scenarios/push-latency.js';
+import { PushDouble } from '../test/support/push-double.js';
 import { serverWarmUp } from './scenarios/server-warm-up.js';
 import { provisionAccount, probeMessaging } from './sdk-contract.js';
 import { sendAnswers } from './lib/server-answers.js';
@@ -60,6 +62,7 @@ const ITEMS: BenchItem[] = [
   purge,
   rawIdle,
   idleSockets,
+  pushLatency,
 ];
 
 const USAGE = `usage: npm run bench -- [--quick] [--no-ceilings] [--keep] [--budget=SECONDS] [name...]
@@ -292,13 +295,14 @@ async function main(): Promise<number> {
     .replaceAll(':', '-')
     .replace(/\.\d+Z$/, 'Z');
 
-  const servers: { api?: ServerProcess; worker?: ServerProcess } = {};
+  const servers: { api?: ServerProcess; worker?: ServerProcess; pushDouble?: PushDouble } = {};
   let tornDown = false;
   const teardown = async () => {
     if (tornDown) return;
     tornDown = true;
     progress('teardown: stopping processes');
     await Promise.all([servers.api?.stop(), servers.worker?.stop()]);
+    await servers.pushDouble?.close();
     await killStarted();
     if (options.keep) {
       progress(`teardown: kept database ${databaseUrl} and Redis prefix ${redisPrefix}`);
@@ -359,7 +363,17 @@ async function main(): Promise<number> {
     if (options.items.some((item) => item.needsServer)) {
       try {
         const port = await freePort();
-        const env = { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, REDIS_PREFIX: redisPrefix };
+        // A Web Push service on loopback (push-latency): the server trusts its CA.
+        const pushDouble = await PushDouble.start();
+        servers.pushDouble = pushDouble;
+        context.shared.set(PUSH_DOUBLE, pushDouble);
+        const env = {
+          DATABASE_URL: databaseUrl,
+          REDIS_URL: redisUrl,
+          REDIS_PREFIX: redisPrefix,
+          NODE_EXTRA_CA_CERTS: pushDouble.caPath,
+          PUSH_ALLOWED_HOSTS: 'localhost',
+        };
         const logBase = path.join(resultsDir, `${stamp}`);
         progress(
           `starting the server: ROLE=api${settings.apiProcesses > 1 ? ` (${settings.apiProcesses} processes behind one port)` : ''} and ROLE=worker (dist/src/main.js)`,
