@@ -97,7 +97,18 @@ const schemas: Record<string, Json> = {
     acceptedAt: time,
     expiresAt: time,
   }),
-  Accepted: object({ messageId: uuid, acceptedAt: time, expiresAt: time }),
+  Accepted: object(
+    {
+      messageId: uuid,
+      acceptedAt: time,
+      expiresAt: time,
+      liveDevices: {
+        type: 'integer',
+        description: 'ephemeral sends only: how many devices had a stream open and got it',
+      },
+    },
+    ['messageId', 'acceptedAt', 'expiresAt'],
+  ),
   CreatedDevice: object({ accountId: uuid, deviceId: uuid }),
 };
 
@@ -233,6 +244,29 @@ const paths: Record<string, Json> = {
       ...authed,
       summary: 'Remove this device’s Web Push subscription (no more wake-up pushes)',
       responses: { ...ok(204, undefined, 'Removed'), ...needsAuth },
+    },
+  },
+  '/v1/calls/turn': {
+    get: {
+      ...authed,
+      summary:
+        'TURN credentials for this device (TURN REST convention: username "<unix expiry>:<deviceId>", credential base64(HMAC-SHA1(secret, username)))',
+      responses: {
+        ...ok(
+          200,
+          object({
+            urls: { type: 'array', items: { type: 'string' } },
+            username: { type: 'string' },
+            credential: { type: 'string' },
+            ttlSeconds: { type: 'integer' },
+          }),
+        ),
+        ...needsAuth,
+        ...problems(
+          [429, 'rate_limited (per account, Retry-After)'],
+          [503, 'turn_unavailable: no TURN server is configured'],
+        ),
+      },
     },
   },
   '/v1/push/vapid': {
@@ -393,7 +427,7 @@ const paths: Record<string, Json> = {
     post: {
       ...authed,
       summary:
-        'Send an encrypted message; keys must cover exactly the recipients’ current devices and the sender’s other devices',
+        'Send an encrypted message; keys must cover exactly the recipients’ current devices and the sender’s other devices. urgent: rings sleeping devices (ttlSeconds ≤ 120); ephemeral: only to streams open now, never stored (the answer adds liveDevices)',
       requestBody: body(SendMessageDto.schema),
       responses: {
         ...ok(201, ref('Accepted'), 'Accepted (or the first answer to a repeated clientMessageId)'),

@@ -4,5 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-deps.sh
 source scripts/services.sh
+# The call tests allocate a relay on a real coturn (Debian's), started by the test itself.
+command -v turnserver >/dev/null || bash scripts/coturn.sh install
 npm run --silent build
 NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" exec npx jest "$@"

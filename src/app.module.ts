@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { CallsModule } from './calls/calls.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { Env } from './config/env.js';
 import { ConversationsModule } from './conversations/conversations.module.js';
@@ -34,7 +35,7 @@ export class AppModule {
         DirectoryModule,
         ConversationsModule,
         MessagesModule,
-        ...(servesClients ? [SyncModule, PushApiModule] : []),
+        ...(servesClients ? [SyncModule, PushApiModule, CallsModule] : []),
         ...(runsWorkers ? [RetentionModule, SyncWorkerModule, PushWorkerModule] : []),
       ],
     };

@@ -160,6 +160,7 @@ export class MessageStream {
   private onFrame(text: string): void {
     let frame: {
       type?: string;
+      ephemeral?: boolean;
       message?: InboxMessage;
       messageId?: string;
       deviceId?: string;
@@ -172,7 +173,10 @@ export class MessageStream {
     } catch {
       return;
     }
-    if (frame.type === 'message' && frame.message) {
+    if (frame.type === 'message' && frame.message && frame.ephemeral === true) {
+      const message = frame.message;
+      this.chain = this.chain.then(() => this.handleEphemeral(message));
+    } else if (frame.type === 'message' && frame.message) {
       const message = frame.message;
       // Handled in arrival order, one at a time.
       this.chain = this.chain.then(() => this.handle(message));
@@ -198,6 +202,18 @@ export class MessageStream {
     }
     this.remember(message.messageId);
     this.queueAck(message.messageId);
+  }
+
+  /** Not stored on the server, so nothing to ack; a retried send can still come twice. */
+  private async handleEphemeral(message: InboxMessage): Promise<void> {
+    if (this.handled.has(message.messageId)) return;
+    try {
+      await this.handlers.onMessage({ ...(await this.host.decrypt(message)), ephemeral: true });
+    } catch (error) {
+      this.handlers.onError?.(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    this.remember(message.messageId);
   }
 
   private remember(messageId: string): void {

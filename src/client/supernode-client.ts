@@ -33,6 +33,9 @@ import type {
   ReceivedMessage,
   Recipient,
   SendOptions,
+  CallSignal,
+  TurnCredentials,
+  TypingSignal,
   WebPushSubscription,
 } from './types.js';
 
@@ -63,6 +66,9 @@ export interface ResumeOptions extends ConnectionOptions {
    */
   token?: string;
 }
+
+/** How long a call invitation rings (an urgent send allows at most 120 s). */
+export const CALL_INVITE_TTL_SECONDS = 60;
 
 /**
  * A Supernode client for one device. Private keys never leave it; the server
@@ -236,6 +242,7 @@ export class SupernodeClient {
             to,
             ttlSeconds: options.ttlSeconds,
             urgent: options.urgent,
+            ephemeral: options.ephemeral,
             ...sealed,
           },
         );
@@ -371,6 +378,36 @@ export class SupernodeClient {
     await this.request('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/members`, {
       accountId,
     });
+  }
+
+  // --- calls and typing (docs/calls.md) ---
+
+  /** Credentials for the server's TURN servers (503 turn_unavailable when there are none). */
+  turnCredentials(): Promise<TurnCredentials> {
+    return this.request('GET', '/v1/calls/turn');
+  }
+
+  /** Rings the recipients' devices: an urgent send, stored until it is answered or expires. */
+  inviteToCall(
+    to: Recipient,
+    invite: Omit<Extract<CallSignal, { type: 'call-invite' }>, 'type'>,
+    ttlSeconds = CALL_INVITE_TTL_SECONDS,
+  ): Promise<Accepted> {
+    return this.send(to, { type: 'call-invite', ...invite }, { urgent: true, ttlSeconds });
+  }
+
+  /** An answer, ICE candidate or hang-up: ephemeral, to the devices with a stream open. */
+  signalCall(
+    to: Recipient,
+    signal: Exclude<CallSignal, { type: 'call-invite' }>,
+  ): Promise<Accepted> {
+    return this.send(to, signal, { ephemeral: true, ttlSeconds: CALL_INVITE_TTL_SECONDS });
+  }
+
+  /** Tells the recipients' open streams that this user is (or stopped) typing. */
+  sendTyping(to: Recipient, typing: boolean): Promise<Accepted> {
+    const signal: TypingSignal = { type: 'typing', typing };
+    return this.send(to, signal, { ephemeral: true, ttlSeconds: CALL_INVITE_TTL_SECONDS });
   }
 
   // --- wake-up pushes (docs/push.md) ---

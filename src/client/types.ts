@@ -40,6 +40,12 @@ export interface SendOptions {
    * for call invitations and the like. Needs ttlSeconds of at most 120.
    */
   urgent?: boolean;
+  /**
+   * Delivered only to the devices whose stream is open right now, never
+   * stored, pushed or listed in an inbox: typing indicators, call signalling.
+   * The answer's `liveDevices` says how many got it.
+   */
+  ephemeral?: boolean;
 }
 
 /** A Web Push subscription as the browser's `PushSubscription.toJSON()` gives it (base64url keys). */
@@ -63,6 +69,8 @@ export interface Accepted {
   clientMessageId: string;
   acceptedAt: string;
   expiresAt: string;
+  /** Ephemeral sends only: how many devices had a stream open and got it. */
+  liveDevices?: number;
 }
 
 /** A message as the server holds it for this device (PROTOCOL.md InboxMessage). */
@@ -88,6 +96,8 @@ export interface ReceivedMessage {
   acceptedAt: string;
   expiresAt: string;
   content: unknown;
+  /** Sent ephemeral: delivered to open streams only, never stored (and not acked). */
+  ephemeral?: true;
 }
 
 export interface MessageStatus {
@@ -108,4 +118,40 @@ export interface Conversation {
 export interface ConversationPage {
   conversations: { conversationId: string; title: string | null }[];
   next: string | null;
+}
+
+/** `GET /v1/calls/turn`: credentials for the TURN servers (RTCIceServer-shaped, plus their lifetime). */
+export interface TurnCredentials {
+  urls: string[];
+  username: string;
+  credential: string;
+  ttlSeconds: number;
+}
+
+/** A WebRTC session description, as RTCSessionDescriptionInit gives it. */
+export interface SessionDescription {
+  type: 'offer' | 'answer' | 'pranswer' | 'rollback';
+  sdp?: string;
+}
+
+/**
+ * Call signalling, the content of messages between the parties' devices
+ * (end-to-end encrypted like any other). The invite is an urgent stored
+ * send (it rings sleeping devices and waits up to its ttl); the rest are
+ * ephemeral (only devices in the call, with a stream open, need them).
+ */
+export type CallSignal =
+  | { type: 'call-invite'; callId: string; media: 'audio' | 'video'; offer: SessionDescription }
+  | { type: 'call-answer'; callId: string; answer: SessionDescription }
+  | {
+      type: 'call-candidate';
+      callId: string;
+      candidate: { candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null };
+    }
+  | { type: 'call-hangup'; callId: string; reason?: 'ended' | 'declined' | 'busy' | 'failed' };
+
+/** A typing indicator (ephemeral). */
+export interface TypingSignal {
+  type: 'typing';
+  typing: boolean;
 }

@@ -11,7 +11,8 @@ type AccountLimitVariable =
   | 'RATE_LIMIT_CONVERSATIONS'
   | 'RATE_LIMIT_MEMBER_ADDS'
   | 'RATE_LIMIT_DIRECTORY'
-  | 'RATE_LIMIT_PUSH_SUBSCRIPTIONS';
+  | 'RATE_LIMIT_PUSH_SUBSCRIPTIONS'
+  | 'RATE_LIMIT_TURN_CREDENTIALS';
 
 interface RateLimitRule {
   per: 'address' | 'account';

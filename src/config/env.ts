@@ -105,6 +105,8 @@ const envSchema = z
     RATE_LIMIT_URGENT_PER_PAIR: integer(30, 1),
     // Per account: each stored subscription costs a DNS look-up of its host.
     RATE_LIMIT_PUSH_SUBSCRIPTIONS: integer(30, 1),
+    // Per account: TURN credentials (a client asks once per call).
+    RATE_LIMIT_TURN_CREDENTIALS: integer(60, 1),
 
     PURGE_INTERVAL_SECONDS: integer(60, 1),
     PURGE_BATCH_SIZE: integer(5000, 1),
@@ -152,6 +154,22 @@ const envSchema = z
     PUSH_MAX_RESPONSE_BYTES: integer(16 * 1024, 1024),
     PUSH_ATTEMPTS: integer(6, 1),
     PUSH_CONCURRENCY: integer(16, 1),
+
+    // TURN for calls (docs/calls.md): the servers' URLs (comma-separated turn:,
+    // turns: or stun: URIs) and the secret shared with them (coturn's
+    // static-auth-secret). Unset: GET /v1/calls/turn answers 503.
+    TURN_URLS: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((url) => url.trim())
+          .filter((url) => url !== ''),
+      )
+      .pipe(z.array(z.string().regex(/^(turns?|stuns?):\S+$/, 'a turn:, turns: or stun: URI'))),
+    TURN_SECRET: unsetIfEmpty(z.string().min(16)),
+    TURN_CREDENTIAL_TTL_SECONDS: integer(24 * 3600, 60),
 
     // PostgreSQL cancels any statement of the server's pool running longer
     // (the purge's maintenance excepted); the request gets a 503.

@@ -3,16 +3,21 @@ import { parseUuidParam } from '../common/validation.js';
 import { AuthGuard, Caller } from '../identity/auth.guard.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { SendMessageDto } from './dto/messages.dto.js';
+import { EphemeralSendService } from './ephemeral-send.service.js';
 import { MessagesService } from './messages.service.js';
 
 @Controller('v1/messages')
 @UseGuards(AuthGuard)
 export class MessagesController {
-  constructor(private readonly messages: MessagesService) {}
+  constructor(
+    private readonly messages: MessagesService,
+    private readonly ephemeral: EphemeralSendService,
+  ) {}
 
   @Post()
   @HttpCode(201)
   send(@Caller() caller: AuthenticatedDevice, @Body() body: SendMessageDto) {
+    if (body.ephemeral) return this.ephemeral.send(caller, body);
     return this.messages.send(caller, body);
   }
 

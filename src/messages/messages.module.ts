@@ -6,11 +6,20 @@ import { MessagesController } from './messages.controller.js';
 import { MessagesRepository } from './messages.repository.js';
 import { MessagesService } from './messages.service.js';
 import { NoticeNumbers } from './notice-numbers.js';
+import { EphemeralSendService } from './ephemeral-send.service.js';
+import { SendCoverage } from './send-coverage.js';
 
 @Module({
   imports: [IdentityModule, ConversationsModule],
   controllers: [MessagesController],
-  providers: [MessagesRepository, MessagesService, MessageEvents, NoticeNumbers],
-  exports: [MessagesService, MessageEvents, NoticeNumbers],
+  providers: [
+    MessagesRepository,
+    MessagesService,
+    MessageEvents,
+    NoticeNumbers,
+    SendCoverage,
+    EphemeralSendService,
+  ],
+  exports: [MessagesService, MessageEvents, NoticeNumbers, EphemeralSendService],
 })
 export class MessagesModule {}

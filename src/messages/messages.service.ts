@@ -3,22 +3,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Problem } from '../common/problem.js';
 import { RateLimiter } from '../common/rate-limiter.js';
 import { ENV, type Env } from '../config/env.js';
-import { ConversationsService } from '../conversations/conversations.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
-import { publicDeviceView } from '../identity/device-view.js';
-import type { CurrentDeviceId } from '../identity/identity.repository.js';
-import { IdentityService } from '../identity/identity.service.js';
-import { checkCoverage, expectedDevices } from './device-coverage.js';
 import type { SendMessageDto } from './dto/messages.dto.js';
+import { copyOf } from './message-copy.js';
+import { SendCoverage } from './send-coverage.js';
+import { checkSendLimits } from './send-limits.js';
 import { MessageEvents } from './message-events.js';
 import {
   type AcceptedMessage,
   MessagesRepository,
   type PendingMessage,
   type PendingPage,
-  type StoredMessage,
 } from './messages.repository.js';
 import { type NoticeNumber, NoticeNumbers } from './notice-numbers.js';
 
@@ -68,8 +65,7 @@ async function inBatches(
 export class MessagesService implements OnModuleInit {
   constructor(
     private readonly repository: MessagesRepository,
-    private readonly identity: IdentityService,
-    private readonly conversations: ConversationsService,
+    private readonly coverage: SendCoverage,
     private readonly lifecycle: DeviceLifecycle,
     private readonly events: MessageEvents,
     private readonly noticeNumbers: NoticeNumbers,
@@ -86,71 +82,16 @@ export class MessagesService implements OnModuleInit {
   }
 
   async send(sender: AuthenticatedDevice, request: SendMessageDto): Promise<AcceptedMessage> {
-    const ttlSeconds = this.ttlOf(request.ttlSeconds);
-    if (request.body.length > this.env.MAX_BODY_BYTES) {
-      throw new Problem(
-        413,
-        'body_too_large',
-        'Payload too large',
-        `The body is at most ${this.env.MAX_BODY_BYTES} bytes`,
-      );
-    }
-    // Counting the send (Redis) and reading the devices (PostgreSQL) do not
-    // depend on each other: one round trip of waiting instead of two. A
-    // refused count still wins over whatever the look-up found.
-    const [counted, looked] = await Promise.allSettled([
-      this.rateLimiter.hit(
-        'send',
-        sender.deviceId,
-        this.env.RATE_LIMIT_SEND_PER_DEVICE,
-        this.env.RATE_LIMIT_WINDOW_SECONDS,
-      ),
-      this.currentDevicesFor(sender, request.to),
-    ]);
-    if (counted.status === 'rejected') throw counted.reason;
-    if (looked.status === 'rejected') throw looked.reason;
-    const current = looked.value;
-    const expected = expectedDevices(
-      current.map((device) => ({ deviceId: device.id, accountId: device.accountId })),
-      sender.deviceId,
-    );
-    const coverage = checkCoverage(
-      expected,
-      request.keys.map((key) => key.deviceId),
-    );
-    if (coverage.kind !== 'covered') {
+    const ttlSeconds = checkSendLimits(request, this.env);
+    const checked = await this.coverage.countAndCheck(sender, request);
+    if (checked.kind === 'refused') {
       // A retry of a send accepted before the devices changed still gets its first answer.
       const earlier = await this.repository.findBySenderClientId(
         sender.deviceId,
         request.clientMessageId,
       );
       if (earlier) return earlier;
-      const missingDevices = await this.publicViewsOf(coverage.missing);
-      if (coverage.kind === 'stale') {
-        throw new Problem(
-          410,
-          'devices_stale',
-          'Gone',
-          'Some keys are for devices that are not current recipients',
-          {
-            staleDevices: coverage.staleDeviceIds,
-            missingDevices,
-          },
-        );
-      }
-      throw Problem.conflict(
-        'devices_missing',
-        'Some current devices of the recipients have no key',
-        { missingDevices },
-      );
-    }
-    if (coverage.devices.length === 0) {
-      throw new Problem(
-        422,
-        'no_recipient_devices',
-        'Unprocessable',
-        'The recipients have no device to deliver to',
-      );
+      throw checked.problem;
     }
     // Counted once covered: the SDK's resend after a 409 is one urgent message, not two.
     if (request.urgent) await this.countUrgent(sender, request.to);
@@ -339,88 +280,4 @@ export class MessagesService implements OnModuleInit {
       this.env.RATE_LIMIT_WINDOW_SECONDS,
     );
   }
-
-  private ttlOf(requested: number | undefined): number {
-    const ttl = requested ?? this.env.DEFAULT_TTL_SECONDS;
-    if (ttl > this.env.MAX_TTL_SECONDS) {
-      throw Problem.badRequest(
-        'validation_failed',
-        `ttlSeconds: at most ${this.env.MAX_TTL_SECONDS}`,
-        {
-          errors: [{ field: 'ttlSeconds', message: `must be at most ${this.env.MAX_TTL_SECONDS}` }],
-        },
-      );
-    }
-    return ttl;
-  }
-
-  /** The current devices (ids) of the recipients and of the sender's own account. */
-  private async currentDevicesFor(
-    sender: AuthenticatedDevice,
-    to: SendMessageDto['to'],
-  ): Promise<CurrentDeviceId[]> {
-    const recipients = await this.recipientAccounts(sender, to);
-    const current = await this.identity.currentDeviceIdsOf([
-      ...new Set([...recipients, sender.accountId]),
-    ]);
-    if ('accountId' in to) await this.assertAccountExists(to.accountId, current);
-    return current;
-  }
-
-  private async recipientAccounts(
-    sender: AuthenticatedDevice,
-    to: SendMessageDto['to'],
-  ): Promise<string[]> {
-    if ('conversationId' in to)
-      return this.conversations.membersForSender(sender.accountId, to.conversationId);
-    return [to.accountId];
-  }
-
-  // The keys of the devices a send missed, read only then (the sender needs
-  // them to wrap for those devices). A device revoked meanwhile is left out:
-  // it is no longer one to cover.
-  private async publicViewsOf(missing: { deviceId: string; accountId: string }[]) {
-    const accountIds = [...new Set(missing.map((entry) => entry.accountId))];
-    const records = new Map(
-      (await this.identity.currentDevicesOf(accountIds)).map((device) => [device.id, device]),
-    );
-    return missing.flatMap((entry) => {
-      const device = records.get(entry.deviceId);
-      return device ? [{ accountId: entry.accountId, ...publicDeviceView(device) }] : [];
-    });
-  }
-
-  // Only asked of the database when the account shows no device (the rare case).
-  private async assertAccountExists(
-    accountId: string,
-    current: { accountId: string }[],
-  ): Promise<void> {
-    if (current.some((device) => device.accountId === accountId)) return;
-    if ((await this.identity.existingAccountIds([accountId])).length === 0) {
-      throw Problem.notFound('account_not_found', 'No such account');
-    }
-  }
-}
-
-/** Builds, for one device at a time, the message as a read of its inbox would return it. */
-function copyOf(
-  sender: AuthenticatedDevice,
-  request: SendMessageDto,
-  stored: StoredMessage,
-): (deviceId: string) => PendingMessage {
-  const body = request.body.toString('base64');
-  const wrappedKeys = new Map(request.keys.map((key) => [key.deviceId, key.wrappedKey]));
-  return (deviceId) => ({
-    seq: stored.seq,
-    messageId: stored.messageId,
-    clientMessageId: request.clientMessageId,
-    senderAccountId: sender.accountId,
-    senderDeviceId: sender.deviceId,
-    conversationId: 'conversationId' in request.to ? request.to.conversationId : null,
-    body,
-    wrappedKey: (wrappedKeys.get(deviceId) ?? Buffer.alloc(0)).toString('base64'),
-    acceptedAt: stored.acceptedAt,
-    expiresAt: stored.expiresAt,
-    expiresAtKey: stored.expiresAtKey,
-  });
 }

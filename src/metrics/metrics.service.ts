@@ -23,6 +23,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly ephemeralSends = new Counter({
+    name: 'supernode_ephemeral_sends_total',
+    help: 'Ephemeral messages accepted (delivered to open streams only, never stored)',
+    registers: [this.registry],
+  });
+
   readonly pushes = new Counter({
     name: 'supernode_pushes_total',
     help: 'Web Push requests by outcome (delivered, gone, retry, refused, failed)',

@@ -1,3 +1,5 @@
+import type { InboxMessage } from '../messages/inbox-message.view.js';
+
 /** A message and those of its devices that the receiving process holds. */
 export interface RoutedMessage {
   messageId: string;
@@ -13,9 +15,20 @@ export interface RoutedReceipt {
   deviceIds: string[];
 }
 
-/** What one process tells another about live connections. Ids only. */
+/**
+ * An ephemeral message for the devices the receiving process holds: the
+ * message once, and each device's wrapped key. The only event that carries
+ * ciphertext, since it is stored nowhere to be read from.
+ */
+export interface RoutedEphemeral {
+  message: Omit<InboxMessage, 'wrappedKey'>;
+  wrappedKeys: Record<string, string>;
+}
+
+/** What one process tells another about live connections. Ids only, but for ephemeral messages. */
 export type RoutedEvent =
   | { kind: 'messages'; messages: RoutedMessage[] }
+  | ({ kind: 'ephemeral' } & RoutedEphemeral)
   | { kind: 'receipts'; receipts: RoutedReceipt[] }
   | { kind: 'revoked'; deviceId: string };
 

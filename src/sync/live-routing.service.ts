@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PresenceService } from '../directory/presence.service.js';
+import type { EphemeralMessage } from '../messages/ephemeral-send.service.js';
 import {
   DEVICE_ROUTER,
   type DeviceRouter,
@@ -24,6 +25,30 @@ export class LiveRoutingService {
     return this.routeByOwner(messages, (processId, routed) =>
       this.router.sendTo(processId, { kind: 'messages', messages: routed }),
     );
+  }
+
+  /**
+   * An ephemeral message to the streams open now: one event per process
+   * holding any of its devices. Returns how many of the devices presence
+   * found connected.
+   */
+  async routeEphemeral(message: EphemeralMessage): Promise<number> {
+    const owners = await this.presence.locate(message.deviceIds);
+    const byProcess = groupByOwner(message.deviceIds, owners, new Set());
+    if (byProcess.size === 0) return 0;
+    const { wrappedKey: _wrappedKey, ...shared } = message.copyFor(message.deviceIds[0]);
+    await Promise.all(
+      [...byProcess].map(([processId, deviceIds]) =>
+        this.router.sendTo(processId, {
+          kind: 'ephemeral',
+          message: shared,
+          wrappedKeys: Object.fromEntries(
+            deviceIds.map((deviceId) => [deviceId, message.copyFor(deviceId).wrappedKey]),
+          ),
+        }),
+      ),
+    );
+    return owners.size;
   }
 
   /** Receipts to the sender's connected devices, the same way. */

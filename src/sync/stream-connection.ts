@@ -111,6 +111,16 @@ export class StreamConnection {
     });
   }
 
+  /**
+   * An ephemeral message: sent at once, outside the order of stored ones
+   * (it has no place in it), and dropped when the socket is not reading,
+   * since it is worth nothing late.
+   */
+  sendEphemeral(frame: object): void {
+    if (this.socket.bufferedAmount > this.limits.bufferBytes) return;
+    this.sendFrame(frame);
+  }
+
   /** Resolves when the client frames received so far (acks) have been handled. */
   async framesHandled(): Promise<void> {
     await Promise.allSettled([...this.framesInFlight]);

@@ -21,6 +21,7 @@ import {
 } from '../identity/auth.service.js';
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import { type AcceptedEvent, MessageEvents } from '../messages/message-events.js';
+import { EphemeralSendService } from '../messages/ephemeral-send.service.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { NoticeNumbers } from '../messages/notice-numbers.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -79,6 +80,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     private readonly lifecycle: DeviceLifecycle,
     private readonly metrics: MetricsService,
     private readonly wakeups: WakeupService,
+    private readonly ephemeralSends: EphemeralSendService,
     private readonly rateLimiter: RateLimiter,
     @Inject(DEVICE_ROUTER) private readonly router: DeviceRouter,
     @Inject(ENV) private readonly env: Env,
@@ -109,6 +111,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     // (when another device of the message is elsewhere) comes later and then
     // costs nothing (already sent).
     this.events.onAccepted((accepted) => this.notifyAccepted(accepted));
+    this.ephemeralSends.deliverWith((message) => this.routing.routeEphemeral(message));
     await this.router.listen(this.presence.processId, (event) => this.onRouted(event));
     this.heartbeat = setInterval(() => void this.beat(), this.env.WS_HEARTBEAT_SECONDS * 1000);
     this.heartbeat.unref();
@@ -294,6 +297,18 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     try {
       if (event.kind === 'revoked') {
         this.closeDevice(event.deviceId, CLOSE_REVOKED, 'device_revoked');
+        return;
+      }
+      if (event.kind === 'ephemeral') {
+        for (const [deviceId, wrappedKey] of Object.entries(event.wrappedKeys)) {
+          const frame = {
+            type: 'message',
+            ephemeral: true,
+            message: { ...event.message, wrappedKey },
+          };
+          for (const connection of this.connections.get(deviceId) ?? [])
+            connection.sendEphemeral(frame);
+        }
         return;
       }
       if (event.kind === 'receipts') {

@@ -19,6 +19,9 @@ export function abuseOverrides(): Record<string, string> {
     MAX_CONVERSATION_MEMBERS: '5',
     MAX_DEVICES_PER_ACCOUNT: '10',
     PUSH_ALLOWED_HOSTS: ABUSE_PUSH_HOST,
+    // Configured, so that GET /v1/calls/turn answers rather than 503 (no TURN server is called).
+    TURN_URLS: 'turn:turn.abuse.localhost:3478',
+    TURN_SECRET: 'abuse-suite-turn-secret',
   };
   // Every RATE_LIMIT_* variable, including those added after this was written.
   for (const name of Object.keys(loadEnv({}))) {
