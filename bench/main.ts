@@ -36,7 +36,7 @@ import { ackCost } from './scenarios/ack-cost.js';
 import { catchUp } from './scenarios/catch-up.js';
 import { fanout } from './scenarios/fanout.js';
 import { idleSockets } from './scenarios/idle-sockets.js';
-import { ingest } from './scenarios/ingest.js';
+import { ephemeralSend, ingest } from './scenarios/ingest.js';
 import { liveLatency } from './scenarios/live-latency.js';
 import { purge } from './scenarios/purge.js';
 import { PUSH_DOUBLE, pushLatency } from './scenarios/push-latency.js';
@@ -50,6 +50,7 @@ import { sendAnswers } from './lib/server-answers.js';
 const ITEMS: BenchItem[] = [
   rawInsert,
   ingest,
+  ephemeralSend,
   rawHttp,
   acceptLatency,
   ackCost,

@@ -7,7 +7,11 @@ import type { LoadProcess } from '../lib/rpc.js';
 import { pairs, routeOf, split } from './population.js';
 
 /** Load processes whose SDK clients send among the run's pairs. */
-export async function senders(context: Context, label: string): Promise<LoadProcess[]> {
+export async function senders(
+  context: Context,
+  label: string,
+  options: { ephemeral?: boolean } = {},
+): Promise<LoadProcess[]> {
   const s = context.settings;
   const baseUrl = context.server!.baseUrl;
   const loads = await Promise.all(
@@ -19,7 +23,7 @@ export async function senders(context: Context, label: string): Promise<LoadProc
   const groups = split(population, loads.length);
   await Promise.all(
     loads.map((load, index) =>
-      load.call('routes', { baseUrl, routes: groups[index].map(routeOf) }),
+      load.call('routes', { baseUrl, routes: groups[index].map(routeOf), ...options }),
     ),
   );
   return loads;
@@ -85,5 +89,52 @@ export const ingest: BenchItem = {
       latency: summarize(mergeSamples(parts.map((part) => part.latencies))),
       cores,
     };
+  },
+};
+
+/**
+ * Ephemeral sends, the same load as ingest: what one costs without
+ * PostgreSQL's write, the fan-out and the inbox (the recipients have no
+ * stream open, so this is the send path alone). Compared with ingest's rate
+ * in the same run.
+ */
+export const ephemeralSend: BenchItem = {
+  name: 'ephemeral-send',
+  kind: 'scenario',
+  description: 'POST /v1/messages with ephemeral: true, back to back, as ingest',
+  targets: 'far above the stored-send rate (≥ 2× ingest)',
+  ceilings: ['ingest'],
+  needsServer: true,
+  needs: ['messages'],
+  maxSeconds: (s) => (s.warmupMs + s.throughputMs) / 1000 + 60,
+  async run(context, result) {
+    const s = context.settings;
+    const loads = await senders(context, 'ephemeral', { ephemeral: true });
+    const meter = await CpuMeter.start();
+    const parts = await sendBackToBack(context, loads, s.warmupMs, s.throughputMs);
+    const cores = await meter.stop(context.cpuGroups());
+    const completed = parts.reduce((total, part) => total + part.completed, 0);
+    const errors = parts.reduce((total, part) => total + part.errors, 0);
+    const rate = completed / (s.throughputMs / 1000);
+    result.figures.push(
+      {
+        key: 'ephemeral-send.msgs_per_s',
+        label: `ephemeral msgs/s at concurrency ${s.concurrency} (÷ ingest's stored msgs/s)`,
+        value: rate,
+        unit: 'msgs/s',
+        ceiling: ['ingest.msgs_per_s'],
+        ratioTarget: { op: '>=', value: 2 },
+        note: errors
+          ? `${errors} failed sends: ${parts.find((part) => part.firstError)?.firstError}`
+          : undefined,
+      },
+      {
+        key: 'ephemeral-send.api_cpu_ms',
+        label: 'API CPU per ephemeral message',
+        value: rate > 0 ? (cores.api * 1000) / rate : null,
+        unit: 'ms',
+      },
+    );
+    result.details = { completed, errors, cores };
   },
 };

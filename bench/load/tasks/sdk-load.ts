@@ -32,6 +32,7 @@ let transport: KeepAliveHttp | undefined;
 const clients = new Map<string, Promise<SupernodeClient>>();
 let senders: { client: SupernodeClient; to: Recipient }[] = [];
 let ttlSeconds: number | undefined;
+let ephemeral = false;
 let nextRoute = 0;
 let stopRequested = false;
 
@@ -48,7 +49,7 @@ function clientOf(baseUrl: string, device: BenchDevice): Promise<SupernodeClient
 /** The next message, round-robin over the routes, sealed and sent by the SDK. */
 function sendNext(): Promise<Accepted> {
   const route = senders[nextRoute++ % senders.length];
-  return route.client.sendText(route.to, MESSAGE_TEXT, { ttlSeconds });
+  return route.client.sendText(route.to, MESSAGE_TEXT, { ttlSeconds, ephemeral });
 }
 
 interface SendRecords {
@@ -140,7 +141,13 @@ export const handlers = {
    * Sets the routes the sends go round-robin over. Each sender's SDK learns
    * its recipients' devices from the server's 409 on its first send.
    */
-  async routes(options: { baseUrl: string; routes: Route[]; ttlSeconds?: number }) {
+  async routes(options: {
+    baseUrl: string;
+    routes: Route[];
+    ttlSeconds?: number;
+    /** Sends ephemeral messages (delivered to open streams only, never stored). */
+    ephemeral?: boolean;
+  }) {
     senders = await Promise.all(
       options.routes.map(async (route) => ({
         client: await clientOf(options.baseUrl, route.sender),
@@ -148,6 +155,7 @@ export const handlers = {
       })),
     );
     ttlSeconds = options.ttlSeconds;
+    ephemeral = options.ephemeral ?? false;
     return { routes: senders.length };
   },
 
