@@ -152,6 +152,18 @@ const paths: Record<string, Json> = {
       },
     },
   },
+  '/v1/accounts/self': {
+    delete: {
+      ...authed,
+      summary:
+        'Delete the caller’s account: its devices are revoked (streams close with 4403); its tokens, push subscriptions, pending messages and memberships are deleted; its handle is free. Messages it sent stay with their recipients until acked or expired',
+      responses: {
+        ...ok(204, undefined, 'Deleted'),
+        ...needsAuth,
+        ...problems([503, 'service_unavailable']),
+      },
+    },
+  },
   '/v1/auth/challenge': {
     post: {
       summary: 'A single-use login challenge',

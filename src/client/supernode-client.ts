@@ -380,6 +380,15 @@ export class SupernodeClient {
     });
   }
 
+  /**
+   * Deletes this account for good: every device is revoked (streams close
+   * with 4403), pending messages, subscriptions and memberships go, the handle
+   * is free. What it sent stays with its recipients until acked or expired.
+   */
+  async deleteAccount(): Promise<void> {
+    await this.request('DELETE', '/v1/accounts/self');
+  }
+
   // --- calls and typing (docs/calls.md) ---
 
   /** Credentials for the server's TURN servers (503 turn_unavailable when there are none). */

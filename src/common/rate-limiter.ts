@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { REDIS, REDIS_KEYS, RedisKeys } from '../redis/redis.module.js';
+import { deleteKeysNaming, REDIS, REDIS_KEYS, RedisKeys } from '../redis/redis.module.js';
 import { Problem } from './problem.js';
 
 /** The counts a sliding-window decision is made from. */
@@ -58,6 +58,11 @@ export class RateLimiter {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
   ) {}
+
+  /** Deletes the counters whose subject names one of `ids` (an account that was deleted). */
+  forget(ids: string[]): Promise<number> {
+    return deleteKeysNaming(this.redis, this.keys.key('ratelimit', '*'), ids);
+  }
 
   async hit(
     scope: string,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
-import { type Database, DRIZZLE } from '../db/db.module.js';
+import { type Database, DRIZZLE, type Executor } from '../db/db.module.js';
 import { conversationMembers, conversations } from '../db/schema/index.js';
 
 export type MemberRole = 'owner' | 'member';
@@ -102,6 +102,40 @@ export class ConversationsRepository {
         .onConflictDoNothing();
       return true;
     });
+  }
+
+  /**
+   * A deleted account leaves every conversation, inside the deleting
+   * transaction: where it was the owner, the member who joined first becomes
+   * the owner; a conversation left with no member is deleted.
+   */
+  async removeDeletedAccount(tx: Executor, accountId: string): Promise<void> {
+    await tx.execute(sql`
+      WITH left_conversations AS (
+        DELETE FROM conversation_members WHERE account_id = ${accountId}
+        RETURNING conversation_id, role
+      ),
+      successors AS (
+        SELECT DISTINCT ON (m.conversation_id) m.conversation_id, m.account_id
+          FROM conversation_members m
+          JOIN left_conversations l ON l.conversation_id = m.conversation_id AND l.role = 'owner'
+         WHERE m.account_id <> ${accountId}
+           AND NOT EXISTS (SELECT 1 FROM conversation_members o
+                            WHERE o.conversation_id = m.conversation_id AND o.role = 'owner'
+                              AND o.account_id <> ${accountId})
+         ORDER BY m.conversation_id, m.joined_at, m.account_id
+      ),
+      promoted AS (
+        UPDATE conversation_members m SET role = 'owner'
+          FROM successors s
+         WHERE m.conversation_id = s.conversation_id AND m.account_id = s.account_id
+        RETURNING m.conversation_id
+      )
+      DELETE FROM conversations c
+       USING left_conversations l
+       WHERE c.id = l.conversation_id
+         AND NOT EXISTS (SELECT 1 FROM conversation_members m
+                          WHERE m.conversation_id = c.id AND m.account_id <> ${accountId})`);
   }
 
   async removeMember(conversationId: string, accountId: string): Promise<boolean> {

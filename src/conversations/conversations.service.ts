@@ -1,6 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { Problem } from '../common/problem.js';
 import { ENV, type Env } from '../config/env.js';
+import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { type ConversationRecord, ConversationsRepository } from './conversations.repository.js';
 
@@ -12,12 +13,20 @@ const notFound = () =>
  * else it does not exist (404), so ids cannot be probed.
  */
 @Injectable()
-export class ConversationsService {
+export class ConversationsService implements OnModuleInit {
   constructor(
     private readonly repository: ConversationsRepository,
     private readonly identity: IdentityService,
+    private readonly lifecycle: DeviceLifecycle,
     @Inject(ENV) private readonly env: Env,
   ) {}
+
+  onModuleInit(): void {
+    // A deleted account's memberships end with it, in the same transaction.
+    this.lifecycle.onAccountDeletedInTransaction((account, tx) =>
+      this.repository.removeDeletedAccount(tx, account.accountId),
+    );
+  }
 
   async create(
     callerAccountId: string,

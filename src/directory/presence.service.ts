@@ -44,6 +44,11 @@ export class PresenceService {
     return deviceIds.filter((_deviceId, index) => results[index]?.[1] !== this.processId);
   }
 
+  /** Forgets a revoked device's presence, whichever process held it. */
+  async forget(deviceId: string): Promise<void> {
+    await this.redis.del(this.keyOf(deviceId));
+  }
+
   async markOffline(deviceId: string): Promise<void> {
     await this.redis.eval(CLEAR_IF_OWNER, 1, this.keyOf(deviceId), this.processId);
   }

@@ -6,18 +6,31 @@ export interface RevokedDevice {
   accountId: string;
 }
 
+/** An account being deleted, with every device it ever had (revoked ones too). */
+export interface DeletedAccount {
+  accountId: string;
+  deviceIds: string[];
+}
+
 type InTransaction = (device: RevokedDevice, tx: Executor) => Promise<void>;
 type AfterCommit = (device: RevokedDevice) => Promise<void> | void;
+type AccountInTransaction = (account: DeletedAccount, tx: Executor) => Promise<void>;
+type AccountAfterCommit = (account: DeletedAccount) => Promise<void>;
 
 /**
- * Lets other modules react to a device's revocation without identity knowing
- * them: `inTransaction` hooks run inside the revoking transaction (e.g. drop
- * pending deliveries), `afterCommit` hooks after it (e.g. close the socket).
+ * Lets other modules react to a device's revocation, and to an account's
+ * deletion, without identity knowing them: `inTransaction` hooks run inside
+ * the revoking (deleting) transaction (e.g. drop pending deliveries),
+ * `afterCommit` hooks after it (e.g. close the socket, forget Redis keys).
+ * Deleting an account revokes each of its devices first (both kinds of
+ * hooks run for each), then runs the account hooks.
  */
 @Injectable()
 export class DeviceLifecycle {
   private readonly inTransactionHooks: InTransaction[] = [];
   private readonly afterCommitHooks: AfterCommit[] = [];
+  private readonly accountInTransactionHooks: AccountInTransaction[] = [];
+  private readonly accountAfterCommitHooks: AccountAfterCommit[] = [];
 
   onRevokedInTransaction(hook: InTransaction): void {
     this.inTransactionHooks.push(hook);
@@ -25,6 +38,27 @@ export class DeviceLifecycle {
 
   onRevokedAfterCommit(hook: AfterCommit): void {
     this.afterCommitHooks.push(hook);
+  }
+
+  onAccountDeletedInTransaction(hook: AccountInTransaction): void {
+    this.accountInTransactionHooks.push(hook);
+  }
+
+  onAccountDeletedAfterCommit(hook: AccountAfterCommit): void {
+    this.accountAfterCommitHooks.push(hook);
+  }
+
+  async runAccountDeletedInTransaction(account: DeletedAccount, tx: Executor): Promise<void> {
+    for (const hook of this.accountInTransactionHooks) await hook(account, tx);
+  }
+
+  /** Every hook runs, whichever fails; the first failure is thrown after. */
+  async runAccountDeletedAfterCommit(account: DeletedAccount): Promise<void> {
+    const results = await Promise.allSettled(
+      this.accountAfterCommitHooks.map(async (hook) => hook(account)),
+    );
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   async runInTransaction(device: RevokedDevice, tx: Executor): Promise<void> {

@@ -6,6 +6,7 @@ import {
 } from '../common/rate-limit.guard.js';
 import { parseUuidParam } from '../common/validation.js';
 import { AuthGuard, Caller } from './auth.guard.js';
+import { AccountDeletionService } from './account-deletion.service.js';
 import { type AuthenticatedDevice, AuthService } from './auth.service.js';
 import {
   ChallengeRequestDto,
@@ -21,7 +22,16 @@ export class IdentityController {
   constructor(
     private readonly identity: IdentityService,
     private readonly auth: AuthService,
+    private readonly deletion: AccountDeletionService,
   ) {}
+
+  /** The caller's account leaves: devices, tokens, subscriptions, pending messages, memberships. */
+  @Delete('accounts/self')
+  @HttpCode(204)
+  @UseGuards(AuthGuard)
+  async deleteAccount(@Caller() caller: AuthenticatedDevice) {
+    await this.deletion.deleteAccount(caller.accountId);
+  }
 
   @Post('accounts')
   @HttpCode(201)

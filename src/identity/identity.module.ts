@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { RateLimitGuard } from '../common/rate-limit.guard.js';
 import { RateLimiter } from '../common/rate-limiter.js';
+import { AccountDeletionService } from './account-deletion.service.js';
 import { AuthGuard } from './auth.guard.js';
 import { AuthService } from './auth.service.js';
 import { DeviceLifecycle } from './device-lifecycle.js';
@@ -13,6 +14,7 @@ import { IdentityService } from './identity.service.js';
   providers: [
     IdentityRepository,
     IdentityService,
+    AccountDeletionService,
     AuthService,
     AuthGuard,
     DeviceLifecycle,

@@ -200,6 +200,39 @@ export class IdentityRepository {
     return true;
   }
 
+  /**
+   * Locks the account's row and returns every device it ever had, current
+   * first; null when there is no such account. Concurrent sign-ups of new
+   * devices wait for the lock.
+   */
+  async lockAccountDevices(
+    tx: Executor,
+    accountId: string,
+  ): Promise<{ current: string[]; revoked: string[] } | null> {
+    const locked = await tx
+      .select({ id: accounts.id })
+      .from(accounts)
+      .where(eq(accounts.id, accountId))
+      .for('update');
+    if (locked.length === 0) return null;
+    const rows = await tx
+      .select({ id: devices.id, revokedAt: devices.revokedAt })
+      .from(devices)
+      .where(eq(devices.accountId, accountId));
+    return {
+      current: rows.filter((row) => row.revokedAt === null).map((row) => row.id),
+      revoked: rows.filter((row) => row.revokedAt !== null).map((row) => row.id),
+    };
+  }
+
+  /**
+   * Deletes the account row: its devices, tokens, challenges, link codes and
+   * push subscriptions go with it (foreign keys cascade), and its handle is free.
+   */
+  async deleteAccount(tx: Executor, accountId: string): Promise<void> {
+    await tx.delete(accounts).where(eq(accounts.id, accountId));
+  }
+
   async touchDevice(deviceId: string): Promise<void> {
     await this.db
       .update(devices)

@@ -5,7 +5,7 @@ import { Problem } from '../common/problem.js';
 import { ENV, type Env } from '../config/env.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { REDIS, REDIS_KEYS, type RedisKeys } from '../redis/redis.module.js';
+import { deleteKeysNaming, REDIS, REDIS_KEYS, type RedisKeys } from '../redis/redis.module.js';
 import type { SendMessageDto } from './dto/messages.dto.js';
 import { type InboxMessage, inboxMessageView } from './inbox-message.view.js';
 import { copyOf } from './message-copy.js';
@@ -52,6 +52,11 @@ export class EphemeralSendService {
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
     @Inject(ENV) private readonly env: Env,
   ) {}
+
+  /** Deletes the idempotency claims of sends by these devices (their account was deleted). */
+  forgetClaimsOf(deviceIds: string[]): Promise<number> {
+    return deleteKeysNaming(this.redis, this.keys.key('ephemeral', '*'), deviceIds);
+  }
 
   deliverWith(deliverer: EphemeralDeliverer): void {
     this.deliverer = deliverer;

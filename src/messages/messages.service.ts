@@ -8,6 +8,7 @@ import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import type { SendMessageDto } from './dto/messages.dto.js';
 import { copyOf } from './message-copy.js';
+import { EphemeralSendService } from './ephemeral-send.service.js';
 import { SendCoverage } from './send-coverage.js';
 import { checkSendLimits } from './send-limits.js';
 import { MessageEvents } from './message-events.js';
@@ -66,6 +67,7 @@ export class MessagesService implements OnModuleInit {
   constructor(
     private readonly repository: MessagesRepository,
     private readonly coverage: SendCoverage,
+    private readonly ephemeral: EphemeralSendService,
     private readonly lifecycle: DeviceLifecycle,
     private readonly events: MessageEvents,
     private readonly noticeNumbers: NoticeNumbers,
@@ -79,6 +81,10 @@ export class MessagesService implements OnModuleInit {
     this.lifecycle.onRevokedInTransaction((device, tx) =>
       this.repository.dropDeviceDeliveries(tx, device.deviceId),
     );
+    this.lifecycle.onRevokedAfterCommit((device) => this.noticeNumbers.forget(device.deviceId));
+    this.lifecycle.onAccountDeletedAfterCommit(async (account) => {
+      await this.ephemeral.forgetClaimsOf(account.deviceIds);
+    });
   }
 
   async send(sender: AuthenticatedDevice, request: SendMessageDto): Promise<AcceptedMessage> {

@@ -67,6 +67,11 @@ export class NoticeNumbers {
     return taken.map(parseNotice);
   }
 
+  /** Forgets a device's counter (it was revoked: nothing is numbered for it again). */
+  async forget(deviceId: string): Promise<void> {
+    await this.redis.del(this.keyOf(deviceId));
+  }
+
   /** The last number the device was given; NO_NOTICE_YET when it has no counter. */
   async last(deviceId: string): Promise<NoticeNumber> {
     const [epoch, n] = await this.redis.hmget(this.keyOf(deviceId), 'e', 'n');

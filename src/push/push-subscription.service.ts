@@ -6,6 +6,7 @@ import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import type { PushSubscriptionDto } from './dto/push.dto.js';
 import { EndpointPolicy } from './endpoint-policy.js';
 import { PushSubscriptionsRepository } from './push-subscriptions.repository.js';
+import { WakeupService } from './wakeup.service.js';
 
 /** A device's Web Push subscription: stored when its endpoint passes the policy, gone with the device. */
 @Injectable()
@@ -15,6 +16,7 @@ export class PushSubscriptionService implements OnModuleInit {
   constructor(
     private readonly repository: PushSubscriptionsRepository,
     private readonly lifecycle: DeviceLifecycle,
+    private readonly wakeups: WakeupService,
     @Inject(DRIZZLE) private readonly db: Database,
     @Inject(ENV) env: Env,
   ) {
@@ -26,6 +28,7 @@ export class PushSubscriptionService implements OnModuleInit {
     this.lifecycle.onRevokedInTransaction((device, tx) =>
       this.repository.delete(tx, device.deviceId),
     );
+    this.lifecycle.onRevokedAfterCommit((device) => this.wakeups.clear(device.deviceId));
   }
 
   async subscribe(deviceId: string, subscription: PushSubscriptionDto): Promise<void> {

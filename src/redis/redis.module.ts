@@ -13,6 +13,27 @@ export class RedisKeys {
   }
 }
 
+/**
+ * Deletes the keys matching `pattern` whose name contains one of `ids`, in one
+ * SCAN pass (a walk of the whole keyspace in batches: for rare clean-ups, such
+ * as an account's deletion, never on a hot path). Returns how many went.
+ */
+export async function deleteKeysNaming(
+  redis: Redis,
+  pattern: string,
+  ids: string[],
+): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    const naming = keys.filter((key) => ids.some((id) => key.includes(id)));
+    if (naming.length > 0) deleted += await redis.unlink(...naming);
+  } while (cursor !== '0');
+  return deleted;
+}
+
 export function createRedis(env: Env, options: { forWorker?: boolean } = {}): Redis {
   return new Redis(env.REDIS_URL, {
     // Commands fail fast while Redis is down instead of queueing forever:

@@ -100,11 +100,13 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
         });
       });
     });
-    this.lifecycle.onRevokedAfterCommit((device) => {
+    this.lifecycle.onRevokedAfterCommit(async (device) => {
       // Sockets held here close at once; the others hear of it through Redis,
       // or at their next heartbeat if that notice is lost.
       this.closeDevice(device.deviceId, CLOSE_REVOKED, 'device_revoked');
-      return this.routing.broadcastRevoked(device.deviceId);
+      await this.routing.broadcastRevoked(device.deviceId);
+      // Whichever process held it: a revoked device is online nowhere.
+      await this.presence.forget(device.deviceId);
     });
     // A message accepted here goes to the sockets held here at once, without
     // waiting for the fan-out's round trips; a job's routed notice for them

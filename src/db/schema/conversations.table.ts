@@ -5,9 +5,10 @@ import { timestamptz } from './columns.js';
 export const conversations = pgTable('conversations', {
   id: uuid('id').primaryKey().defaultRandom(),
   title: text('title'),
-  createdByAccountId: uuid('created_by_account_id')
-    .notNull()
-    .references(() => accounts.id, { onDelete: 'cascade' }),
+  // Null once the creator's account is deleted: the conversation stays its other members'.
+  createdByAccountId: uuid('created_by_account_id').references(() => accounts.id, {
+    onDelete: 'set null',
+  }),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
 });
 
