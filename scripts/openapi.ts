@@ -470,6 +470,17 @@ const paths: Record<string, Json> = {
             pending: { type: 'integer' },
             deliveredDevices: { type: 'array', items: object({ deviceId: uuid, ackedAt: time }) },
             pendingDevices: { type: 'array', items: uuid },
+            undelivered: {
+              type: 'array',
+              description: 'devices it will never reach, and why',
+              items: object({
+                deviceId: uuid,
+                reason: {
+                  type: 'string',
+                  enum: ['device_revoked', 'device_idle', 'account_deleted'],
+                },
+              }),
+            },
           }),
         ),
         ...needsAuth,

@@ -106,6 +106,8 @@ export interface MessageStatus {
   pending: number;
   deliveredDevices: { deviceId: string; ackedAt: string }[];
   pendingDevices: string[];
+  /** Devices it will never reach, and why (revoked, unlinked for being idle, account deleted). */
+  undelivered: { deviceId: string; reason: 'device_revoked' | 'device_idle' | 'account_deleted' }[];
 }
 
 export interface Conversation {

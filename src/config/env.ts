@@ -109,6 +109,12 @@ const envSchema = z
     RATE_LIMIT_TURN_CREDENTIALS: integer(60, 1),
 
     PURGE_INTERVAL_SECONDS: integer(60, 1),
+    // A device not seen for this long is unlinked (its pending messages
+    // dropped); an account left with no device is deleted. Checked hourly.
+    IDLE_DEVICE_DAYS: integer(180, 1),
+    IDLE_CHECK_INTERVAL_SECONDS: integer(3600, 1),
+    // How often an open stream counts as its device being seen (last_seen_at).
+    STREAM_LAST_SEEN_SECONDS: integer(3600, 1),
     PURGE_BATCH_SIZE: integer(5000, 1),
     RECONCILE_INTERVAL_SECONDS: integer(10, 1),
     // Pings on every socket and refreshes presence; a socket silent for two

@@ -29,7 +29,10 @@ export class AccountDeletionService {
       const found = await this.repository.lockAccountDevices(tx, accountId);
       if (!found) throw Problem.notFound('account_not_found', 'No such account');
       for (const deviceId of [...found.current, ...found.revoked])
-        await this.lifecycle.runInTransaction({ accountId, deviceId }, tx);
+        await this.lifecycle.runInTransaction(
+          { accountId, deviceId, reason: 'account_deleted' },
+          tx,
+        );
       await this.lifecycle.runAccountDeletedInTransaction(
         { accountId, deviceIds: [...found.current, ...found.revoked] },
         tx,
@@ -42,7 +45,9 @@ export class AccountDeletionService {
     // key that could not be deleted now (Redis down) is logged; all but the
     // notice counters expire by themselves.
     const afterCommit = await Promise.allSettled([
-      ...devices.current.map((deviceId) => this.lifecycle.runAfterCommit({ accountId, deviceId })),
+      ...devices.current.map((deviceId) =>
+        this.lifecycle.runAfterCommit({ accountId, deviceId, reason: 'account_deleted' }),
+      ),
       this.lifecycle.runAccountDeletedAfterCommit({
         accountId,
         deviceIds: [...devices.current, ...devices.revoked],

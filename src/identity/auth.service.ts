@@ -101,6 +101,11 @@ export class AuthService {
     };
   }
 
+  /** The devices holding a stream were seen now (the idle-device rule counts from last_seen_at). */
+  markSeen(deviceIds: string[]): Promise<void> {
+    return this.repository.touchDevices(deviceIds);
+  }
+
   /** Whether each session's device is still current and its token unexpired: one query for all. */
   sessionStates(sessions: TokenSession[]): Promise<TokenState[]> {
     return this.repository.tokenStates(sessions);

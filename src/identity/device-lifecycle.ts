@@ -4,6 +4,8 @@ import type { Executor } from '../db/db.module.js';
 export interface RevokedDevice {
   deviceId: string;
   accountId: string;
+  /** Revoked by the account, unlinked for being idle, or its account deleted. */
+  reason: 'device_revoked' | 'device_idle' | 'account_deleted';
 }
 
 /** An account being deleted, with every device it ever had (revoked ones too). */

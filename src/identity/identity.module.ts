@@ -3,6 +3,7 @@ import { RateLimitGuard } from '../common/rate-limit.guard.js';
 import { RateLimiter } from '../common/rate-limiter.js';
 import { AccountDeletionService } from './account-deletion.service.js';
 import { AuthGuard } from './auth.guard.js';
+import { IdleDevicesService } from './idle-devices.service.js';
 import { AuthService } from './auth.service.js';
 import { DeviceLifecycle } from './device-lifecycle.js';
 import { IdentityController } from './identity.controller.js';
@@ -15,12 +16,21 @@ import { IdentityService } from './identity.service.js';
     IdentityRepository,
     IdentityService,
     AccountDeletionService,
+    IdleDevicesService,
     AuthService,
     AuthGuard,
     DeviceLifecycle,
     RateLimiter,
     RateLimitGuard,
   ],
-  exports: [IdentityService, AuthService, AuthGuard, DeviceLifecycle, RateLimiter, RateLimitGuard],
+  exports: [
+    IdentityService,
+    IdleDevicesService,
+    AuthService,
+    AuthGuard,
+    DeviceLifecycle,
+    RateLimiter,
+    RateLimitGuard,
+  ],
 })
 export class IdentityModule {}

@@ -98,6 +98,35 @@ export class IdentityRepository {
     return rows.length > 0;
   }
 
+  /** Current devices not seen (nor created) for `days` days, oldest first. */
+  async idleDevices(days: number, limit: number): Promise<{ id: string; accountId: string }[]> {
+    return this.db
+      .select({ id: devices.id, accountId: devices.accountId })
+      .from(devices)
+      .where(
+        and(
+          isNull(devices.revokedAt),
+          sql`coalesce(${devices.lastSeenAt}, ${devices.createdAt}) < now() - make_interval(days => ${days})`,
+        ),
+      )
+      .orderBy(sql`coalesce(${devices.lastSeenAt}, ${devices.createdAt})`)
+      .limit(limit);
+  }
+
+  /** Marks devices seen now (those holding a stream), at most once a minute each. */
+  async touchDevices(deviceIds: string[]): Promise<void> {
+    if (deviceIds.length === 0) return;
+    await this.db
+      .update(devices)
+      .set({ lastSeenAt: sql`now()` })
+      .where(
+        and(
+          inArray(devices.id, deviceIds),
+          sql`(${devices.lastSeenAt} IS NULL OR ${devices.lastSeenAt} < now() - interval '1 minute')`,
+        ),
+      );
+  }
+
   async countCurrentDevices(tx: Executor, accountId: string): Promise<number> {
     const [row] = await tx
       .select({ total: count() })

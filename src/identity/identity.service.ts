@@ -109,18 +109,25 @@ export class IdentityService {
     return this.repository.deleteExpiredSecrets();
   }
 
-  /** Revokes one of the caller's account's devices: its tokens fail from now on. */
-  async revokeDevice(accountId: string, deviceId: string): Promise<void> {
+  /**
+   * Revokes one of the account's devices: its tokens fail from now on. By the
+   * account (`device_revoked`), or by the idle-device rule (`device_idle`).
+   */
+  async revokeDevice(
+    accountId: string,
+    deviceId: string,
+    reason: 'device_revoked' | 'device_idle' = 'device_revoked',
+  ): Promise<void> {
     await this.repository.transaction(async (tx) => {
       const revoked = await this.repository.revokeDevice(tx, accountId, deviceId);
       if (!revoked) throw Problem.notFound('device_not_found', 'No such device on this account');
-      await this.lifecycle.runInTransaction({ accountId, deviceId }, tx);
+      await this.lifecycle.runInTransaction({ accountId, deviceId, reason }, tx);
     });
     // Committed: the revocation holds whatever follows. A notice that cannot
     // go out (Redis down) is caught up by every stream's heartbeat, which
     // checks its device again.
     await this.lifecycle
-      .runAfterCommit({ accountId, deviceId })
+      .runAfterCommit({ accountId, deviceId, reason })
       .catch((error: unknown) =>
         this.logger.warn(`revocation notice not sent for ${deviceId}: ${describeError(error)}`),
       );

@@ -85,7 +85,14 @@ export interface MessageStatusRow {
   deviceCount: number;
   pending: string[];
   delivered: { deviceId: string; ackedAt: Date }[];
+  undelivered: { deviceId: string; reason: UndeliveredReason }[];
 }
+
+/** Why a device will never get a message it was addressed to. */
+export type UndeliveredReason = 'device_revoked' | 'device_idle' | 'account_deleted';
+
+// The sender's status answers this long after its message expired (PROTOCOL.md: at least 7 days).
+export const STATUS_KEPT_AFTER_EXPIRY_SECONDS = 7 * 24 * 3600;
 
 // Deliveries are gone (acked or dropped): count them off their messages (one
 // update per message, however many of its deliveries went), and delete the
@@ -471,10 +478,22 @@ export class MessagesRepository {
     return perRequest;
   }
 
-  /** Drops every pending delivery of a device (it was revoked), inside the revoking transaction. */
-  async dropDeviceDeliveries(tx: Executor, deviceId: string): Promise<void> {
+  /**
+   * Drops every pending delivery of a device (revoked, unlinked, its account
+   * deleted), inside that transaction, and records why for the senders' status.
+   */
+  async dropDeviceDeliveries(
+    tx: Executor,
+    deviceId: string,
+    reason: UndeliveredReason,
+  ): Promise<void> {
     await tx.execute(
       sql`WITH gone AS (DELETE FROM deliveries WHERE device_id = ${deviceId} RETURNING message_id, expires_at),
+          recorded AS (
+            INSERT INTO message_undelivered (message_id, device_id, reason, expires_at)
+            SELECT message_id, ${deviceId}, ${reason}, expires_at FROM gone
+            ON CONFLICT DO NOTHING
+          ),
           ${sql.raw(COUNT_OFF_GONE)}
           SELECT count(*) FROM counted`,
     );
@@ -550,7 +569,9 @@ export class MessagesRepository {
                COALESCE((SELECT array_agg(d.device_id) FROM deliveries d
                          WHERE d.message_id = m.id AND d.expires_at = m.expires_at), '{}') AS pending,
                COALESCE((SELECT json_agg(json_build_object('deviceId', r.device_id, 'ackedAt', r.acked_at))
-                         FROM message_receipts r WHERE r.message_id = m.id AND r.expires_at = m.expires_at), '[]') AS delivered
+                         FROM message_receipts r WHERE r.message_id = m.id AND r.expires_at = m.expires_at), '[]') AS delivered,
+               COALESCE((SELECT json_agg(json_build_object('deviceId', u.device_id, 'reason', u.reason))
+                         FROM message_undelivered u WHERE u.message_id = m.id), '[]') AS undelivered
              FROM messages m WHERE m.id = $1`,
       values: [messageId],
     });
@@ -684,8 +705,15 @@ export class MessagesRepository {
           DELETE FROM fanout_pending WHERE ctid = ANY(ARRAY(
             SELECT ctid FROM fanout_pending WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED))
           RETURNING 1
+        ), undelivered AS (
+          DELETE FROM message_undelivered WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM message_undelivered
+             WHERE expires_at <= now() - make_interval(secs => ${STATUS_KEPT_AFTER_EXPIRY_SECONDS})
+             LIMIT $1 FOR UPDATE SKIP LOCKED))
+          RETURNING 1
         )
-        SELECT greatest((SELECT count(*) FROM claims), (SELECT count(*) FROM marks))::int AS count`,
+        SELECT greatest((SELECT count(*) FROM claims), (SELECT count(*) FROM marks),
+                        (SELECT count(*) FROM undelivered))::int AS count`,
       values: [batchSize],
     });
     return result.rows[0].count;

@@ -79,7 +79,7 @@ export class MessagesService implements OnModuleInit {
   onModuleInit(): void {
     // A revoked device's pending messages end with it, in the same transaction.
     this.lifecycle.onRevokedInTransaction((device, tx) =>
-      this.repository.dropDeviceDeliveries(tx, device.deviceId),
+      this.repository.dropDeviceDeliveries(tx, device.deviceId, device.reason),
     );
     this.lifecycle.onRevokedAfterCommit((device) => this.noticeNumbers.forget(device.deviceId));
     this.lifecycle.onAccountDeletedAfterCommit(async (account) => {
@@ -210,6 +210,7 @@ export class MessagesService implements OnModuleInit {
       pending: status.pending.length,
       deliveredDevices: status.delivered,
       pendingDevices: status.pending,
+      undelivered: status.undelivered,
     };
   }
 

@@ -28,4 +28,5 @@ export interface JobPayloads {
   [JOBS.purgeSideRows]: Record<string, never>;
   [JOBS.reconcileFanout]: Record<string, never>;
   [JOBS.pushWakeup]: PushWakeup;
+  [JOBS.unlinkIdleDevices]: Record<string, never>;
 }

@@ -12,6 +12,7 @@ export const JOBS = {
   purgeSideRows: 'purge-side-rows',
   reconcileFanout: 'reconcile-fanout',
   pushWakeup: 'push-wakeup',
+  unlinkIdleDevices: 'unlink-idle-devices',
 } as const;
 
 /** The push queue's backoff type: the push processor's strategy (Retry-After, else exponential). */

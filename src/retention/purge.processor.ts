@@ -3,6 +3,7 @@ import { Inject } from '@nestjs/common';
 import { Job, Queue, UnrecoverableError } from 'bullmq';
 import { ENV, type Env } from '../config/env.js';
 import { IdentityService } from '../identity/identity.service.js';
+import { type IdleUnlinkRun, IdleDevicesService } from '../identity/idle-devices.service.js';
 import {
   MessagesService,
   type PurgeResult,
@@ -28,6 +29,7 @@ export class PurgeProcessor extends LoggedWorkerHost {
   constructor(
     private readonly messages: MessagesService,
     private readonly identity: IdentityService,
+    private readonly idleDevices: IdleDevicesService,
     @InjectQueue(QUEUES.retention) private readonly queue: Queue,
     private readonly schedules: ScheduleKeeper,
     @Inject(ENV) private readonly env: Env,
@@ -39,12 +41,18 @@ export class PurgeProcessor extends LoggedWorkerHost {
     const everyMs = this.env.PURGE_INTERVAL_SECONDS * 1000;
     this.schedules.keep(this.queue, JOBS.purgeExpired, everyMs);
     this.schedules.keep(this.queue, JOBS.purgeSideRows, everyMs);
+    this.schedules.keep(
+      this.queue,
+      JOBS.unlinkIdleDevices,
+      this.env.IDLE_CHECK_INTERVAL_SECONDS * 1000,
+    );
     return Promise.resolve();
   }
 
-  async process(job: Job): Promise<PurgeRun | SideRowPurgeResult> {
+  async process(job: Job): Promise<PurgeRun | SideRowPurgeResult | IdleUnlinkRun> {
     if (job.name === JOBS.purgeExpired) return this.purgeNow();
     if (job.name === JOBS.purgeSideRows) return this.purgeSideRowsNow();
+    if (job.name === JOBS.unlinkIdleDevices) return this.idleDevices.unlinkIdle();
     throw new UnrecoverableError(`unknown job ${job.name}`);
   }
 

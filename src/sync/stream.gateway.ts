@@ -68,6 +68,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
   // Upgrades being authenticated: they count against the process's cap too.
   private upgrading = 0;
   private heartbeat: NodeJS.Timeout | undefined;
+  private lastSeenTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
@@ -117,11 +118,18 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     await this.router.listen(this.presence.processId, (event) => this.onRouted(event));
     this.heartbeat = setInterval(() => void this.beat(), this.env.WS_HEARTBEAT_SECONDS * 1000);
     this.heartbeat.unref();
+    // A device that holds a stream for months is seen all along (the idle-device rule).
+    this.lastSeenTimer = setInterval(
+      () => void this.markHeldDevicesSeen(),
+      this.env.STREAM_LAST_SEEN_SECONDS * 1000,
+    );
+    this.lastSeenTimer.unref();
   }
 
   // Before the HTTP server closes: it waits for every socket, upgraded ones included.
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.heartbeat);
+    clearInterval(this.lastSeenTimer);
     const sockets = [...this.allConnections()].map((connection) => connection.socket);
     for (const socket of sockets) socket.close(1001, 'server shutting down');
     // A client that does not answer the close handshake is cut off.
@@ -404,6 +412,16 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       }
     } catch (error) {
       this.logger.warn(`presence refresh failed: ${describeError(error)}`);
+    }
+  }
+
+  private async markHeldDevicesSeen(): Promise<void> {
+    const held = [...this.connections.keys()];
+    try {
+      for (let start = 0; start < held.length; start += SESSION_CHECK_BATCH)
+        await this.auth.markSeen(held.slice(start, start + SESSION_CHECK_BATCH));
+    } catch (error) {
+      this.logger.warn(`last-seen refresh failed: ${describeError(error)}`);
     }
   }
 

@@ -139,6 +139,11 @@ describe('account deletion', () => {
       deliveries: (row) => row.message_id === sent.messageId,
       message_client_ids: (row) => row.message_id === sent.messageId,
       fanout_pending: (row) => row.message_id === sent.messageId,
+      // Her devices the senders' messages will never reach (her own laptop, for hers).
+      message_undelivered: (row) =>
+        [acked.messageId, sent.messageId, firstForAlice.messageId].includes(
+          row.message_id as string,
+        ) && row.reason === 'account_deleted',
       message_receipts: (row) =>
         [acked.messageId, sent.messageId, firstForAlice.messageId].includes(
           row.message_id as string,

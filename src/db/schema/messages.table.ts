@@ -1,4 +1,4 @@
-import { bigint, index, integer, pgTable, primaryKey, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import { bytea, timestamptz } from './columns.js';
 
 // messages, message_bodies, deliveries and message_receipts are partitioned by
@@ -117,4 +117,26 @@ export const messageReceipts = pgTable(
     ackedAt: timestamptz('acked_at').notNull().defaultNow(),
   },
   (table) => [primaryKey({ columns: [table.messageId, table.deviceId, table.expiresAt] })],
+);
+
+/**
+ * Devices a message was addressed to and will never reach, and why (a
+ * revoked or idle-unlinked device, a deleted account): the sender's status
+ * lists them as `undelivered`. Written only on those rare events, so not
+ * partitioned; the purge deletes a row a week after its message expired,
+ * as long as the status answers for that message.
+ */
+export const messageUndelivered = pgTable(
+  'message_undelivered',
+  {
+    messageId: uuid('message_id').notNull(),
+    deviceId: uuid('device_id').notNull(),
+    reason: text('reason').notNull(),
+    expiresAt: timestamptz('expires_at').notNull(),
+    recordedAt: timestamptz('recorded_at').notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.messageId, table.deviceId] }),
+    index('message_undelivered_expires_at_idx').on(table.expiresAt),
+  ],
 );
