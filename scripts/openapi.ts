@@ -9,6 +9,7 @@ import {
   LinkDeviceDto,
   TokenRequestDto,
 } from '../src/identity/dto/identity.dto.js';
+import { LogPageDto, PlaceHoldDto } from '../src/admin/dto/admin.dto.js';
 import { AckDto, SendMessageDto } from '../src/messages/dto/messages.dto.js';
 import { PushSubscriptionDto } from '../src/push/dto/push.dto.js';
 
@@ -135,6 +136,33 @@ const common = problems(
 );
 const needsAuth = problems([401, 'token_invalid']);
 const path_ = (name: string) => ({ name, in: 'path', required: true, schema: uuid });
+const admin = { security: [{ adminCredential: [] }] };
+const needsAdmin = problems([401, 'admin_credential_invalid']);
+const logPage = Object.entries(
+  (
+    z.toJSONSchema(LogPageDto.schema, { io: 'input', target: 'openapi-3.0' }) as {
+      properties: Record<string, Json>;
+    }
+  ).properties,
+).map(([name, schema]) => ({ name, in: 'query', required: false, schema }));
+const logEntries = object({
+  entries: {
+    type: 'array',
+    items: object(
+      {
+        seq: { type: 'integer' },
+        at: time,
+        actor: { type: 'string' },
+        action: { type: 'string' },
+        subject: { type: 'string', nullable: true },
+        details: { type: 'object' },
+        prevHash: { type: 'string', description: 'hex' },
+        hash: { type: 'string', description: 'hex: SHA-256 of prevHash and the entry' },
+      },
+      ['seq', 'at', 'actor', 'action', 'details', 'prevHash', 'hash'],
+    ),
+  },
+});
 
 const paths: Record<string, Json> = {
   '/v1/accounts': {
@@ -256,6 +284,109 @@ const paths: Record<string, Json> = {
       ...authed,
       summary: 'Remove this device’s Web Push subscription (no more wake-up pushes)',
       responses: { ...ok(204, undefined, 'Removed'), ...needsAuth },
+    },
+  },
+  '/v1/transparency': {
+    get: {
+      summary:
+        'Per calendar month (UTC): legal holds placed and released, exports made. Counts only, no identities',
+      responses: {
+        ...ok(
+          200,
+          object({
+            periods: {
+              type: 'array',
+              items: object({
+                period: { type: 'string', example: '2026-12' },
+                holdsPlaced: { type: 'integer' },
+                holdsReleased: { type: 'integer' },
+                exports: { type: 'integer' },
+              }),
+            },
+          }),
+        ),
+      },
+    },
+  },
+  '/v1/admin/holds': {
+    get: {
+      ...admin,
+      summary: 'The accounts under a legal hold',
+      responses: {
+        ...ok(
+          200,
+          object({
+            holds: {
+              type: 'array',
+              items: object({
+                accountId: uuid,
+                placedAt: time,
+                placedBy: uuid,
+                reference: { type: 'string' },
+              }),
+            },
+          }),
+        ),
+        ...needsAdmin,
+      },
+    },
+  },
+  '/v1/admin/holds/{accountId}': {
+    put: {
+      ...admin,
+      summary:
+        'Place (or re-reference) a legal hold: the account’s pending messages, to and from it, are kept past expiry until release',
+      parameters: [path_('accountId')],
+      requestBody: body(PlaceHoldDto.schema),
+      responses: {
+        ...ok(200, object({ placedAt: time })),
+        ...needsAdmin,
+        ...common,
+        ...problems([404, 'account_not_found']),
+      },
+    },
+    delete: {
+      ...admin,
+      summary: 'Release a hold: the copies it kept past expiry are deleted',
+      parameters: [path_('accountId')],
+      responses: {
+        ...ok(200, object({ copiesDeleted: { type: 'integer' } })),
+        ...needsAdmin,
+        ...problems([404, 'hold_not_found']),
+      },
+    },
+  },
+  '/v1/admin/holds/{accountId}/export': {
+    get: {
+      ...admin,
+      summary:
+        'What is held of the account, streamed as NDJSON: one line per message and recipient device (source pending|held, ids, base64 ciphertext and wrapped key, times)',
+      parameters: [path_('accountId')],
+      responses: {
+        '200': {
+          description: 'NDJSON',
+          content: { 'application/x-ndjson': { schema: { type: 'string' } } },
+        },
+        ...needsAdmin,
+        ...problems([404, 'hold_not_found']),
+      },
+    },
+  },
+  '/v1/admin/purge-log': {
+    get: {
+      ...admin,
+      summary:
+        'The purge log: what each purge run removed (partitions, messages, bytes, oldest expiry left), hash-chained',
+      parameters: logPage,
+      responses: { ...ok(200, logEntries), ...needsAdmin, ...common },
+    },
+  },
+  '/v1/admin/audit-log': {
+    get: {
+      ...admin,
+      summary: 'The audit log of admin actions, hash-chained (npm run audit:verify checks it)',
+      parameters: logPage,
+      responses: { ...ok(200, logEntries), ...needsAdmin, ...common },
     },
   },
   '/v1/calls/turn': {
@@ -567,7 +698,18 @@ export function buildOpenApi(): Json {
       version: '1',
       description: 'HTTP reference. The WebSocket stream (GET /v1/stream) is in protocol.md.',
     },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        adminCredential: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'an admin credential (sna_…) from `npm run admin -- credential create`, never a user token',
+        },
+      },
+      schemas,
+    },
     paths,
   };
 }

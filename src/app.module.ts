@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AdminModule } from './admin/admin.module.js';
 import { CallsModule } from './calls/calls.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { Env } from './config/env.js';
@@ -35,7 +36,7 @@ export class AppModule {
         DirectoryModule,
         ConversationsModule,
         MessagesModule,
-        ...(servesClients ? [SyncModule, PushApiModule, CallsModule] : []),
+        ...(servesClients ? [SyncModule, PushApiModule, CallsModule, AdminModule] : []),
         ...(runsWorkers ? [RetentionModule, SyncWorkerModule, PushWorkerModule] : []),
       ],
     };

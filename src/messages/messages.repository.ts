@@ -80,6 +80,14 @@ export interface AckedMessage {
   senderAccountId: string;
 }
 
+/** A daily partition the purge dropped. */
+export interface DroppedPartition {
+  name: string;
+  bytes: number;
+  /** For a partition of `messages`: how many messages it held. */
+  messages?: number;
+}
+
 export interface MessageStatusRow {
   senderAccountId: string;
   deviceCount: number;
@@ -488,7 +496,20 @@ export class MessagesRepository {
     reason: UndeliveredReason,
   ): Promise<void> {
     await tx.execute(
-      sql`WITH gone AS (DELETE FROM deliveries WHERE device_id = ${deviceId} RETURNING message_id, expires_at),
+      sql`WITH gone AS (DELETE FROM deliveries WHERE device_id = ${deviceId} RETURNING message_id, expires_at, wrapped_key),
+          held AS (
+            -- A legal hold on the device's account, or on a sender, keeps what is dropped here.
+            INSERT INTO held_messages (held_account_id, message_id, device_id, sender_account_id,
+                   sender_device_id, conversation_id, body, wrapped_key, accepted_at, expires_at)
+            SELECT h.account_id, g.message_id, ${deviceId}, m.sender_account_id, m.sender_device_id,
+                   m.conversation_id, b.body, g.wrapped_key, m.accepted_at, m.expires_at
+              FROM gone g
+              JOIN messages m ON m.id = g.message_id AND m.expires_at = g.expires_at
+              JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at
+              JOIN legal_holds h ON h.account_id = m.sender_account_id
+                OR h.account_id = (SELECT account_id FROM devices WHERE id = ${deviceId})
+            ON CONFLICT DO NOTHING
+          ),
           recorded AS (
             INSERT INTO message_undelivered (message_id, device_id, reason, expires_at)
             SELECT message_id, ${deviceId}, ${reason}, expires_at FROM gone
@@ -600,13 +621,14 @@ export class MessagesRepository {
    * other orders, so holding two could deadlock with them. (DETACH
    * CONCURRENTLY is refused while a DEFAULT partition exists.) A partition
    * whose parent cannot be locked within `lockTimeoutMs` waits for the next
-   * run. Returns how many partitions went.
+   * run. Returns the partitions that went: name, size, and for messages'
+   * own partitions how many messages they held (the purge log's record).
    */
-  async dropEndedPartitions(lockTimeoutMs: number): Promise<number> {
+  async dropEndedPartitions(lockTimeoutMs: number): Promise<DroppedPartition[]> {
     const ended = await this.pool.query<{ name: string; parent: string; attached: boolean }>(
       `SELECT partition_name AS name, parent_name AS parent, attached FROM expiry_partitions_ended_by(now())`,
     );
-    const detached: string[] = [];
+    const detached: { name: string; partition: string }[] = [];
     for (const { name, parent, attached } of ended.rows) {
       const partition = pg.escapeIdentifier(name);
       if (
@@ -617,21 +639,74 @@ export class MessagesRepository {
           ),
         ))
       )
-        detached.push(partition);
+        detached.push({ name, partition });
     }
     // Detached, they are tables of their own, dropped one after the other.
     // Most of a drop is the kernel unlinking files of freshly written data
     // (system CPU): dropped side by side they took both cores, and sends
     // stalled (ingest p99 1.2-4.3x during the purge, against 0.7-2.9x one
     // at a time, for a purge of 0.64-0.77 s against 0.87-0.93 s; BENCHMARKS.md).
-    let dropped = 0;
-    for (const partition of detached) {
-      const done = await this.withLockTimeout(lockTimeoutMs, (client) =>
-        client.query(maintenance(`DROP TABLE IF EXISTS ${partition}`)),
-      );
-      if (done !== null) dropped += 1;
+    const dropped: DroppedPartition[] = [];
+    for (const { name, partition } of detached) {
+      const done = await this.withLockTimeout(lockTimeoutMs, async (client) => {
+        const measured = await client.query<{ bytes: string; rows: string | null }>(
+          `SELECT pg_total_relation_size('${partition}'::regclass) AS bytes,
+                  ${name.startsWith('messages_p') ? `(SELECT count(*) FROM ${partition})` : 'NULL'} AS rows`,
+        );
+        await client.query(maintenance(`DROP TABLE IF EXISTS ${partition}`));
+        return measured.rows[0];
+      });
+      if (done !== null)
+        dropped.push({
+          name,
+          bytes: Number(done.bytes),
+          messages: done.rows === null ? undefined : Number(done.rows),
+        });
     }
     return dropped;
+  }
+
+  /**
+   * Copies, before the purge removes them, the expired messages pending for
+   * or from a held account (docs/retention.md, legal hold), each with its
+   * ciphertext and the recipient device's wrapped key. Idempotent; a no-op
+   * without holds. Returns how many copies were made.
+   */
+  async copyHeldBeforePurge(): Promise<number> {
+    const result = await this.pool.query<{ count: number }>(`
+      WITH held AS (SELECT account_id FROM legal_holds),
+      cutoff AS (SELECT now() + interval '1 minute' AS at),
+      copies AS (
+        INSERT INTO held_messages (held_account_id, message_id, device_id, sender_account_id,
+               sender_device_id, conversation_id, body, wrapped_key, accepted_at, expires_at)
+        SELECT h.account_id, m.id, d.device_id,
+               m.sender_account_id, m.sender_device_id, m.conversation_id, b.body, d.wrapped_key,
+               m.accepted_at, m.expires_at
+          FROM held h
+          JOIN devices dv ON dv.account_id = h.account_id
+          JOIN deliveries d ON d.device_id = dv.id AND d.expires_at <= (SELECT at FROM cutoff)
+          JOIN messages m ON m.id = d.message_id AND m.expires_at = d.expires_at
+          JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at
+        UNION ALL
+        SELECT h.account_id, m.id, d.device_id, m.sender_account_id, m.sender_device_id,
+               m.conversation_id, b.body, d.wrapped_key, m.accepted_at, m.expires_at
+          FROM held h
+          JOIN messages m ON m.sender_account_id = h.account_id AND m.expires_at <= (SELECT at FROM cutoff)
+          JOIN deliveries d ON d.message_id = m.id AND d.expires_at = m.expires_at
+          JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      )
+      SELECT count(*)::int AS count FROM copies`);
+    return result.rows[0].count;
+  }
+
+  /** The earliest expiry of any message still stored (null when none is). */
+  async oldestExpiry(): Promise<Date | null> {
+    const result = await this.pool.query<{ oldest: Date | null }>(
+      'SELECT min(expires_at) AS oldest FROM messages',
+    );
+    return result.rows[0].oldest;
   }
 
   // One transaction whose lock waits end after `lockTimeoutMs` (while DDL waits
@@ -663,8 +738,8 @@ export class MessagesRepository {
    * partition (today's, or DEFAULT), with their bodies, deliveries and
    * receipts; returns how many messages went.
    */
-  async deleteExpired(batchSize: number): Promise<number> {
-    const result = await this.pool.query<{ count: number }>({
+  async deleteExpired(batchSize: number): Promise<{ messages: number; bytes: number }> {
+    const result = await this.pool.query<{ count: number; bytes: string }>({
       name: 'messages-delete-expired',
       text: `
         WITH doomed AS (
@@ -675,15 +750,17 @@ export class MessagesRepository {
           RETURNING m.id, m.expires_at
         ), bodies AS (
           DELETE FROM message_bodies b USING message WHERE b.message_id = message.id AND b.expires_at = message.expires_at
+          RETURNING octet_length(b.body) AS bytes
         ), pending AS (
           DELETE FROM deliveries d USING message WHERE d.message_id = message.id AND d.expires_at = message.expires_at
         ), receipts AS (
           DELETE FROM message_receipts r USING message WHERE r.message_id = message.id AND r.expires_at = message.expires_at
         )
-        SELECT count(*)::int AS count FROM message`,
+        SELECT (SELECT count(*)::int FROM message) AS count,
+               (SELECT coalesce(sum(bytes), 0) FROM bodies) AS bytes`,
       values: [batchSize],
     });
-    return result.rows[0].count;
+    return { messages: result.rows[0].count, bytes: Number(result.rows[0].bytes) };
   }
 
   /**

@@ -14,6 +14,7 @@ import { checkSendLimits } from './send-limits.js';
 import { MessageEvents } from './message-events.js';
 import {
   type AcceptedMessage,
+  type DroppedPartition,
   MessagesRepository,
   type PendingMessage,
   type PendingPage,
@@ -34,8 +35,16 @@ export interface PurgeResult {
   createdDays: number | null;
   /** Daily partitions dropped whole (each of the four tables counts one). */
   droppedPartitions: number;
+  /** The partitions dropped: names, sizes, messages held. */
+  partitions: DroppedPartition[];
   /** Expired messages deleted row by row (from today's and the DEFAULT partitions). */
   deletedMessages: number;
+  /** The ciphertext bytes of those. */
+  deletedBytes: number;
+  /** The earliest expiry of a message still stored after the run. */
+  oldestExpiryLeft: Date | null;
+  /** Copies kept of expired messages of accounts under a legal hold, before they went. */
+  heldCopies: number;
   /** How long each step took (ensure, drop, delete), for the log and the benchmark. */
   stepMs: Record<'ensure' | 'drop' | 'delete', number>;
 }
@@ -46,17 +55,18 @@ export interface SideRowPurgeResult {
   complete: boolean;
 }
 
-/** Runs `batch` until one comes back short or `maxBatches` ran; returns the total. */
+/** Runs `batch` until one comes back short or `maxBatches` ran; returns the totals. */
 async function inBatches(
   batchSize: number,
   maxBatches: number,
-  batch: (size: number) => Promise<number>,
-): Promise<number> {
-  let total = 0;
+  batch: (size: number) => Promise<{ messages: number; bytes: number }>,
+): Promise<{ messages: number; bytes: number }> {
+  const total = { messages: 0, bytes: 0 };
   for (let index = 0; index < maxBatches; index++) {
     const done = await batch(batchSize);
-    total += done;
-    if (done < batchSize) break;
+    total.messages += done.messages;
+    total.bytes += done.bytes;
+    if (done.messages < batchSize) break;
   }
   return total;
 }
@@ -166,6 +176,11 @@ export class MessagesService implements OnModuleInit {
     return this.repository.pendingByIds(deviceId, messageIds);
   }
 
+  /** Copies aside the expired messages of accounts under a legal hold (see the purge). */
+  copyHeldBeforePurge(): Promise<number> {
+    return this.repository.copyHeldBeforePurge();
+  }
+
   /** What a wake-up push announces: how many messages wait for the device, until when. */
   pendingSummary(deviceId: string): Promise<{ count: number; lastExpiresAt: Date | null }> {
     return this.repository.pendingSummary(deviceId);
@@ -238,13 +253,24 @@ export class MessagesService implements OnModuleInit {
     const createdDays = await timed('ensure', () =>
       this.repository.ensurePartitions(this.env.MAX_TTL_SECONDS, DDL_LOCK_TIMEOUT_MS),
     );
-    const droppedPartitions = await timed('drop', () =>
+    // Held accounts' expired messages are copied aside first: the hold keeps them past expiry.
+    const heldCopies = await this.repository.copyHeldBeforePurge();
+    const partitions = await timed('drop', () =>
       this.repository.dropEndedPartitions(DDL_LOCK_TIMEOUT_MS),
     );
-    const deletedMessages = await timed('delete', () =>
+    const deleted = await timed('delete', () =>
       inBatches(batchSize, maxBatches, (size) => this.repository.deleteExpired(size)),
     );
-    return { createdDays, droppedPartitions, deletedMessages, stepMs };
+    return {
+      createdDays,
+      droppedPartitions: partitions.length,
+      partitions,
+      deletedMessages: deleted.messages,
+      deletedBytes: deleted.bytes,
+      oldestExpiryLeft: await this.repository.oldestExpiry(),
+      heldCopies,
+      stepMs,
+    };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { InjectQueue, Processor } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { Job, Queue, UnrecoverableError } from 'bullmq';
+import { PurgeLog } from '../audit/purge-log.service.js';
 import { ENV, type Env } from '../config/env.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { type IdleUnlinkRun, IdleDevicesService } from '../identity/idle-devices.service.js';
@@ -30,6 +31,7 @@ export class PurgeProcessor extends LoggedWorkerHost {
     private readonly messages: MessagesService,
     private readonly identity: IdentityService,
     private readonly idleDevices: IdleDevicesService,
+    private readonly purgeLog: PurgeLog,
     @InjectQueue(QUEUES.retention) private readonly queue: Queue,
     private readonly schedules: ScheduleKeeper,
     @Inject(ENV) private readonly env: Env,
@@ -68,6 +70,8 @@ export class PurgeProcessor extends LoggedWorkerHost {
     if (messages.createdDays === null) {
       this.logger.warn('purge: partitions ahead not checked (table lock busy); next run retries');
     }
+    // Every run is on the record, those that removed nothing too.
+    await this.purgeLog.record(messages);
     return { ...messages, secrets };
   }
 

@@ -20,6 +20,8 @@ export const PUBLIC_ROUTES: Record<string, string> = {
   'GET /v1/push/vapid':
     "the server's VAPID public key: a browser needs it before it has a subscription",
   'HEAD /v1/push/vapid': 'the HEAD twin fastify adds to every GET',
+  'GET /v1/transparency': 'counts of legal holds and exports per month, for anyone: no identities',
+  'HEAD /v1/transparency': 'the HEAD twin fastify adds to every GET',
 };
 
 export const routeKey = (route: { method: string; url: string }) => `${route.method} ${route.url}`;

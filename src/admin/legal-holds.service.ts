@@ -1,0 +1,172 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { eq } from 'drizzle-orm';
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import { AuditLog } from '../audit/audit-log.service.js';
+import { Problem } from '../common/problem.js';
+import { DRIZZLE, type Database, PG_POOL } from '../db/db.module.js';
+import { heldMessages, legalHolds } from '../db/schema/index.js';
+import { IdentityService } from '../identity/identity.service.js';
+import { MessagesService } from '../messages/messages.service.js';
+
+const EXPORT_PAGE = 500;
+
+/** One line of an export: a message as it was stored for one recipient device. */
+interface ExportRow {
+  source: 'pending' | 'held';
+  messageId: string;
+  senderAccountId: string;
+  senderDeviceId: string;
+  recipientDeviceId: string;
+  conversationId: string | null;
+  body: Buffer;
+  wrappedKey: Buffer;
+  acceptedAt: Date;
+  expiresAt: Date;
+}
+
+// What is held of an account: messages pending for its devices, and messages
+// it sent still pending for others (found through its devices' idempotency
+// claims, which index them by sender device), unexpired; and the copies the
+// purge took of those that expired under the hold.
+const EXPORT_QUERY = `
+  SELECT 'pending' AS source, m.id AS "messageId", m.sender_account_id AS "senderAccountId",
+         m.sender_device_id AS "senderDeviceId", d.device_id AS "recipientDeviceId",
+         m.conversation_id AS "conversationId", b.body, d.wrapped_key AS "wrappedKey",
+         m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt"
+    FROM devices dv
+    JOIN deliveries d ON d.device_id = dv.id AND d.expires_at > now()
+    JOIN messages m ON m.id = d.message_id AND m.expires_at = d.expires_at
+    JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at
+   WHERE dv.account_id = $1
+  UNION
+  SELECT 'pending', m.id, m.sender_account_id, m.sender_device_id, d.device_id, m.conversation_id,
+         b.body, d.wrapped_key, m.accepted_at, m.expires_at
+    FROM devices dv
+    JOIN message_client_ids c ON c.sender_device_id = dv.id AND c.expires_at > now()
+    JOIN messages m ON m.id = c.message_id AND m.expires_at = c.expires_at
+    JOIN deliveries d ON d.message_id = m.id AND d.expires_at = m.expires_at
+    JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at
+   WHERE dv.account_id = $1
+  UNION
+  SELECT 'held', message_id, sender_account_id, sender_device_id, device_id, conversation_id,
+         body, wrapped_key, accepted_at, expires_at
+    FROM held_messages WHERE held_account_id = $1
+  ORDER BY "acceptedAt", "messageId", "recipientDeviceId"`;
+
+/**
+ * Legal holds (docs/retention.md): limited to what Supernode stores for a
+ * while, ciphertext it cannot read. A hold keeps an account's pending
+ * messages past their expiry (copies taken before the purge) until it is
+ * released; an export streams what is held as NDJSON. Every call is on the
+ * audit log.
+ */
+@Injectable()
+export class LegalHoldsService {
+  constructor(
+    @Inject(DRIZZLE) private readonly db: Database,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly identity: IdentityService,
+    private readonly messages: MessagesService,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async place(actor: string, accountId: string, reference: string): Promise<{ placedAt: Date }> {
+    if ((await this.identity.existingAccountIds([accountId])).length === 0)
+      throw Problem.notFound('account_not_found', 'No such account');
+    const [row] = await this.db
+      .insert(legalHolds)
+      .values({ accountId, placedBy: actor, reference })
+      .onConflictDoUpdate({ target: legalHolds.accountId, set: { reference } })
+      .returning({ placedAt: legalHolds.placedAt });
+    await this.audit.record(actor, 'hold_placed', accountId, { reference });
+    return row;
+  }
+
+  /** Ends the hold: the copies it kept are deleted (what is still pending stays until acked or expired). */
+  async release(actor: string, accountId: string): Promise<{ copiesDeleted: number }> {
+    const copiesDeleted = await this.db.transaction(async (tx) => {
+      const released = await tx
+        .delete(legalHolds)
+        .where(eq(legalHolds.accountId, accountId))
+        .returning({ accountId: legalHolds.accountId });
+      if (released.length === 0)
+        throw Problem.notFound('hold_not_found', 'No hold on this account');
+      const deleted = await tx
+        .delete(heldMessages)
+        .where(eq(heldMessages.heldAccountId, accountId))
+        .returning({ messageId: heldMessages.messageId });
+      return deleted.length;
+    });
+    await this.audit.record(actor, 'hold_released', accountId, { copiesDeleted });
+    return { copiesDeleted };
+  }
+
+  async list(actor: string) {
+    const holds = await this.db
+      .select({
+        accountId: legalHolds.accountId,
+        placedAt: legalHolds.placedAt,
+        placedBy: legalHolds.placedBy,
+        reference: legalHolds.reference,
+      })
+      .from(legalHolds)
+      .orderBy(legalHolds.placedAt);
+    await this.audit.record(actor, 'holds_listed', null, { holds: holds.length });
+    return { holds };
+  }
+
+  /**
+   * What is held of the account, one JSON object per line, read through a
+   * cursor (never all in memory). Checked and recorded on the audit log
+   * before the first line goes out.
+   */
+  async export(actor: string, accountId: string): Promise<Readable> {
+    const [hold] = await this.db
+      .select({ accountId: legalHolds.accountId })
+      .from(legalHolds)
+      .where(eq(legalHolds.accountId, accountId));
+    if (!hold) throw Problem.notFound('hold_not_found', 'Only a held account can be exported');
+    // What expired since the last purge is copied now, so the export has it.
+    await this.messages.copyHeldBeforePurge();
+    await this.audit.record(actor, 'held_export', accountId, {});
+    return Readable.from(this.lines(accountId));
+  }
+
+  private async *lines(accountId: string): AsyncGenerator<string> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN READ ONLY');
+      await client.query({
+        text: `DECLARE held_export NO SCROLL CURSOR FOR ${EXPORT_QUERY}`,
+        values: [accountId],
+      });
+      for (;;) {
+        const page = await client.query<ExportRow>(`FETCH ${EXPORT_PAGE} FROM held_export`);
+        for (const row of page.rows) yield `${JSON.stringify(exportLine(row))}\n`;
+        if (page.rows.length < EXPORT_PAGE) break;
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+function exportLine(row: ExportRow) {
+  return {
+    source: row.source,
+    messageId: row.messageId,
+    senderAccountId: row.senderAccountId,
+    senderDeviceId: row.senderDeviceId,
+    recipientDeviceId: row.recipientDeviceId,
+    conversationId: row.conversationId,
+    body: row.body.toString('base64'),
+    wrappedKey: row.wrappedKey.toString('base64'),
+    acceptedAt: row.acceptedAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+  };
+}

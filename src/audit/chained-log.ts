@@ -1,0 +1,84 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import { PG_POOL } from '../db/db.module.js';
+import { type ChainedEntry, type ChainedRow, entryHash, GENESIS_HASH } from './hash-chain.js';
+
+/** The hash-chained, append-only tables. */
+export type ChainedTable = 'audit_log' | 'purge_log';
+
+export type NewEntry = Omit<ChainedEntry, 'seq' | 'at'>;
+
+/**
+ * Appends to a hash-chained table. One writer at a time per table (a
+ * transaction-scoped advisory lock), so that each row's seq and previous
+ * hash are those of the row before it, whichever process writes.
+ */
+@Injectable()
+export class ChainedLog {
+  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+
+  async append(table: ChainedTable, entry: NewEntry): Promise<ChainedRow> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`chained:${table}`]);
+      const last = await client.query<{ seq: string; hash: Buffer }>(
+        `SELECT seq, hash FROM ${table} ORDER BY seq DESC LIMIT 1`,
+      );
+      const prevHash = last.rows[0]?.hash ?? GENESIS_HASH;
+      // Milliseconds, as a Date holds them: the stored time reads back exactly and hashes the same.
+      const row = { ...entry, seq: Number(last.rows[0]?.seq ?? 0) + 1, at: new Date() };
+      const hash = entryHash(row, prevHash);
+      await client.query(
+        `INSERT INTO ${table} (seq, at, actor, action, subject, details, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [
+          row.seq,
+          row.at,
+          row.actor,
+          row.action,
+          row.subject,
+          JSON.stringify(row.details),
+          prevHash,
+          hash,
+        ],
+      );
+      await client.query('COMMIT');
+      return { ...row, prevHash, hash };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Per calendar month (UTC), how many rows of each named action (keys of `actions`). */
+  async countsByMonth(
+    table: ChainedTable,
+    actions: Record<string, string>,
+  ): Promise<Record<string, string | number>[]> {
+    const names = Object.keys(actions);
+    const result = await this.pool.query<Record<string, string>>(
+      `SELECT to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS period,
+              ${names.map((_name, index) => `count(*) FILTER (WHERE action = $${index + 1}) AS c${index}`).join(', ')}
+         FROM ${table} WHERE action = ANY($${names.length + 1}::text[])
+        GROUP BY 1 ORDER BY 1`,
+      [...names.map((name) => actions[name]), Object.values(actions)],
+    );
+    return result.rows.map((row) => ({
+      period: row.period,
+      ...Object.fromEntries(names.map((name, index) => [name, Number(row[`c${index}`])])),
+    }));
+  }
+
+  /** Rows in seq order, from `afterSeq`, at most `limit`. */
+  async read(table: ChainedTable, afterSeq = 0, limit = 1000): Promise<ChainedRow[]> {
+    const result = await this.pool.query<ChainedRow & { seq: string }>(
+      `SELECT seq, at, actor, action, subject, details, prev_hash AS "prevHash", hash
+         FROM ${table} WHERE seq > $1 ORDER BY seq LIMIT $2`,
+      [afterSeq, limit],
+    );
+    return result.rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+  }
+}
