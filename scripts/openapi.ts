@@ -601,6 +601,12 @@ const paths: Record<string, Json> = {
             pending: { type: 'integer' },
             deliveredDevices: { type: 'array', items: object({ deviceId: uuid, ackedAt: time }) },
             pendingDevices: { type: 'array', items: uuid },
+            expired: {
+              type: 'array',
+              items: uuid,
+              description:
+                'past its expiry: the devices that never acked it (answered for at least 7 days after expiry)',
+            },
             undelivered: {
               type: 'array',
               description: 'devices it will never reach, and why',

@@ -7,10 +7,18 @@ export interface Receipt {
   deviceId: string;
 }
 
+export interface ExpiredNotice {
+  messageId: string;
+  /** The recipient devices that never got it. */
+  deviceIds: string[];
+}
+
 export interface StreamHandlers {
   /** Called once per message (deduped by id), in arrival order; the message is acked after it returns. */
   onMessage(message: ReceivedMessage): Promise<void> | void;
   onReceipt?(receipt: Receipt): void;
+  /** A message this account sent expired before these devices acked it (they never will). */
+  onExpired?(notice: ExpiredNotice): void;
   /** A handler or decryption failure (the message is not acked, so it comes again), or a server error frame. */
   onError?(error: Error): void;
   /** Every (re)connection, after the socket opens. */
@@ -164,6 +172,7 @@ export class MessageStream {
       message?: InboxMessage;
       messageId?: string;
       deviceId?: string;
+      deviceIds?: string[];
       code?: string;
       detail?: string;
       retryAfter?: number;
@@ -180,6 +189,8 @@ export class MessageStream {
       const message = frame.message;
       // Handled in arrival order, one at a time.
       this.chain = this.chain.then(() => this.handle(message));
+    } else if (frame.type === 'expired' && frame.messageId && Array.isArray(frame.deviceIds)) {
+      this.handlers.onExpired?.({ messageId: frame.messageId, deviceIds: frame.deviceIds });
     } else if (frame.type === 'receipt' && frame.messageId && frame.deviceId) {
       this.handlers.onReceipt?.({ messageId: frame.messageId, deviceId: frame.deviceId });
     } else if (frame.type === 'error') {

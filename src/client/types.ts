@@ -108,6 +108,8 @@ export interface MessageStatus {
   pendingDevices: string[];
   /** Devices it will never reach, and why (revoked, unlinked for being idle, account deleted). */
   undelivered: { deviceId: string; reason: 'device_revoked' | 'device_idle' | 'account_deleted' }[];
+  /** Past its expiry: the devices that never acked it (the status answers for a week after). */
+  expired?: string[];
 }
 
 export interface Conversation {

@@ -88,9 +88,19 @@ export interface DroppedPartition {
   messages?: number;
 }
 
+/** A message that expired before some of its devices acked it. */
+export interface ExpiredUnread {
+  messageId: string;
+  senderAccountId: string;
+  /** The devices that never acked it. */
+  deviceIds: string[];
+}
+
 export interface MessageStatusRow {
   senderAccountId: string;
   deviceCount: number;
+  /** Past its expiry: the devices still pending never got it. */
+  expired: boolean;
   pending: string[];
   delivered: { deviceId: string; ackedAt: Date }[];
   undelivered: { deviceId: string; reason: UndeliveredReason }[];
@@ -587,13 +597,21 @@ export class MessagesRepository {
     const result = await this.pool.query<MessageStatusRow>({
       name: 'messages-status',
       text: `SELECT m.sender_account_id AS "senderAccountId", m.device_count AS "deviceCount",
+               m.expires_at <= now() AS "expired",
                COALESCE((SELECT array_agg(d.device_id) FROM deliveries d
                          WHERE d.message_id = m.id AND d.expires_at = m.expires_at), '{}') AS pending,
                COALESCE((SELECT json_agg(json_build_object('deviceId', r.device_id, 'ackedAt', r.acked_at))
                          FROM message_receipts r WHERE r.message_id = m.id AND r.expires_at = m.expires_at), '[]') AS delivered,
                COALESCE((SELECT json_agg(json_build_object('deviceId', u.device_id, 'reason', u.reason))
                          FROM message_undelivered u WHERE u.message_id = m.id), '[]') AS undelivered
-             FROM messages m WHERE m.id = $1`,
+             FROM messages m WHERE m.id = $1
+           UNION ALL
+           -- Purged after expiring unread: what was recorded then.
+           SELECT e.sender_account_id, e.device_count, true, e.expired_devices, e.delivered::json,
+               COALESCE((SELECT json_agg(json_build_object('deviceId', u.device_id, 'reason', u.reason))
+                         FROM message_undelivered u WHERE u.message_id = e.message_id), '[]')
+             FROM expired_messages e
+            WHERE e.message_id = $1 AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = $1)`,
       values: [messageId],
     });
     return result.rows[0] ?? null;
@@ -701,6 +719,47 @@ export class MessagesRepository {
     return result.rows[0].count;
   }
 
+  /**
+   * Records, before the purge removes them, the messages that expired with
+   * devices that never acked them (each device still has its delivery):
+   * what the sender's status answers for a week after, and the `expired`
+   * frames owed. Idempotent. Returns how many it recorded.
+   */
+  async recordExpiredUnread(): Promise<number> {
+    const result = await this.pool.query<{ count: number }>(`
+      WITH recorded AS (
+        INSERT INTO expired_messages (message_id, sender_account_id, expires_at, device_count,
+                                      delivered, expired_devices)
+        SELECT m.id, m.sender_account_id, m.expires_at, m.device_count,
+               COALESCE((SELECT json_agg(json_build_object('deviceId', r.device_id, 'ackedAt', r.acked_at))
+                           FROM message_receipts r
+                          WHERE r.message_id = m.id AND r.expires_at = m.expires_at), '[]'),
+               array_agg(d.device_id ORDER BY d.device_id)
+          FROM deliveries d
+          JOIN messages m ON m.id = d.message_id AND m.expires_at = d.expires_at
+         WHERE d.expires_at <= now()
+         GROUP BY m.id, m.sender_account_id, m.expires_at, m.device_count
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+      )
+      SELECT count(*)::int AS count FROM recorded`);
+    return result.rows[0].count;
+  }
+
+  /** Up to `limit` expired-unread messages whose frames have not gone out, marked as gone now. */
+  async takeExpiredToNotify(limit: number): Promise<ExpiredUnread[]> {
+    const result = await this.pool.query<ExpiredUnread>({
+      name: 'expired-messages-take-unnotified',
+      text: `UPDATE expired_messages e SET notified = true
+              WHERE e.message_id IN (SELECT message_id FROM expired_messages WHERE NOT notified
+                                      LIMIT $1 FOR UPDATE SKIP LOCKED)
+          RETURNING e.message_id AS "messageId", e.sender_account_id AS "senderAccountId",
+                    e.expired_devices AS "deviceIds"`,
+      values: [limit],
+    });
+    return result.rows;
+  }
+
   /** The earliest expiry of any message still stored (null when none is). */
   async oldestExpiry(): Promise<Date | null> {
     const result = await this.pool.query<{ oldest: Date | null }>(
@@ -782,6 +841,12 @@ export class MessagesRepository {
           DELETE FROM fanout_pending WHERE ctid = ANY(ARRAY(
             SELECT ctid FROM fanout_pending WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED))
           RETURNING 1
+        ), expired AS (
+          DELETE FROM expired_messages WHERE ctid = ANY(ARRAY(
+            SELECT ctid FROM expired_messages
+             WHERE expires_at <= now() - make_interval(secs => ${STATUS_KEPT_AFTER_EXPIRY_SECONDS})
+             LIMIT $1 FOR UPDATE SKIP LOCKED))
+          RETURNING 1
         ), undelivered AS (
           DELETE FROM message_undelivered WHERE ctid = ANY(ARRAY(
             SELECT ctid FROM message_undelivered
@@ -790,7 +855,7 @@ export class MessagesRepository {
           RETURNING 1
         )
         SELECT greatest((SELECT count(*) FROM claims), (SELECT count(*) FROM marks),
-                        (SELECT count(*) FROM undelivered))::int AS count`,
+                        (SELECT count(*) FROM undelivered), (SELECT count(*) FROM expired))::int AS count`,
       values: [batchSize],
     });
     return result.rows[0].count;

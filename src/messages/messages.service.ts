@@ -15,6 +15,7 @@ import { MessageEvents } from './message-events.js';
 import {
   type AcceptedMessage,
   type DroppedPartition,
+  type ExpiredUnread,
   MessagesRepository,
   type PendingMessage,
   type PendingPage,
@@ -45,6 +46,8 @@ export interface PurgeResult {
   oldestExpiryLeft: Date | null;
   /** Copies kept of expired messages of accounts under a legal hold, before they went. */
   heldCopies: number;
+  /** Messages that expired with devices that never acked them (recorded for their senders). */
+  expiredUnread: number;
   /** How long each step took (ensure, drop, delete), for the log and the benchmark. */
   stepMs: Record<'ensure' | 'drop' | 'delete', number>;
 }
@@ -176,6 +179,11 @@ export class MessagesService implements OnModuleInit {
     return this.repository.pendingByIds(deviceId, messageIds);
   }
 
+  /** Expired-unread messages whose `expired` frames are owed, marked as sent. */
+  takeExpiredToNotify(limit: number): Promise<ExpiredUnread[]> {
+    return this.repository.takeExpiredToNotify(limit);
+  }
+
   /** Copies aside the expired messages of accounts under a legal hold (see the purge). */
   copyHeldBeforePurge(): Promise<number> {
     return this.repository.copyHeldBeforePurge();
@@ -222,10 +230,11 @@ export class MessagesService implements OnModuleInit {
     return {
       devices: status.deviceCount,
       delivered: status.delivered.length,
-      pending: status.pending.length,
+      pending: status.expired ? 0 : status.pending.length,
       deliveredDevices: status.delivered,
-      pendingDevices: status.pending,
+      pendingDevices: status.expired ? [] : status.pending,
       undelivered: status.undelivered,
+      ...(status.expired ? { expired: status.pending } : {}),
     };
   }
 
@@ -255,6 +264,8 @@ export class MessagesService implements OnModuleInit {
     );
     // Held accounts' expired messages are copied aside first: the hold keeps them past expiry.
     const heldCopies = await this.repository.copyHeldBeforePurge();
+    // And what expired unread is recorded: the senders' status and their `expired` frames.
+    const expiredUnread = await this.repository.recordExpiredUnread();
     const partitions = await timed('drop', () =>
       this.repository.dropEndedPartitions(DDL_LOCK_TIMEOUT_MS),
     );
@@ -269,6 +280,7 @@ export class MessagesService implements OnModuleInit {
       deletedBytes: deleted.bytes,
       oldestExpiryLeft: await this.repository.oldestExpiry(),
       heldCopies,
+      expiredUnread,
       stepMs,
     };
   }

@@ -11,6 +11,7 @@ import {
   type SideRowPurgeResult,
 } from '../messages/messages.service.js';
 import { LoggedWorkerHost } from '../queue/logged-worker-host.js';
+import { ExpiryNotifier } from '../sync/expiry.notifier.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
 import { ScheduleKeeper } from '../queue/schedule-keeper.js';
 
@@ -32,6 +33,7 @@ export class PurgeProcessor extends LoggedWorkerHost {
     private readonly identity: IdentityService,
     private readonly idleDevices: IdleDevicesService,
     private readonly purgeLog: PurgeLog,
+    private readonly expiries: ExpiryNotifier,
     @InjectQueue(QUEUES.retention) private readonly queue: Queue,
     private readonly schedules: ScheduleKeeper,
     @Inject(ENV) private readonly env: Env,
@@ -72,6 +74,8 @@ export class PurgeProcessor extends LoggedWorkerHost {
     }
     // Every run is on the record, those that removed nothing too.
     await this.purgeLog.record(messages);
+    // Senders hear of what expired unread (owed notices of an earlier run that failed too).
+    await this.expiries.notifyOwed();
     return { ...messages, secrets };
   }
 

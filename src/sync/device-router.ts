@@ -25,8 +25,18 @@ export interface RoutedEphemeral {
   wrappedKeys: Record<string, string>;
 }
 
+/** A message that expired unread, for those of its sender's devices the receiving process holds. */
+export interface RoutedExpiry {
+  messageId: string;
+  /** The devices that never acked it. */
+  expiredDeviceIds: string[];
+  /** The sender's devices to tell. */
+  deviceIds: string[];
+}
+
 /** What one process tells another about live connections. Ids only, but for ephemeral messages. */
 export type RoutedEvent =
+  | { kind: 'expired'; expired: RoutedExpiry[] }
   | { kind: 'messages'; messages: RoutedMessage[] }
   | ({ kind: 'ephemeral' } & RoutedEphemeral)
   | { kind: 'receipts'; receipts: RoutedReceipt[] }

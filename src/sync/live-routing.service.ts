@@ -4,6 +4,7 @@ import type { EphemeralMessage } from '../messages/ephemeral-send.service.js';
 import {
   DEVICE_ROUTER,
   type DeviceRouter,
+  type RoutedExpiry,
   type RoutedMessage,
   type RoutedReceipt,
 } from './device-router.js';
@@ -49,6 +50,13 @@ export class LiveRoutingService {
       ),
     );
     return owners.size;
+  }
+
+  /** `expired` notices to the senders' connected devices, the same way. */
+  async routeExpiries(expiries: RoutedExpiry[]): Promise<void> {
+    await this.routeByOwner(expiries, (processId, routed) =>
+      this.router.sendTo(processId, { kind: 'expired', expired: routed }),
+    );
   }
 
   /** Receipts to the sender's connected devices, the same way. */

@@ -309,6 +309,15 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
         this.closeDevice(event.deviceId, CLOSE_REVOKED, 'device_revoked');
         return;
       }
+      if (event.kind === 'expired') {
+        for (const { messageId, expiredDeviceIds, deviceIds } of event.expired) {
+          const frame = { type: 'expired', messageId, deviceIds: expiredDeviceIds };
+          for (const deviceId of deviceIds)
+            for (const connection of this.connections.get(deviceId) ?? [])
+              connection.sendFrame(frame);
+        }
+        return;
+      }
       if (event.kind === 'ephemeral') {
         for (const [deviceId, wrappedKey] of Object.entries(event.wrappedKeys)) {
           const frame = {

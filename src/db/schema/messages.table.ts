@@ -1,4 +1,15 @@
-import { bigint, index, integer, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { bytea, timestamptz } from './columns.js';
 
 // messages, message_bodies, deliveries and message_receipts are partitioned by
@@ -138,5 +149,31 @@ export const messageUndelivered = pgTable(
   (table) => [
     primaryKey({ columns: [table.messageId, table.deviceId] }),
     index('message_undelivered_expires_at_idx').on(table.expiresAt),
+  ],
+);
+
+/**
+ * Messages that expired with devices that never acked them: what the
+ * sender's status answers after the message itself is purged (PROTOCOL.md:
+ * at least 7 days after expiry), and the `expired` frames owed to the
+ * sender's connected devices (`notified` once they went out).
+ */
+export const expiredMessages = pgTable(
+  'expired_messages',
+  {
+    messageId: uuid('message_id').primaryKey(),
+    senderAccountId: uuid('sender_account_id').notNull(),
+    expiresAt: timestamptz('expires_at').notNull(),
+    deviceCount: integer('device_count').notNull(),
+    // [{deviceId, ackedAt}] of the devices that did ack it.
+    delivered: jsonb('delivered').notNull(),
+    expiredDevices: uuid('expired_devices').array().notNull(),
+    notified: boolean('notified').notNull().default(false),
+  },
+  (table) => [
+    index('expired_messages_expires_at_idx').on(table.expiresAt),
+    index('expired_messages_unnotified_idx')
+      .on(table.messageId)
+      .where(sql`NOT ${table.notified}`),
   ],
 );
