@@ -107,6 +107,11 @@ const schemas: Record<string, Json> = {
         type: 'integer',
         description: 'ephemeral sends only: how many devices had a stream open and got it',
       },
+      undelivered: {
+        type: 'array',
+        description: 'devices it was not stored for: their queue is full',
+        items: object({ deviceId: uuid, reason: { type: 'string', enum: ['queue_full'] } }),
+      },
     },
     ['messageId', 'acceptedAt', 'expiresAt'],
   ),
@@ -614,7 +619,7 @@ const paths: Record<string, Json> = {
                 deviceId: uuid,
                 reason: {
                   type: 'string',
-                  enum: ['device_revoked', 'device_idle', 'account_deleted'],
+                  enum: ['device_revoked', 'device_idle', 'account_deleted', 'queue_full'],
                 },
               }),
             },

@@ -71,6 +71,8 @@ export interface Accepted {
   expiresAt: string;
   /** Ephemeral sends only: how many devices had a stream open and got it. */
   liveDevices?: number;
+  /** Devices it was not stored for: their queue is full (`queue_full`). */
+  undelivered?: { deviceId: string; reason: 'queue_full' }[];
 }
 
 /** A message as the server holds it for this device (PROTOCOL.md InboxMessage). */
@@ -107,7 +109,10 @@ export interface MessageStatus {
   deliveredDevices: { deviceId: string; ackedAt: string }[];
   pendingDevices: string[];
   /** Devices it will never reach, and why (revoked, unlinked for being idle, account deleted). */
-  undelivered: { deviceId: string; reason: 'device_revoked' | 'device_idle' | 'account_deleted' }[];
+  undelivered: {
+    deviceId: string;
+    reason: 'device_revoked' | 'device_idle' | 'account_deleted' | 'queue_full';
+  }[];
   /** Past its expiry: the devices that never acked it (the status answers for a week after). */
   expired?: string[];
 }

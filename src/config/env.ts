@@ -79,6 +79,10 @@ const envSchema = z
     DEFAULT_TTL_SECONDS: integer(7 * 24 * 3600, 1),
     MAX_TTL_SECONDS: integer(30 * 24 * 3600, 1),
     MAX_DEVICES_PER_ACCOUNT: integer(10, 1),
+    // What one device may hold pending: a send to a full device is accepted
+    // for the others and answers `undelivered: queue_full` (docs/retention.md).
+    MAX_PENDING_MESSAGES_PER_DEVICE: integer(50_000, 1),
+    MAX_PENDING_BYTES_PER_DEVICE: integer(512 * 1024 * 1024, 1024),
     MAX_CONVERSATION_MEMBERS: integer(1000, 2),
     TOKEN_TTL_SECONDS: integer(30 * 24 * 3600, 60),
     CHALLENGE_TTL_SECONDS: integer(60, 5),

@@ -8,6 +8,7 @@ import { MessagesService } from './messages.service.js';
 import { NoticeNumbers } from './notice-numbers.js';
 import { EphemeralSendService } from './ephemeral-send.service.js';
 import { SendCoverage } from './send-coverage.js';
+import { DeviceQueues } from './device-queues.js';
 
 @Module({
   imports: [IdentityModule, ConversationsModule],
@@ -18,6 +19,7 @@ import { SendCoverage } from './send-coverage.js';
     MessageEvents,
     NoticeNumbers,
     SendCoverage,
+    DeviceQueues,
     EphemeralSendService,
   ],
   exports: [MessagesService, MessageEvents, NoticeNumbers, EphemeralSendService],

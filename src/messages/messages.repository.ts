@@ -26,6 +26,8 @@ export interface AcceptedMessage {
   messageId: string;
   acceptedAt: Date;
   expiresAt: Date;
+  /** Devices it was not stored for (their queue is full). */
+  undelivered?: { deviceId: string; reason: 'queue_full' }[];
 }
 
 /** A message just inserted: the sender's answer, and what a live frame needs besides. */
@@ -107,7 +109,7 @@ export interface MessageStatusRow {
 }
 
 /** Why a device will never get a message it was addressed to. */
-export type UndeliveredReason = 'device_revoked' | 'device_idle' | 'account_deleted';
+export type UndeliveredReason = 'device_revoked' | 'device_idle' | 'account_deleted' | 'queue_full';
 
 // The sender's status answers this long after its message expired (PROTOCOL.md: at least 7 days).
 export const STATUS_KEPT_AFTER_EXPIRY_SECONDS = 7 * 24 * 3600;
@@ -757,6 +759,34 @@ export class MessagesRepository {
                     e.expired_devices AS "deviceIds"`,
       values: [limit],
     });
+    return result.rows;
+  }
+
+  /** Devices a message was not stored for, and why (the sender's status lists them). */
+  async recordUndelivered(
+    messageId: string,
+    expiresAt: Date,
+    undelivered: { deviceId: string; reason: UndeliveredReason }[],
+  ): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO message_undelivered (message_id, device_id, reason, expires_at)
+       SELECT $1, u.device_id, u.reason, $2 FROM unnest($3::uuid[], $4::text[]) AS u(device_id, reason)
+       ON CONFLICT DO NOTHING`,
+      [
+        messageId,
+        expiresAt,
+        undelivered.map((entry) => entry.deviceId),
+        undelivered.map((entry) => entry.reason),
+      ],
+    );
+  }
+
+  /** How many expired deliveries each device has (the purge takes them off the queue counts). */
+  async expiredDeliveriesPerDevice(): Promise<{ deviceId: string; count: number }[]> {
+    const result = await this.pool.query<{ deviceId: string; count: number }>(
+      `SELECT device_id AS "deviceId", count(*)::int AS count
+         FROM deliveries WHERE expires_at <= now() GROUP BY device_id`,
+    );
     return result.rows;
   }
 

@@ -7,6 +7,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import type { SendMessageDto } from './dto/messages.dto.js';
+import { DeviceQueues } from './device-queues.js';
 import { copyOf } from './message-copy.js';
 import { EphemeralSendService } from './ephemeral-send.service.js';
 import { SendCoverage } from './send-coverage.js';
@@ -80,6 +81,7 @@ export class MessagesService implements OnModuleInit {
   constructor(
     private readonly repository: MessagesRepository,
     private readonly coverage: SendCoverage,
+    private readonly queues: DeviceQueues,
     private readonly ephemeral: EphemeralSendService,
     private readonly lifecycle: DeviceLifecycle,
     private readonly events: MessageEvents,
@@ -94,7 +96,12 @@ export class MessagesService implements OnModuleInit {
     this.lifecycle.onRevokedInTransaction((device, tx) =>
       this.repository.dropDeviceDeliveries(tx, device.deviceId, device.reason),
     );
-    this.lifecycle.onRevokedAfterCommit((device) => this.noticeNumbers.forget(device.deviceId));
+    this.lifecycle.onRevokedAfterCommit(async (device) => {
+      await Promise.all([
+        this.noticeNumbers.forget(device.deviceId),
+        this.queues.forget(device.deviceId),
+      ]);
+    });
     this.lifecycle.onAccountDeletedAfterCommit(async (account) => {
       await this.ephemeral.forgetClaimsOf(account.deviceIds);
     });
@@ -102,7 +109,14 @@ export class MessagesService implements OnModuleInit {
 
   async send(sender: AuthenticatedDevice, request: SendMessageDto): Promise<AcceptedMessage> {
     const ttlSeconds = checkSendLimits(request, this.env);
-    const checked = await this.coverage.countAndCheck(sender, request);
+    // The queue counts (Redis) are read beside the coverage check, not after it.
+    const [checked, full] = await Promise.all([
+      this.coverage.countAndCheck(sender, request),
+      this.queues.fullAmong(
+        request.keys.map((key) => key.deviceId),
+        request.body.length,
+      ),
+    ]);
     if (checked.kind === 'refused') {
       // A retry of a send accepted before the devices changed still gets its first answer.
       const earlier = await this.repository.findBySenderClientId(
@@ -114,6 +128,9 @@ export class MessagesService implements OnModuleInit {
     }
     // Counted once covered: the SDK's resend after a 409 is one urgent message, not two.
     if (request.urgent) await this.countUrgent(sender, request.to);
+    // A full device is left out, and said so: nothing is dropped silently.
+    const keys = request.keys.filter((key) => !full.has(key.deviceId));
+    const undelivered = [...full].map((deviceId) => ({ deviceId, reason: 'queue_full' as const }));
     const stored = await this.repository.insert({
       senderAccountId: sender.accountId,
       senderDeviceId: sender.deviceId,
@@ -122,14 +139,22 @@ export class MessagesService implements OnModuleInit {
       conversationId: 'conversationId' in request.to ? request.to.conversationId : null,
       body: request.body,
       ttlSeconds,
-      deliveries: request.keys,
+      deliveries: keys,
     });
     const accepted =
       stored ??
       (await this.repository.findBySenderClientId(sender.deviceId, request.clientMessageId));
     if (!accepted) throw new Error('idempotent insert found neither a new nor an earlier message');
     this.metrics.messagesAccepted.inc();
-    const deviceIds = request.keys.map((key) => key.deviceId);
+    const deviceIds = keys.map((key) => key.deviceId);
+    if (stored) {
+      await Promise.all([
+        this.queues.added(deviceIds, request.body.length),
+        undelivered.length > 0
+          ? this.repository.recordUndelivered(stored.messageId, stored.expiresAt, undelivered)
+          : undefined,
+      ]);
+    }
     // An urgent message wakes sleeping devices at once, until it expires.
     const urgentUntil = request.urgent ? accepted.expiresAt.toISOString() : undefined;
     // Numbered after the commit and before the answer: a message its sender
@@ -154,6 +179,7 @@ export class MessagesService implements OnModuleInit {
       messageId: accepted.messageId,
       acceptedAt: accepted.acceptedAt,
       expiresAt: accepted.expiresAt,
+      ...(stored && undelivered.length > 0 ? { undelivered } : {}),
     };
   }
 
@@ -218,6 +244,7 @@ export class MessagesService implements OnModuleInit {
   ): Promise<number> {
     const acked = await this.repository.ack(deviceId, [...new Set(messageIds)], keys);
     this.metrics.deliveriesAcked.inc(acked.length);
+    await this.queues.released(deviceId, acked.length);
     this.events.emitAcked(deviceId, acked);
     return acked.length;
   }
@@ -266,12 +293,15 @@ export class MessagesService implements OnModuleInit {
     const heldCopies = await this.repository.copyHeldBeforePurge();
     // And what expired unread is recorded: the senders' status and their `expired` frames.
     const expiredUnread = await this.repository.recordExpiredUnread();
+    const leaving = await this.repository.expiredDeliveriesPerDevice();
     const partitions = await timed('drop', () =>
       this.repository.dropEndedPartitions(DDL_LOCK_TIMEOUT_MS),
     );
     const deleted = await timed('delete', () =>
       inBatches(batchSize, maxBatches, (size) => this.repository.deleteExpired(size)),
     );
+    // Off the queue counts: what expired is gone from every device's queue.
+    for (const { deviceId, count } of leaving) await this.queues.released(deviceId, count);
     return {
       createdDays,
       droppedPartitions: partitions.length,
