@@ -191,6 +191,10 @@ const envSchema = z
   .refine((env) => (env.VAPID_PUBLIC_KEY === undefined) === (env.VAPID_PRIVATE_KEY === undefined), {
     path: ['VAPID_PRIVATE_KEY'],
     message: 'set VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY together, or neither',
+  })
+  .refine((env) => (env.TURN_URLS.length === 0) === (env.TURN_SECRET === undefined), {
+    path: ['TURN_SECRET'],
+    message: 'set TURN_URLS and TURN_SECRET together, or neither',
   });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,29 @@
+import { EnvError, loadEnv } from './env.js';
+
+describe('loadEnv: settings that go in pairs', () => {
+  const key = 'A'.repeat(87);
+  const secret = 'B'.repeat(43);
+
+  it.each([
+    [{ VAPID_PUBLIC_KEY: key }, /VAPID_PRIVATE_KEY/],
+    [{ VAPID_PRIVATE_KEY: secret }, /VAPID_PRIVATE_KEY/],
+    [{ TURN_URLS: 'turn:turn.example.org:3478' }, /TURN_SECRET/],
+    [{ TURN_SECRET: 'a-secret-of-16-chars' }, /TURN_SECRET/],
+    [{ TURN_URLS: 'http://turn.example.org', TURN_SECRET: 'a-secret-of-16-chars' }, /TURN_URLS/],
+  ])('refuses %j, naming the variable', (source, name) => {
+    expect(() => loadEnv(source)).toThrow(EnvError);
+    expect(() => loadEnv(source)).toThrow(name);
+  });
+
+  it('takes both or neither', () => {
+    expect(loadEnv({ VAPID_PUBLIC_KEY: key, VAPID_PRIVATE_KEY: secret }).VAPID_PUBLIC_KEY).toBe(
+      key,
+    );
+    const turn = loadEnv({
+      TURN_URLS: 'turn:a:3478, turns:b:5349',
+      TURN_SECRET: 'a-secret-of-16-chars',
+    });
+    expect(turn.TURN_URLS).toEqual(['turn:a:3478', 'turns:b:5349']);
+    expect(loadEnv({}).TURN_URLS).toEqual([]);
+  });
+});
