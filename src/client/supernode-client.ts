@@ -241,8 +241,9 @@ export class SupernodeClient {
             clientMessageId,
             to,
             ttlSeconds: options.ttlSeconds,
-            urgent: options.urgent,
-            ephemeral: options.ephemeral,
+            // Only when set: a server older than these flags refuses unknown fields.
+            ...(options.urgent ? { urgent: true } : {}),
+            ...(options.ephemeral ? { ephemeral: true } : {}),
             ...sealed,
           },
         );

@@ -17,60 +17,93 @@ end
 redis.call('HSET', KEYS[1], 'm', m - count, 'b', math.max(0, b - math.floor(b * count / m)))
 return m - count`;
 
-type WithRelease = Redis & { releaseQueue(keys: 1, key: string, count: number): Promise<number> };
+// Takes a place for one message of ARGV[1] bytes in each device's queue that
+// has room (ARGV[2] messages, ARGV[3] bytes at most); returns 1 per key that
+// had none. ARGV[4]: the counters' time to live.
+const RESERVE = `
+local full = {}
+for i, key in ipairs(KEYS) do
+  local m = tonumber(redis.call('HGET', key, 'm') or '0')
+  local b = tonumber(redis.call('HGET', key, 'b') or '0')
+  if m + 1 > tonumber(ARGV[2]) or b + tonumber(ARGV[1]) > tonumber(ARGV[3]) then
+    full[i] = 1
+  else
+    redis.call('HINCRBY', key, 'm', 1)
+    redis.call('HINCRBY', key, 'b', ARGV[1])
+    redis.call('EXPIRE', key, ARGV[4])
+    full[i] = 0
+  end
+end
+return full`;
+
+// Gives back places taken by RESERVE for a message that was not stored.
+const UNRESERVE = `
+for i, key in ipairs(KEYS) do
+  local m = redis.call('HINCRBY', key, 'm', -1)
+  local b = redis.call('HINCRBY', key, 'b', -tonumber(ARGV[1]))
+  if m <= 0 or b < 0 then redis.call('DEL', key) end
+end
+return 0`;
+
+type WithQueueScripts = Redis & {
+  releaseQueue(keys: 1, key: string, count: number): Promise<number>;
+  reserveQueues(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
+  unreserveQueues(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number>;
+};
 
 /**
  * How much each device holds pending (messages and ciphertext bytes), for
  * the queue limits (docs/retention.md). Counted in Redis, beside the other
  * per-device counters: a send reads them before it stores (one round trip,
- * alongside the rate limit's), and adds to them after its commit; acks, the
- * purge and revocation take off. Bounded, not exact: sends in flight at
+ * alongside the coverage check's), taking its place at once, and gives it
+ * back when the message is not stored; acks, the purge and revocation take
+ * off. Bounded, not exact: sends in flight at
  * once can each see the last free place, and after Redis loses its data the
  * counts start again from zero while older messages wait.
  */
 @Injectable()
 export class DeviceQueues {
-  private readonly redis: WithRelease;
+  private readonly redis: WithQueueScripts;
 
   constructor(
     @Inject(REDIS) redis: Redis,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
     @Inject(ENV) private readonly env: Env,
   ) {
-    if (!('releaseQueue' in redis)) redis.defineCommand('releaseQueue', { lua: RELEASE });
-    this.redis = redis as WithRelease;
+    if (!('releaseQueue' in redis)) {
+      redis.defineCommand('releaseQueue', { lua: RELEASE });
+      redis.defineCommand('reserveQueues', { lua: RESERVE });
+      redis.defineCommand('unreserveQueues', { lua: UNRESERVE });
+    }
+    this.redis = redis as WithQueueScripts;
   }
 
-  /** Those of the devices that have no room for one more message of `bodyBytes`. */
-  async fullAmong(deviceIds: string[], bodyBytes: number): Promise<Set<string>> {
-    const held = await Promise.all(
-      deviceIds.map((deviceId) => this.redis.hmget(this.keyOf(deviceId), 'm', 'b')),
+  /**
+   * Takes a place for a message of `bodyBytes` in each device's queue that
+   * has room, in one call; returns the devices that had none. A message that
+   * is then not stored gives its places back (`unreserve`).
+   */
+  async reserve(deviceIds: string[], bodyBytes: number): Promise<Set<string>> {
+    if (deviceIds.length === 0) return new Set();
+    const full = await this.redis.reserveQueues(
+      deviceIds.length,
+      ...deviceIds.map((deviceId) => this.keyOf(deviceId)),
+      bodyBytes,
+      this.env.MAX_PENDING_MESSAGES_PER_DEVICE,
+      this.env.MAX_PENDING_BYTES_PER_DEVICE,
+      // Nothing pending outlives MAX_TTL_SECONDS: a counter nobody adds to for longer goes.
+      this.env.MAX_TTL_SECONDS + 3600,
     );
-    const full = new Set<string>();
-    deviceIds.forEach((deviceId, index) => {
-      const [messages, bytes] = held[index].map((value) => Number(value ?? 0));
-      if (
-        messages + 1 > this.env.MAX_PENDING_MESSAGES_PER_DEVICE ||
-        bytes + bodyBytes > this.env.MAX_PENDING_BYTES_PER_DEVICE
-      )
-        full.add(deviceId);
-    });
-    return full;
+    return new Set(deviceIds.filter((_deviceId, index) => full[index] === 1));
   }
 
-  /** A message of `bodyBytes` was stored for these devices. */
-  async added(deviceIds: string[], bodyBytes: number): Promise<void> {
-    // Nothing pending outlives MAX_TTL_SECONDS: a counter nobody adds to for longer goes.
-    const ttl = this.env.MAX_TTL_SECONDS + 3600;
-    await Promise.all(
-      deviceIds.flatMap((deviceId) => {
-        const key = this.keyOf(deviceId);
-        return [
-          this.redis.hincrby(key, 'm', 1),
-          this.redis.hincrby(key, 'b', bodyBytes),
-          this.redis.expire(key, ttl),
-        ];
-      }),
+  /** Gives back the places `reserve` took for a message that was not stored. */
+  async unreserve(deviceIds: string[], bodyBytes: number): Promise<void> {
+    if (deviceIds.length === 0) return;
+    await this.redis.unreserveQueues(
+      deviceIds.length,
+      ...deviceIds.map((deviceId) => this.keyOf(deviceId)),
+      bodyBytes,
     );
   }
 

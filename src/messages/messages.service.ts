@@ -1,4 +1,5 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { describeError } from '../common/describe-error.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Problem } from '../common/problem.js';
 import { RateLimiter } from '../common/rate-limiter.js';
@@ -20,6 +21,7 @@ import {
   MessagesRepository,
   type PendingMessage,
   type PendingPage,
+  type StoredMessage,
 } from './messages.repository.js';
 import { type NoticeNumber, NoticeNumbers } from './notice-numbers.js';
 
@@ -78,6 +80,8 @@ async function inBatches(
 /** Ingest (coverage, idempotency, the transactional store) and the per-device inbox. */
 @Injectable()
 export class MessagesService implements OnModuleInit {
+  private readonly logger = new Logger(MessagesService.name);
+
   constructor(
     private readonly repository: MessagesRepository,
     private readonly coverage: SendCoverage,
@@ -109,15 +113,25 @@ export class MessagesService implements OnModuleInit {
 
   async send(sender: AuthenticatedDevice, request: SendMessageDto): Promise<AcceptedMessage> {
     const ttlSeconds = checkSendLimits(request, this.env);
-    // The queue counts (Redis) are read beside the coverage check, not after it.
+    // Places in the devices' queues (Redis) are taken beside the coverage
+    // check, not after it, and given back if the message is not stored.
+    const addressed = request.keys.map((key) => key.deviceId);
     const [checked, full] = await Promise.all([
       this.coverage.countAndCheck(sender, request),
-      this.queues.fullAmong(
-        request.keys.map((key) => key.deviceId),
-        request.body.length,
-      ),
-    ]);
+      this.queues.reserve(addressed, request.body.length),
+    ]).catch(async (error: unknown) => {
+      await this.queues.unreserve(addressed, request.body.length).catch(() => undefined);
+      throw error;
+    });
+    const reserved = addressed.filter((deviceId) => !full.has(deviceId));
+    const giveBack = () =>
+      this.queues
+        .unreserve(reserved, request.body.length)
+        .catch((error: Error) =>
+          this.logger.warn(`queue places not given back: ${describeError(error)}`),
+        );
     if (checked.kind === 'refused') {
+      void giveBack();
       // A retry of a send accepted before the devices changed still gets its first answer.
       const earlier = await this.repository.findBySenderClientId(
         sender.deviceId,
@@ -126,35 +140,37 @@ export class MessagesService implements OnModuleInit {
       if (earlier) return earlier;
       throw checked.problem;
     }
-    // Counted once covered: the SDK's resend after a 409 is one urgent message, not two.
-    if (request.urgent) await this.countUrgent(sender, request.to);
     // A full device is left out, and said so: nothing is dropped silently.
     const keys = request.keys.filter((key) => !full.has(key.deviceId));
     const undelivered = [...full].map((deviceId) => ({ deviceId, reason: 'queue_full' as const }));
-    const stored = await this.repository.insert({
-      senderAccountId: sender.accountId,
-      senderDeviceId: sender.deviceId,
-      clientMessageId: request.clientMessageId,
-      recipientAccountId: 'accountId' in request.to ? request.to.accountId : null,
-      conversationId: 'conversationId' in request.to ? request.to.conversationId : null,
-      body: request.body,
-      ttlSeconds,
-      deliveries: keys,
-    });
+    let stored: StoredMessage | null;
+    try {
+      // Counted once covered: the SDK's resend after a 409 is one urgent message, not two.
+      if (request.urgent) await this.countUrgent(sender, request.to);
+      stored = await this.repository.insert({
+        senderAccountId: sender.accountId,
+        senderDeviceId: sender.deviceId,
+        clientMessageId: request.clientMessageId,
+        recipientAccountId: 'accountId' in request.to ? request.to.accountId : null,
+        conversationId: 'conversationId' in request.to ? request.to.conversationId : null,
+        body: request.body,
+        ttlSeconds,
+        deliveries: keys,
+      });
+    } catch (error) {
+      void giveBack();
+      throw error;
+    }
+    // A retry stored nothing: the places it took go back.
+    if (!stored) void giveBack();
+    else if (undelivered.length > 0)
+      await this.repository.recordUndelivered(stored.messageId, stored.expiresAt, undelivered);
     const accepted =
       stored ??
       (await this.repository.findBySenderClientId(sender.deviceId, request.clientMessageId));
     if (!accepted) throw new Error('idempotent insert found neither a new nor an earlier message');
     this.metrics.messagesAccepted.inc();
     const deviceIds = keys.map((key) => key.deviceId);
-    if (stored) {
-      await Promise.all([
-        this.queues.added(deviceIds, request.body.length),
-        undelivered.length > 0
-          ? this.repository.recordUndelivered(stored.messageId, stored.expiresAt, undelivered)
-          : undefined,
-      ]);
-    }
     // An urgent message wakes sleeping devices at once, until it expires.
     const urgentUntil = request.urgent ? accepted.expiresAt.toISOString() : undefined;
     // Numbered after the commit and before the answer: a message its sender
