@@ -83,6 +83,8 @@ async function sendFrames(url: string, frames: (string | Buffer)[]): Promise<num
   return closeCode;
 }
 
+const TURN_SECRET = `turn-${randomBytes(16).toString('hex')}`;
+
 describe('no secret reaches the logs', () => {
   let world: TestEnv;
   let server: ServerProcess;
@@ -90,7 +92,12 @@ describe('no secret reaches the logs', () => {
 
   beforeAll(async () => {
     // verbose: every log line the server can write.
-    world = await createTestEnv({ LOG_LEVEL: 'verbose' });
+    world = await createTestEnv({
+      LOG_LEVEL: 'verbose',
+      TURN_URLS: 'turn:turn.logs.test:3478',
+      TURN_SECRET: TURN_SECRET,
+      PUSH_ALLOWED_HOSTS: 'push.logs.test',
+    });
     server = await startServerProcess(world.env, 'all', await freePort());
   }, 60_000);
   afterAll(async () => {
@@ -152,6 +159,35 @@ describe('no secret reaches the logs', () => {
     expect((await rawCall(alice, 'POST', '/v1/messages', sealed)).status).toBe(201);
     await waitFor('both messages at Bob', () => received.length >= 2);
 
+    // An ephemeral send by hand: its body and keys go through Redis, never to a log.
+    const ephemeral = sealedSend(alice, { accountId: bob.accountId }, recipients);
+    secrets.bytes('ephemeral body', fromBase64(ephemeral.body));
+    for (const key of ephemeral.keys)
+      secrets.bytes('ephemeral wrapped key', fromBase64(key.wrappedKey));
+    expect(
+      (await rawCall(alice, 'POST', '/v1/messages', { ...ephemeral, ephemeral: true })).status,
+    ).toBe(201);
+    await waitFor('the ephemeral one at Bob', () => received.length >= 3);
+
+    // TURN: the shared secret and an issued credential.
+    secrets.text('TURN secret', TURN_SECRET);
+    secrets.text('TURN credential', (await alice.turnCredentials()).credential);
+
+    // A push subscription (its endpoint is a capability URL); its pushes fail
+    // (the host does not resolve) and are retried: logged, without it.
+    const endpoint = `https://push.logs.test/send/${randomBytes(24).toString('base64url')}`;
+    const pushAuth = randomBytes(16);
+    secrets.text('push endpoint', endpoint);
+    secrets.text("push endpoint's path", new URL(endpoint).pathname);
+    secrets.bytes('push auth secret', pushAuth);
+    await laptop.registerPush({
+      endpoint,
+      keys: {
+        p256dh: Buffer.concat([Buffer.from([4]), randomBytes(64)]).toString('base64url'),
+        auth: pushAuth.toString('base64url'),
+      },
+    });
+
     // The laptop reads and acks over HTTP.
     const inbox = await laptop.fetchInbox();
     expect(await laptop.ack(inbox.messages.map((message) => message.messageId))).toBe(2);
@@ -198,7 +234,7 @@ describe('no secret reaches the logs', () => {
     // A database that fails mid-request: the ack's statement finds no table.
     await world.pool.query('DROP TABLE message_receipts CASCADE');
     await alice.sendText({ accountId: bob.accountId }, plaintext);
-    const pending = await waitFor('a third message at Bob', () => received[2]);
+    const pending = await waitFor('a fourth message at Bob', () => received[3]);
     const failedAck = await rawCall(bob, 'POST', '/v1/inbox/ack', {
       messageIds: [pending.messageId],
     });
