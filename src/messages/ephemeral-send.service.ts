@@ -99,10 +99,16 @@ export class EphemeralSendService {
       seq: 0,
       expiresAtKey: answer.expiresAt,
     });
-    answer.liveDevices = await this.deliverer({
-      deviceIds: checked.deviceIds,
-      copyFor: (deviceId) => inboxMessageView(copyFor(deviceId)),
-    });
+    try {
+      answer.liveDevices = await this.deliverer({
+        deviceIds: checked.deviceIds,
+        copyFor: (deviceId) => inboxMessageView(copyFor(deviceId)),
+      });
+    } catch (error) {
+      // Not delivered (Redis down): the claim goes, so that the retry delivers.
+      await this.redis.del(claimKey).catch(() => undefined);
+      throw error;
+    }
     await this.redis.set(claimKey, JSON.stringify(answer), 'EX', IDEMPOTENCY_SECONDS, 'XX');
     this.metrics.ephemeralSends.inc();
     return answer;
