@@ -1,6 +1,10 @@
+import { Inject, Injectable } from '@nestjs/common';
 import ipaddr from 'ipaddr.js';
 import dns from 'node:dns';
 import type { LookupFunction } from 'node:net';
+
+/** The hosts allowed to resolve inward (PUSH_ALLOWED_HOSTS), for the policy's provider. */
+export const PUSH_ALLOWED_HOSTS = Symbol('push:allowed-hosts');
 
 /**
  * Where a push may go: a subscription's endpoint is chosen by whoever holds a
@@ -10,10 +14,11 @@ import type { LookupFunction } from 'node:net';
  * addresses are checked when a subscription is stored and again on every
  * connection (a name may resolve elsewhere by then).
  */
+@Injectable()
 export class EndpointPolicy {
   private readonly allowedHosts: ReadonlySet<string>;
 
-  constructor(allowedHosts: readonly string[]) {
+  constructor(@Inject(PUSH_ALLOWED_HOSTS) allowedHosts: readonly string[]) {
     this.allowedHosts = new Set(allowedHosts.map((host) => host.toLowerCase()));
   }
 

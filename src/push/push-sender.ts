@@ -32,8 +32,10 @@ export type PushOutcome =
 export class PushSender implements OnApplicationShutdown {
   private readonly agent: https.Agent;
 
-  constructor(@Inject(ENV) private readonly env: Env) {
-    const policy = new EndpointPolicy(env.PUSH_ALLOWED_HOSTS);
+  constructor(
+    @Inject(ENV) private readonly env: Env,
+    policy: EndpointPolicy,
+  ) {
     this.agent = new https.Agent({ keepAlive: true, maxSockets: 64, lookup: policy.lookup });
   }
 

@@ -1,6 +1,5 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { Problem } from '../common/problem.js';
-import { ENV, type Env } from '../config/env.js';
 import { DRIZZLE, type Database } from '../db/db.module.js';
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import type { PushSubscriptionDto } from './dto/push.dto.js';
@@ -11,17 +10,13 @@ import { WakeupService } from './wakeup.service.js';
 /** A device's Web Push subscription: stored when its endpoint passes the policy, gone with the device. */
 @Injectable()
 export class PushSubscriptionService implements OnModuleInit {
-  private readonly policy: EndpointPolicy;
-
   constructor(
     private readonly repository: PushSubscriptionsRepository,
     private readonly lifecycle: DeviceLifecycle,
     private readonly wakeups: WakeupService,
+    private readonly policy: EndpointPolicy,
     @Inject(DRIZZLE) private readonly db: Database,
-    @Inject(ENV) env: Env,
-  ) {
-    this.policy = new EndpointPolicy(env.PUSH_ALLOWED_HOSTS);
-  }
+  ) {}
 
   onModuleInit(): void {
     // A revoked device is never pushed to again: its subscription goes with the revocation.

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
+import { ENV, type Env } from '../config/env.js';
 import { DirectoryModule } from '../directory/directory.module.js';
 import { IdentityModule } from '../identity/identity.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
+import { EndpointPolicy, PUSH_ALLOWED_HOSTS } from './endpoint-policy.js';
 import { PushController } from './push.controller.js';
 import { PushProcessor } from './push.processor.js';
 import { PushSender } from './push-sender.js';
@@ -16,8 +18,25 @@ import { WakeupService } from './wakeup.service.js';
  */
 @Module({
   imports: [IdentityModule, MessagesModule],
-  providers: [WakeupService, PushSubscriptionsRepository, PushSubscriptionService, VapidKeys],
-  exports: [WakeupService, PushSubscriptionsRepository, PushSubscriptionService, VapidKeys],
+  providers: [
+    WakeupService,
+    PushSubscriptionsRepository,
+    PushSubscriptionService,
+    VapidKeys,
+    EndpointPolicy,
+    {
+      provide: PUSH_ALLOWED_HOSTS,
+      inject: [ENV],
+      useFactory: (env: Env) => env.PUSH_ALLOWED_HOSTS,
+    },
+  ],
+  exports: [
+    WakeupService,
+    PushSubscriptionsRepository,
+    PushSubscriptionService,
+    VapidKeys,
+    EndpointPolicy,
+  ],
 })
 export class PushModule {}
 

@@ -29,15 +29,45 @@ export class WakeupService {
     @Inject(ENV) private readonly env: Env,
   ) {}
 
-  async request(wakeups: PushWakeup[]): Promise<void> {
+  /**
+   * Wake-ups for the devices of these messages that `isAsleep` names (an
+   * urgent message's devices get urgent ones).
+   */
+  requestForMessages(
+    messages: { deviceIds: string[]; urgentUntil?: string }[],
+    isAsleep: (deviceId: string) => boolean,
+  ): Promise<void> {
+    return this.request(
+      messages.flatMap(({ deviceIds, urgentUntil }) =>
+        deviceIds.filter(isAsleep).map((deviceId) => ({ deviceId, urgentUntil })),
+      ),
+    );
+  }
+
+  private async request(wakeups: PushWakeup[]): Promise<void> {
     if (wakeups.length === 0) return;
     const subscribed = await this.subscriptions.subscribedAmong([
       ...new Set(wakeups.map((wakeup) => wakeup.deviceId)),
     ]);
+    await this.enqueue(wakeups.filter((wakeup) => subscribed.has(wakeup.deviceId)));
+  }
+
+  /**
+   * A device's last stream closed: a wake-up if anything is pending for it
+   * (frames it may not have read). Asked only then, so that a throttle
+   * interval never starts for a device that has nothing to wake for.
+   */
+  async requestIfPending(deviceId: string): Promise<void> {
+    if (!(await this.subscriptions.subscribedAmong([deviceId])).has(deviceId)) return;
+    if ((await this.messages.pendingSummary(deviceId)).count === 0) return;
+    await this.enqueue([{ deviceId }]);
+  }
+
+  /** Jobs for devices known to have a subscription. */
+  private async enqueue(wakeups: PushWakeup[]): Promise<void> {
     const normal = new Set<string>();
     const jobs: { data: PushWakeup; opts: JobsOptions }[] = [];
     for (const { deviceId, urgentUntil } of wakeups) {
-      if (!subscribed.has(deviceId)) continue;
       if (urgentUntil) {
         jobs.push({ data: { deviceId, urgentUntil }, opts: {} });
       } else if (!normal.has(deviceId)) {
@@ -51,17 +81,6 @@ export class WakeupService {
     }
     // One add each: deduplication is applied per add.
     await Promise.all(jobs.map((job) => this.queue.add(JOBS.pushWakeup, job.data, job.opts)));
-  }
-
-  /**
-   * A device's last stream closed: a wake-up if anything is pending for it
-   * (frames it may not have read). Asked only then, so that a throttle
-   * interval never starts for a device that has nothing to wake for.
-   */
-  async requestIfPending(deviceId: string): Promise<void> {
-    if (!(await this.subscriptions.subscribedAmong([deviceId])).has(deviceId)) return;
-    if ((await this.messages.pendingSummary(deviceId)).count === 0) return;
-    await this.request([{ deviceId }]);
   }
 
   /** The device connected: its next sleep starts a fresh throttle interval. */

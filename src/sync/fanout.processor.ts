@@ -41,13 +41,7 @@ export class FanoutProcessor extends LoggedWorkerHost {
     // PostgreSQL on the notice and finds nothing new.
     const messages = await Promise.all(targets.map((target) => this.withDevices(target)));
     const offline = new Set(await this.routing.routeMessages(messages));
-    await this.wakeups.request(
-      messages.flatMap(({ deviceIds, urgentUntil }) =>
-        deviceIds
-          .filter((deviceId) => offline.has(deviceId))
-          .map((deviceId) => ({ deviceId, urgentUntil })),
-      ),
-    );
+    await this.wakeups.requestForMessages(messages, (deviceId) => offline.has(deviceId));
     await this.messages.markFannedOut(messages.map((message) => message.messageId));
   }
 

@@ -93,12 +93,10 @@ export class FanoutProducer implements OnModuleInit {
     for (const target of targets) {
       (target.deviceIds.some(heldElsewhere) ? routed : settled).push(target);
     }
-    const asleep = settled.flatMap(({ deviceIds, urgentUntil }) =>
-      deviceIds
-        .filter((deviceId) => !owners.has(deviceId))
-        .map((deviceId) => ({ deviceId, urgentUntil })),
-    );
-    await Promise.all([this.enqueue(routed), this.wakeups.request(asleep)]);
+    await Promise.all([
+      this.enqueue(routed),
+      this.wakeups.requestForMessages(settled, (deviceId) => !owners.has(deviceId)),
+    ]);
     await Promise.all(settled.map((target) => this.fannedOutHere.load(target.messageId)));
   }
 

@@ -312,9 +312,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       if (event.kind === 'expired') {
         for (const { messageId, expiredDeviceIds, deviceIds } of event.expired) {
           const frame = { type: 'expired', messageId, deviceIds: expiredDeviceIds };
-          for (const deviceId of deviceIds)
-            for (const connection of this.connections.get(deviceId) ?? [])
-              connection.sendFrame(frame);
+          for (const connection of this.connectionsOf(deviceIds)) connection.sendFrame(frame);
         }
         return;
       }
@@ -325,17 +323,14 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
             ephemeral: true,
             message: { ...event.message, wrappedKey },
           };
-          for (const connection of this.connections.get(deviceId) ?? [])
-            connection.sendEphemeral(frame);
+          for (const connection of this.connectionsOf([deviceId])) connection.sendEphemeral(frame);
         }
         return;
       }
       if (event.kind === 'receipts') {
         for (const { messageId, ackedByDeviceId, deviceIds } of event.receipts) {
           const frame = { type: 'receipt', messageId, deviceId: ackedByDeviceId };
-          for (const deviceId of deviceIds)
-            for (const connection of this.connections.get(deviceId) ?? [])
-              connection.sendReceipt(frame);
+          for (const connection of this.connectionsOf(deviceIds)) connection.sendReceipt(frame);
         }
         return;
       }
@@ -353,14 +348,8 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
    * presence read denied them.
    */
   private wakeDevicesGone(messages: RoutedMessage[]): void {
-    const gone = messages.flatMap(({ deviceIds, urgentUntil }) =>
-      deviceIds
-        .filter((deviceId) => !this.connections.has(deviceId))
-        .map((deviceId) => ({ deviceId, urgentUntil })),
-    );
-    if (gone.length === 0) return;
     this.wakeups
-      .request(gone)
+      .requestForMessages(messages, (deviceId) => !this.connections.has(deviceId))
       .catch((error: Error) => this.logger.warn(`wake-up not requested: ${describeError(error)}`));
   }
 
@@ -432,6 +421,11 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     } catch (error) {
       this.logger.warn(`last-seen refresh failed: ${describeError(error)}`);
     }
+  }
+
+  /** The sockets held here of these devices. */
+  private *connectionsOf(deviceIds: Iterable<string>): Generator<StreamConnection> {
+    for (const deviceId of deviceIds) yield* this.connections.get(deviceId) ?? [];
   }
 
   private *allConnections(): Generator<StreamConnection> {

@@ -15,11 +15,12 @@ export const adminCredentials = pgTable('admin_credentials', {
 });
 
 /**
- * Every admin action, append-only and hash-chained: each row's hash covers
+ * The columns of an append-only, hash-chained log: each row's hash covers
  * its content and the previous row's hash, so an edited, deleted or
- * reordered row breaks the chain (`npm run audit:verify` names it).
+ * reordered row breaks the chain (`npm run audit:verify` names it;
+ * src/audit/hash-chain.ts).
  */
-export const auditLog = pgTable('audit_log', {
+const chainedLogColumns = () => ({
   seq: bigint('seq', { mode: 'number' }).primaryKey(),
   at: timestamptz('at').notNull(),
   // The admin credential's id, or "system".
@@ -32,18 +33,11 @@ export const auditLog = pgTable('audit_log', {
   hash: bytea('hash').notNull(),
 });
 
-/** What each purge run removed: append-only and hash-chained like the audit log. */
-export const purgeLog = pgTable('purge_log', {
-  seq: bigint('seq', { mode: 'number' }).primaryKey(),
-  at: timestamptz('at').notNull(),
-  actor: text('actor').notNull(),
-  action: text('action').notNull(),
-  subject: text('subject'),
-  // partitions (names), rows, bytes, oldestExpiryLeft
-  details: jsonb('details').notNull(),
-  prevHash: bytea('prev_hash').notNull(),
-  hash: bytea('hash').notNull(),
-});
+/** Every admin action. */
+export const auditLog = pgTable('audit_log', chainedLogColumns());
+
+/** What each purge run removed (details: partitions, messages, bytes, oldest expiry left). */
+export const purgeLog = pgTable('purge_log', chainedLogColumns());
 
 /**
  * Legal holds on accounts. While an account is held, what is pending for it
