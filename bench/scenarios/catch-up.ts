@@ -63,6 +63,7 @@ export const catchUp: BenchItem = {
       received,
       duplicates: frames.clientMessageIds.length - received,
       streamErrors: frames.streamErrors,
+      firstStreamError: frames.firstStreamError,
       drainSeconds: seconds,
       cores,
       firstFrameMs: (frames.receivedAt[0] ?? connectedAt) - connectedAt,

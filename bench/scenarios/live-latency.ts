@@ -101,6 +101,7 @@ export const liveLatency: BenchItem = {
       framesExpected: expected,
       framesMeasured: acceptedToFrame.length,
       streamErrors: frames.streamErrors,
+      firstStreamError: frames.firstStreamError,
       acceptedToFrame: live,
       dueToFrame: summarize(Float64Array.from(sendToFrame)),
       answerToFrame: summarize(Float64Array.from(answerToFrame)),

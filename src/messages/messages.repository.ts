@@ -119,12 +119,20 @@ export const STATUS_KEPT_AFTER_EXPIRY_SECONDS = 7 * 24 * 3600;
 // body with the last one (explicitly: the message tables are partitioned and
 // have no cascading keys). Expects a CTE "gone" of (message_id, expires_at);
 // the expires_at equality lets PostgreSQL touch only the message's own partition.
+// The message rows are locked in one order, by id, in every statement that
+// counts off: two statements updating overlapping messages in different
+// orders deadlock, and PostgreSQL only says so after deadlock_timeout (a
+// second), cancelling one of them (concurrent ack batches did, under load).
 const COUNT_OFF_GONE = `
   gone_per_message AS (
     SELECT message_id, expires_at, count(*)::int AS gone_count FROM gone GROUP BY message_id, expires_at
+  ), locked AS (
+    SELECT m.id, m.expires_at, g.gone_count FROM messages m
+    JOIN gone_per_message g ON m.id = g.message_id AND m.expires_at = g.expires_at
+    ORDER BY m.id FOR UPDATE OF m
   ), counted AS (
-    UPDATE messages m SET pending_count = m.pending_count - g.gone_count
-    FROM gone_per_message g WHERE m.id = g.message_id AND m.expires_at = g.expires_at
+    UPDATE messages m SET pending_count = m.pending_count - l.gone_count
+    FROM locked l WHERE m.id = l.id AND m.expires_at = l.expires_at
     RETURNING m.id, m.expires_at, m.sender_account_id, m.pending_count
   ), emptied AS (
     DELETE FROM message_bodies b USING counted

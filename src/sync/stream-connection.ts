@@ -59,7 +59,8 @@ export interface StreamDependencies {
   pendingByIds(deviceId: string, messageIds: string[]): Promise<PendingMessage[]>;
   /** Stores an ack; a 429 Problem when the account is over its ack rate. */
   ack(deviceId: string, messageIds: string[], keys: ReadonlyMap<string, string>): Promise<number>;
-  onError(error: Error): void;
+  /** A drain or an ack failed (the client is told, or the message waits for the next read). */
+  onError(error: Error, during: 'drain' | 'ack'): void;
 }
 
 export interface StreamLimits {
@@ -144,7 +145,7 @@ export class StreamConnection {
       return;
     }
     this.notified.add(messageId);
-    this.drain().catch((error: Error) => this.dependencies.onError(error));
+    this.drain().catch((error: Error) => this.dependencies.onError(error, 'drain'));
   }
 
   sendFrame(frame: object, written?: () => void): void {
@@ -325,6 +326,7 @@ export class StreamConnection {
           retryAfter: Number(error.headers['Retry-After']),
         });
       } else {
+        this.dependencies.onError(error as Error, 'ack');
         this.sendError('service_unavailable', 'The ack was not stored; send it again');
       }
     } finally {

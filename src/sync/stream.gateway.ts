@@ -229,8 +229,10 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
           await countAck(this.rateLimiter, this.env, device.accountId);
           return this.messages.ack(deviceId, messageIds, keys);
         },
-        // The message stays pending in PostgreSQL: the next notification or catch-up sends it.
-        onError: (error) => this.logger.warn(`stream drain failed: ${describeError(error)}`),
+        // The message stays pending in PostgreSQL: the next notification or
+        // catch-up sends it; an ack that failed is the client's to send again.
+        onError: (error, during) =>
+          this.logger.warn(`stream ${during} failed: ${describeError(error)}`),
       },
       transport,
       { bufferBytes: this.env.STREAM_BUFFER_BYTES },
