@@ -7,6 +7,8 @@ import { Problem } from '../common/problem.js';
 import { DRIZZLE, type Database, PG_POOL } from '../db/db.module.js';
 import { heldMessages, legalHolds } from '../db/schema/index.js';
 import { IdentityService } from '../identity/identity.service.js';
+import { DayKeys } from '../messages/at-rest/day-keys.service.js';
+import { open } from '../messages/at-rest/sealing.js';
 import { MessagesService } from '../messages/messages.service.js';
 
 const EXPORT_PAGE = 500;
@@ -21,6 +23,8 @@ interface ExportRow {
   conversationId: string | null;
   body: Buffer;
   wrappedKey: Buffer;
+  /** The day whose key seals body and wrapped key at rest (null: stored before sealing). */
+  keyDay: string | null;
   acceptedAt: Date;
   expiresAt: Date;
 }
@@ -33,7 +37,7 @@ const EXPORT_QUERY = `
   SELECT 'pending' AS source, m.id AS "messageId", m.sender_account_id AS "senderAccountId",
          m.sender_device_id AS "senderDeviceId", d.device_id AS "recipientDeviceId",
          m.conversation_id AS "conversationId", b.body, d.wrapped_key AS "wrappedKey",
-         m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt"
+         d.key_day::text AS "keyDay", m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt"
     FROM devices dv
     JOIN deliveries d ON d.device_id = dv.id AND d.expires_at > now()
     JOIN messages m ON m.id = d.message_id AND m.expires_at = d.expires_at
@@ -41,7 +45,7 @@ const EXPORT_QUERY = `
    WHERE dv.account_id = $1
   UNION
   SELECT 'pending', m.id, m.sender_account_id, m.sender_device_id, d.device_id, m.conversation_id,
-         b.body, d.wrapped_key, m.accepted_at, m.expires_at
+         b.body, d.wrapped_key, d.key_day::text, m.accepted_at, m.expires_at
     FROM devices dv
     JOIN message_client_ids c ON c.sender_device_id = dv.id AND c.expires_at > now()
     JOIN messages m ON m.id = c.message_id AND m.expires_at = c.expires_at
@@ -50,7 +54,7 @@ const EXPORT_QUERY = `
    WHERE dv.account_id = $1
   UNION
   SELECT 'held', message_id, sender_account_id, sender_device_id, device_id, conversation_id,
-         body, wrapped_key, accepted_at, expires_at
+         body, wrapped_key, key_day::text, accepted_at, expires_at
     FROM held_messages WHERE held_account_id = $1
   ORDER BY "acceptedAt", "messageId", "recipientDeviceId"`;
 
@@ -68,6 +72,7 @@ export class LegalHoldsService {
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     private readonly identity: IdentityService,
     private readonly messages: MessagesService,
+    private readonly dayKeys: DayKeys,
     private readonly audit: AuditLog,
   ) {}
 
@@ -143,7 +148,17 @@ export class LegalHoldsService {
       });
       for (;;) {
         const page = await client.query<ExportRow>(`FETCH ${EXPORT_PAGE} FROM held_export`);
-        for (const row of page.rows) yield `${JSON.stringify(exportLine(row))}\n`;
+        // Opened from their sealing at rest: the export carries what the client sent.
+        const keys = await this.dayKeys.forOpening(
+          page.rows.flatMap((row) => (row.keyDay === null ? [] : [row.keyDay])),
+        );
+        for (const row of page.rows) {
+          const key = row.keyDay === null ? undefined : keys.get(row.keyDay);
+          const opened = key
+            ? { ...row, body: open(row.body, key), wrappedKey: open(row.wrappedKey, key) }
+            : row;
+          yield `${JSON.stringify(exportLine(opened))}\n`;
+        }
         if (page.rows.length < EXPORT_PAGE) break;
       }
       await client.query('COMMIT');

@@ -5,7 +5,8 @@ import { ChainedLog } from './chained-log.js';
 /**
  * What each purge run removed, appended to the hash-chained purge_log:
  * the partitions dropped (names and sizes), the messages and ciphertext
- * bytes removed, and the earliest expiry left.
+ * bytes removed, the days whose at-rest keys were destroyed, and the
+ * earliest expiry left.
  */
 @Injectable()
 export class PurgeLog {
@@ -27,6 +28,7 @@ export class PurgeLog {
           run.partitions.reduce((total, partition) => total + partition.bytes, 0),
         oldestExpiryLeft: run.oldestExpiryLeft?.toISOString() ?? null,
         heldCopies: run.heldCopies,
+        dayKeysDestroyed: run.dayKeysDestroyed,
       },
     });
   }

@@ -27,3 +27,22 @@ describe('loadEnv: settings that go in pairs', () => {
     expect(loadEnv({}).TURN_URLS).toEqual([]);
   });
 });
+
+describe('loadEnv: the at-rest master key', () => {
+  it('takes 32 bytes in base64, and none', () => {
+    const key = Buffer.alloc(32, 9);
+    expect(loadEnv({ AT_REST_MASTER_KEY: key.toString('base64') }).AT_REST_MASTER_KEY).toEqual(key);
+    expect(loadEnv({}).AT_REST_MASTER_KEY).toBeUndefined();
+    expect(loadEnv({ AT_REST_MASTER_KEY: '' }).AT_REST_MASTER_KEY).toBeUndefined();
+  });
+
+  it('refuses another length, naming the variable and not the value', () => {
+    const short = Buffer.alloc(16, 9).toString('base64');
+    expect(() => loadEnv({ AT_REST_MASTER_KEY: short })).toThrow(/AT_REST_MASTER_KEY/);
+    try {
+      loadEnv({ AT_REST_MASTER_KEY: short });
+    } catch (error) {
+      expect((error as Error).message).not.toContain(short);
+    }
+  });
+});

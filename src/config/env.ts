@@ -181,6 +181,15 @@ const envSchema = z
     TURN_SECRET: unsetIfEmpty(z.string().min(16)),
     TURN_CREDENTIAL_TTL_SECONDS: integer(24 * 3600, 60),
 
+    // The key that wraps the day keys sealing ciphertext at rest (docs/retention.md):
+    // 32 bytes, base64. Unset, one is generated and kept in PostgreSQL, with a warning.
+    AT_REST_MASTER_KEY: unsetIfEmpty(
+      z
+        .string()
+        .transform((value) => Buffer.from(value, 'base64'))
+        .refine((key) => key.length === 32, '32 bytes in base64 (e.g. openssl rand -base64 32)'),
+    ),
+
     // PostgreSQL cancels any statement of the server's pool running longer
     // (the purge's maintenance excepted); the request gets a 503.
     DATABASE_STATEMENT_TIMEOUT_MS: integer(10_000, 100),

@@ -9,6 +9,7 @@ import { NoticeNumbers } from './notice-numbers.js';
 import { EphemeralSendService } from './ephemeral-send.service.js';
 import { SendCoverage } from './send-coverage.js';
 import { DeviceQueues } from './device-queues.js';
+import { DayKeys } from './at-rest/day-keys.service.js';
 
 @Module({
   imports: [IdentityModule, ConversationsModule],
@@ -21,7 +22,8 @@ import { DeviceQueues } from './device-queues.js';
     SendCoverage,
     DeviceQueues,
     EphemeralSendService,
+    DayKeys,
   ],
-  exports: [MessagesService, MessageEvents, NoticeNumbers, EphemeralSendService],
+  exports: [MessagesService, MessageEvents, NoticeNumbers, EphemeralSendService, DayKeys],
 })
 export class MessagesModule {}

@@ -7,6 +7,8 @@ import { ENV, type Env } from '../config/env.js';
 import { CLIENT_TIMEOUT_MARGIN_MS, type Executor, PG_POOL } from '../db/db.module.js';
 import { ensureExpiryPartitions } from '../db/expiry-partitions.js';
 import { packBytes } from '../db/pack-bytes.js';
+import { DayKeys } from './at-rest/day-keys.service.js';
+import { keyDayFor, open, seal, SEAL_OVERHEAD_BYTES } from './at-rest/sealing.js';
 
 // A wake-up push says how many messages wait, up to this many (a bounded read).
 export const PENDING_SUMMARY_LIMIT = 10_000;
@@ -158,8 +160,17 @@ const PENDING_COLUMNS = `
   m.conversation_id AS "conversationId",
   (SELECT replace(encode(b.body, 'base64'), E'\\n', '') FROM message_bodies b
     WHERE b.message_id = d.message_id AND b.expires_at = d.expires_at) AS body,
-  replace(encode(d.wrapped_key, 'base64'), E'\\n', '') AS "wrappedKey",
+  replace(encode(d.wrapped_key, 'base64'), E'\\n', '') AS "wrappedKey", d.key_day::text AS "keyDay",
   m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt", d.expires_at::text AS "expiresAtKey"`;
+
+// What sealing at rest adds to a delivery's stored values (none on rows older than sealing).
+const SEALED_EXTRA = `(CASE WHEN dl.key_day IS NULL THEN 0 ELSE ${SEAL_OVERHEAD_BYTES} END)`;
+
+const openBase64 = (sealed: string, key: Uint8Array): string =>
+  open(Buffer.from(sealed, 'base64'), key).toString('base64');
+
+/** A row as PENDING_COLUMNS reads it: body and wrapped key still sealed (unless keyDay is null). */
+type SealedPendingRow = PendingMessage & { keyDay: string | null };
 
 // Measured with the benchmark's live-latency: 10 and 25 ms both cut
 // PostgreSQL's CPU by about a third against one event-loop turn.
@@ -216,6 +227,7 @@ export class MessagesRepository {
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     @Inject(ENV) env: Env,
+    private readonly dayKeys: DayKeys,
   ) {
     this.inserts = new Batcher((batch: NewMessage[]) => this.insertBatch(batch), {
       maxBatch: 200,
@@ -241,16 +253,24 @@ export class MessagesRepository {
     const deliveries = batch.flatMap((message, index) =>
       message.deliveries.map((delivery) => ({ index, ...delivery })),
     );
-    const bodies = packBytes(batch.map((message) => message.body));
-    const wrappedKeys = packBytes(deliveries.map((delivery) => delivery.wrappedKey));
+    // Sealed at rest under the key of each message's day of expiry.
+    const now = Date.now();
+    const keyDays = batch.map((message) => keyDayFor(now, message.ttlSeconds));
+    const keys = await this.dayKeys.forSealing(keyDays);
+    const bodies = packBytes(
+      batch.map((message, index) => seal(message.body, keys.get(keyDays[index])!)),
+    );
+    const wrappedKeys = packBytes(
+      deliveries.map((delivery) => seal(delivery.wrappedKey, keys.get(keyDays[delivery.index])!)),
+    );
     const result = await this.pool.query<StoredMessage & { index: number }>({
       name: 'messages-insert-batch',
       text: `
         WITH input AS (
           SELECT i.*, substr($11::bytea, i.body_offset + 1, i.body_length) AS body
-          FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::int[], $8::int[], $9::int[], $10::int[])
+          FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::int[], $8::int[], $9::int[], $10::int[], $17::date[])
             AS i(index, sender_account_id, sender_device_id, client_message_id, recipient_account_id, conversation_id,
-                 body_offset, body_length, device_count, ttl_seconds)
+                 body_offset, body_length, device_count, ttl_seconds, key_day)
         ), claimed AS (
           -- Idempotency: the claim of (sender device, client message id); a retry claims nothing.
           INSERT INTO message_client_ids (sender_device_id, client_message_id, message_id, accepted_at, expires_at)
@@ -269,17 +289,17 @@ export class MessagesRepository {
           ORDER BY input.index
           RETURNING id, seq, sender_device_id, client_message_id, accepted_at, expires_at
         ), bodies AS (
-          INSERT INTO message_bodies (message_id, expires_at, body)
-          SELECT message.id, message.expires_at, input.body FROM message
+          INSERT INTO message_bodies (message_id, expires_at, body, key_day)
+          SELECT message.id, message.expires_at, input.body, input.key_day FROM message
           JOIN input ON message.sender_device_id = input.sender_device_id
                     AND message.client_message_id = input.client_message_id
         ), fanout AS (
           INSERT INTO fanout_pending (message_id, accepted_at, expires_at)
           SELECT id, accepted_at, expires_at FROM message
         ), stored AS (
-          INSERT INTO deliveries (device_id, message_seq, message_id, expires_at, wrapped_key)
+          INSERT INTO deliveries (device_id, message_seq, message_id, expires_at, wrapped_key, key_day)
           SELECT keyed.device_id, message.seq, message.id, message.expires_at,
-                 substr($16::bytea, keyed.key_offset + 1, keyed.key_length)
+                 substr($16::bytea, keyed.key_offset + 1, keyed.key_length), input.key_day
           FROM unnest($12::int[], $13::uuid[], $14::int[], $15::int[]) AS keyed(index, device_id, key_offset, key_length)
           JOIN input ON input.index = keyed.index
           JOIN message ON message.sender_device_id = input.sender_device_id
@@ -306,6 +326,7 @@ export class MessagesRepository {
         wrappedKeys.offsets,
         wrappedKeys.lengths,
         wrappedKeys.blob,
+        keyDays,
       ],
     });
     const byIndex = new Map(result.rows.map(({ index, ...accepted }) => [index, accepted]));
@@ -357,11 +378,13 @@ export class MessagesRepository {
   // sent: the page's rows (one more than the limit, which tells whether more
   // wait) carry their size from octet_length, which reads the length from the
   // stored value's header without loading it, and a running sum keeps the
-  // rows that fit. Node never holds more than the cap of one read.
+  // rows that fit (less what sealing at rest adds, which the wire does not
+  // carry). Node never holds more than the cap of one read.
   private async queryPending(reads: PendingRead[]): Promise<PendingPage[]> {
-    const result = await this.pool.query<PendingMessage & { readIndex: number; fetched: string }>({
-      name: 'deliveries-pending-batch-capped',
-      text: `WITH d AS MATERIALIZED (
+    const result = await this.pool.query<SealedPendingRow & { readIndex: number; fetched: string }>(
+      {
+        name: 'deliveries-pending-batch-capped',
+        text: `WITH d AS MATERIALIZED (
                SELECT read.index AS read_index, page.*
                FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::bigint[]) WITH ORDINALITY
                     AS read(device_id, after_seq, page_size, max_bytes, index)
@@ -371,9 +394,10 @@ export class MessagesRepository {
                         sum(sized.wire_bytes) OVER (ORDER BY sized.message_seq) AS running_bytes
                  FROM (
                    SELECT dl.*,
-                          4 * ((octet_length(dl.wrapped_key) + 2) / 3)
+                          4 * ((octet_length(dl.wrapped_key) - ${SEALED_EXTRA} + 2) / 3)
                           + 4 * ((COALESCE((SELECT octet_length(b.body) FROM message_bodies b
-                                   WHERE b.message_id = dl.message_id AND b.expires_at = dl.expires_at), 0) + 2) / 3)
+                                   WHERE b.message_id = dl.message_id AND b.expires_at = dl.expires_at), 0)
+                                  - ${SEALED_EXTRA} + 2) / 3)
                             AS wire_bytes
                    FROM deliveries dl
                    WHERE dl.device_id = read.device_id AND dl.message_seq > read.after_seq AND dl.expires_at > now()
@@ -386,19 +410,21 @@ export class MessagesRepository {
              SELECT d.read_index AS "readIndex", d.fetched, ${PENDING_COLUMNS}
              FROM d CROSS JOIN ${PENDING_MESSAGE}
              ORDER BY d.read_index, d.message_seq`,
-      values: [
-        reads.map((read) => read.deviceId),
-        reads.map((read) => read.afterSeq),
-        reads.map((read) => read.limit),
-        reads.map((read) => read.maxBytes),
-      ],
-    });
+        values: [
+          reads.map((read) => read.deviceId),
+          reads.map((read) => read.afterSeq),
+          reads.map((read) => read.limit),
+          reads.map((read) => read.maxBytes),
+        ],
+      },
+    );
     // Rows come ordered by read, then seq: each goes straight to its read's page.
     const pages = reads.map((): PendingPage & { fetched: number } => ({
       messages: [],
       more: false,
       fetched: 0,
     }));
+    await this.openSealed(result.rows);
     for (const { readIndex, fetched, ...message } of result.rows) {
       message.seq = Number(message.seq);
       const page = pages[Number(readIndex) - 1];
@@ -411,7 +437,7 @@ export class MessagesRepository {
 
   /** Which of these messages are still pending for the device, in acceptance order (live delivery's late commits). */
   async pendingByIds(deviceId: string, messageIds: string[]): Promise<PendingMessage[]> {
-    const result = await this.pool.query<PendingMessage>({
+    const result = await this.pool.query<SealedPendingRow>({
       name: 'deliveries-pending-by-ids',
       text: `SELECT ${PENDING_COLUMNS}
              FROM deliveries d CROSS JOIN ${PENDING_MESSAGE}
@@ -419,7 +445,28 @@ export class MessagesRepository {
              ORDER BY d.message_seq`,
       values: [deviceId, messageIds],
     });
+    await this.openSealed(result.rows);
     return result.rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+  }
+
+  /**
+   * Opens, in place, the body and wrapped key of rows read with
+   * PENDING_COLUMNS (base64 in, base64 out, as the wire carries them) and
+   * drops their key day, which is not for clients.
+   */
+  private async openSealed(rows: SealedPendingRow[]): Promise<void> {
+    const keys = await this.dayKeys.forOpening(
+      rows.flatMap((row) => (row.keyDay === null ? [] : [row.keyDay])),
+    );
+    for (const row of rows) {
+      const key = row.keyDay === null ? undefined : keys.get(row.keyDay);
+      if (key) {
+        row.wrappedKey = openBase64(row.wrappedKey, key);
+        // Null when its last delivery was acked as it was read.
+        if (row.body !== null) row.body = openBase64(row.body, key);
+      }
+      delete (row as Partial<SealedPendingRow>).keyDay;
+    }
   }
 
   /**
@@ -516,13 +563,13 @@ export class MessagesRepository {
     reason: UndeliveredReason,
   ): Promise<void> {
     await tx.execute(
-      sql`WITH gone AS (DELETE FROM deliveries WHERE device_id = ${deviceId} RETURNING message_id, expires_at, wrapped_key),
+      sql`WITH gone AS (DELETE FROM deliveries WHERE device_id = ${deviceId} RETURNING message_id, expires_at, wrapped_key, key_day),
           held AS (
             -- A legal hold on the device's account, or on a sender, keeps what is dropped here.
             INSERT INTO held_messages (held_account_id, message_id, device_id, sender_account_id,
-                   sender_device_id, conversation_id, body, wrapped_key, accepted_at, expires_at)
+                   sender_device_id, conversation_id, body, wrapped_key, key_day, accepted_at, expires_at)
             SELECT h.account_id, g.message_id, ${deviceId}, m.sender_account_id, m.sender_device_id,
-                   m.conversation_id, b.body, g.wrapped_key, m.accepted_at, m.expires_at
+                   m.conversation_id, b.body, g.wrapped_key, g.key_day, m.accepted_at, m.expires_at
               FROM gone g
               JOIN messages m ON m.id = g.message_id AND m.expires_at = g.expires_at
               JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at
@@ -706,10 +753,10 @@ export class MessagesRepository {
       cutoff AS (SELECT now() + interval '1 minute' AS at),
       copies AS (
         INSERT INTO held_messages (held_account_id, message_id, device_id, sender_account_id,
-               sender_device_id, conversation_id, body, wrapped_key, accepted_at, expires_at)
+               sender_device_id, conversation_id, body, wrapped_key, key_day, accepted_at, expires_at)
         SELECT h.account_id, m.id, d.device_id,
                m.sender_account_id, m.sender_device_id, m.conversation_id, b.body, d.wrapped_key,
-               m.accepted_at, m.expires_at
+               d.key_day, m.accepted_at, m.expires_at
           FROM held h
           JOIN devices dv ON dv.account_id = h.account_id
           JOIN deliveries d ON d.device_id = dv.id AND d.expires_at <= (SELECT at FROM cutoff)
@@ -717,7 +764,7 @@ export class MessagesRepository {
           JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at
         UNION ALL
         SELECT h.account_id, m.id, d.device_id, m.sender_account_id, m.sender_device_id,
-               m.conversation_id, b.body, d.wrapped_key, m.accepted_at, m.expires_at
+               m.conversation_id, b.body, d.wrapped_key, d.key_day, m.accepted_at, m.expires_at
           FROM held h
           JOIN messages m ON m.sender_account_id = h.account_id AND m.expires_at <= (SELECT at FROM cutoff)
           JOIN deliveries d ON d.message_id = m.id AND d.expires_at = m.expires_at

@@ -9,6 +9,7 @@ import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import type { SendMessageDto } from './dto/messages.dto.js';
 import { DeviceQueues } from './device-queues.js';
+import { DayKeys } from './at-rest/day-keys.service.js';
 import { copyOf } from './message-copy.js';
 import { EphemeralSendService } from './ephemeral-send.service.js';
 import { SendCoverage } from './send-coverage.js';
@@ -51,6 +52,8 @@ export interface PurgeResult {
   heldCopies: number;
   /** Messages that expired with devices that never acked them (recorded for their senders). */
   expiredUnread: number;
+  /** The days whose at-rest keys were destroyed (YYYY-MM-DD): their rows are unreadable anywhere. */
+  dayKeysDestroyed: string[];
   /** How long each step took (ensure, drop, delete), for the log and the benchmark. */
   stepMs: Record<'ensure' | 'drop' | 'delete', number>;
 }
@@ -92,6 +95,7 @@ export class MessagesService implements OnModuleInit {
     private readonly noticeNumbers: NoticeNumbers,
     private readonly rateLimiter: RateLimiter,
     private readonly metrics: MetricsService,
+    private readonly dayKeys: DayKeys,
     @Inject(ENV) private readonly env: Env,
   ) {}
 
@@ -310,6 +314,9 @@ export class MessagesService implements OnModuleInit {
     // And what expired unread is recorded: the senders' status and their `expired` frames.
     const expiredUnread = await this.repository.recordExpiredUnread();
     const leaving = await this.repository.expiredDeliveriesPerDevice();
+    // The keys of the days that are over go before their partitions: the
+    // rows' copies elsewhere (backups, replicas, WAL) are unreadable from then.
+    const dayKeysDestroyed = await this.dayKeys.destroyEnded();
     const partitions = await timed('drop', () =>
       this.repository.dropEndedPartitions(DDL_LOCK_TIMEOUT_MS),
     );
@@ -327,6 +334,7 @@ export class MessagesService implements OnModuleInit {
       oldestExpiryLeft: await this.repository.oldestExpiry(),
       heldCopies,
       expiredUnread,
+      dayKeysDestroyed,
       stepMs,
     };
   }

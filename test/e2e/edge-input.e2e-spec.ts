@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { signChallenge, toBase64, type SupernodeClient } from '../../src/client/index.js';
 import { sendBodyLimit } from '../../src/config/request-limits.js';
+import { SEAL_OVERHEAD_BYTES } from '../../src/messages/at-rest/sealing.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';
 import { openRaw } from '../support/raw-http.js';
@@ -293,7 +294,8 @@ describe('input at the HTTP edge: framework errors, canonical ids, limits that a
         'SELECT octet_length(body) AS bytes FROM message_bodies WHERE message_id = $1',
         [accepted.messageId],
       );
-      expect(stored.rows).toEqual([{ bytes: MAX_BODY }]);
+      // Stored whole, sealed at rest (docs/retention.md).
+      expect(stored.rows).toEqual([{ bytes: MAX_BODY + SEAL_OVERHEAD_BYTES }]);
       for (const device of devices.slice(1)) {
         const read = await device.sync();
         expect(read.map((message) => (message.content as { text: string }).text)).toEqual([text]);

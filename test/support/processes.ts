@@ -70,7 +70,15 @@ export async function startServerProcess(
 }
 
 function stringEnv(env: Env): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value)]));
+  return Object.fromEntries(
+    Object.entries(env)
+      .filter(([, value]) => value !== undefined)
+      // Keys (AT_REST_MASTER_KEY) are configured in base64.
+      .map(([key, value]) => [
+        key,
+        Buffer.isBuffer(value) ? value.toString('base64') : String(value),
+      ]),
+  );
 }
 
 /** A free TCP port (bind to 0, read it back, release). */

@@ -34,6 +34,8 @@ export async function createTestEnv(
     RATE_LIMIT_CONVERSATIONS: '100000',
     RATE_LIMIT_MEMBER_ADDS: '100000',
     RATE_LIMIT_DIRECTORY: '100000',
+    // Configured, as an operator would (the crypto-shredding test also starts without).
+    AT_REST_MASTER_KEY: randomBytes(32).toString('base64'),
     ...overrides,
     DATABASE_URL: url.toString(),
     REDIS_PREFIX: `snt_${suffix}`,

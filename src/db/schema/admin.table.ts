@@ -1,4 +1,4 @@
-import { bigint, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
+import { bigint, date, jsonb, pgTable, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import { bytea, timestamptz } from './columns.js';
 
 /**
@@ -68,6 +68,8 @@ export const heldMessages = pgTable(
     conversationId: uuid('conversation_id'),
     body: bytea('body').notNull(),
     wrappedKey: bytea('wrapped_key').notNull(),
+    // Sealed as they were pending: the hold keeps this day's key from the purge.
+    keyDay: date('key_day', { mode: 'string' }),
     acceptedAt: timestamptz('accepted_at').notNull(),
     expiresAt: timestamptz('expires_at').notNull(),
     heldAt: timestamptz('held_at').notNull().defaultNow(),
