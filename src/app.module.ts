@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module.js';
 import { CallsModule } from './calls/calls.module.js';
+import { AfterCommitModule } from './common/after-commit.js';
 import { ConfigModule } from './config/config.module.js';
 import type { Env } from './config/env.js';
 import { ConversationsModule } from './conversations/conversations.module.js';
@@ -27,6 +28,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(env),
+        AfterCommitModule,
         DbModule,
         RedisModule,
         QueueModule,

@@ -41,6 +41,9 @@ export function httpServerOptions(env: Env) {
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) =>
       sendProblem(reply, toProblem(error, logger)),
     clientErrorHandler: answerClientError,
+    // A closing process answers with a problem+json 503 and Retry-After
+    // instead (prepareHttpEdge).
+    return503OnClosing: false,
   };
 }
 
@@ -96,6 +99,22 @@ export function prepareHttpEdge(
     }
     // fastify's own parser (it refuses __proto__ and constructor keys); it calls done.
     void parseJson(request, body.toString(), done);
+  });
+  // A process shutting down still gets requests on keep-alive connections
+  // (in-flight ones finish): they are answered 503 with Retry-After and the
+  // connection closed, so that the client sends again, to another process.
+  let closing = false;
+  server.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  server.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) {
+      done();
+      return;
+    }
+    reply.header('connection', 'close');
+    sendProblem(reply, Problem.unavailable('This process is shutting down; send again', 1));
   });
   const httpServer = app.getHttpServer();
   httpServer.maxConnections = env.HTTP_MAX_CONNECTIONS;

@@ -1,4 +1,5 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { AFTER_COMMIT_GRACE_MS, AfterCommitWork } from '../common/after-commit.js';
 import { drizzle, NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { ENV, type Env } from '../config/env.js';
@@ -49,8 +50,12 @@ export function createPool(env: Env): pg.Pool {
 
 @Injectable()
 class PoolCloser implements OnApplicationShutdown {
-  constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly afterCommit: AfterCommitWork,
+  ) {}
   async onApplicationShutdown(): Promise<void> {
+    await this.afterCommit.settled(AFTER_COMMIT_GRACE_MS);
     await this.pool.end();
   }
 }

@@ -1,5 +1,6 @@
 import { describeError } from '../common/describe-error.js';
 import { Injectable, Logger } from '@nestjs/common';
+import { AfterCommitWork } from '../common/after-commit.js';
 import type { AckedMessage, PendingMessage } from './messages.repository.js';
 import type { NoticeNumber } from './notice-numbers.js';
 
@@ -33,6 +34,8 @@ export class MessageEvents {
   private readonly acceptedListeners: AcceptedListener[] = [];
   private readonly ackedListeners: AckedListener[] = [];
 
+  constructor(private readonly afterCommit: AfterCommitWork) {}
+
   onAccepted(listener: AcceptedListener): void {
     this.acceptedListeners.push(listener);
   }
@@ -44,18 +47,22 @@ export class MessageEvents {
   emitAccepted(accepted: AcceptedEvent): void {
     for (const listener of this.acceptedListeners) {
       // Called at once (a listener may send frames before the sender's answer goes).
-      new Promise<void>((resolve) => resolve(listener(accepted))).catch((error: Error) =>
-        this.logger.warn(`accepted listener failed: ${describeError(error)}`),
-      );
+      this.afterCommit
+        .track(new Promise<void>((resolve) => resolve(listener(accepted))))
+        .catch((error: Error) =>
+          this.logger.warn(`accepted listener failed: ${describeError(error)}`),
+        );
     }
   }
 
   emitAcked(deviceId: string, acked: AckedMessage[]): void {
     if (acked.length === 0) return;
     for (const listener of this.ackedListeners) {
-      listener(deviceId, acked).catch((error: Error) =>
-        this.logger.warn(`acked listener failed: ${describeError(error)}`),
-      );
+      this.afterCommit
+        .track(listener(deviceId, acked))
+        .catch((error: Error) =>
+          this.logger.warn(`acked listener failed: ${describeError(error)}`),
+        );
     }
   }
 }

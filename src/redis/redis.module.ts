@@ -1,4 +1,5 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { AFTER_COMMIT_GRACE_MS, AfterCommitWork } from '../common/after-commit.js';
 import { Redis } from 'ioredis';
 import { ENV, type Env } from '../config/env.js';
 
@@ -61,8 +62,12 @@ function waitUntilReady(redis: Redis, timeoutMs: number): Promise<void> {
 
 @Injectable()
 class RedisCloser implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
-  onApplicationShutdown(): void {
+  constructor(
+    @Inject(REDIS) private readonly redis: Redis,
+    private readonly afterCommit: AfterCommitWork,
+  ) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.afterCommit.settled(AFTER_COMMIT_GRACE_MS);
     this.redis.disconnect();
   }
 }

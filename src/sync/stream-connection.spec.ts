@@ -125,6 +125,11 @@ class FakeInbox implements StreamDependencies {
   /** Ciphertext bytes a page may hold (PAGE_MAX_BYTES); each message counts as 1. */
   pageBytes = Number.POSITIVE_INFINITY;
   ackError: Error | undefined;
+  /** Thrown by the next acks, one each, before ackError. */
+  ackErrors: Error[] = [];
+  acks = 0;
+  /** Set to record what the stream reports instead of failing the test. */
+  reported: { error: Error; during: string }[] | undefined;
   private gate: Promise<void> = Promise.resolve();
   private openGate: () => void = () => undefined;
 
@@ -155,21 +160,28 @@ class FakeInbox implements StreamDependencies {
   };
   pendingByIds = (_deviceId: string, ids: string[]) =>
     Promise.resolve(this.pending.filter((pending) => ids.includes(pending.messageId)));
-  ack = () => (this.ackError ? Promise.reject(this.ackError) : Promise.resolve(0));
-  onError = (error: Error) => {
-    throw error;
+  ack = () => {
+    this.acks++;
+    const error = this.ackErrors.shift() ?? this.ackError;
+    return error ? Promise.reject(error) : Promise.resolve(0);
+  };
+  onError = (error: Error, during: string) => {
+    if (!this.reported) throw error;
+    this.reported.push({ error, during });
   };
 }
 
 function open(
   inbox: FakeInbox,
   socket = new FakeSocket(),
+  ackRetryDelaysMs?: number[],
 ): { socket: FakeSocket; stream: StreamConnection } {
   const device = { deviceId: 'device', accountId: 'account' } as never;
   return {
     socket,
     stream: new StreamConnection(socket as never, device, inbox, socket.transport, {
       bufferBytes: 1000,
+      ackRetryDelaysMs,
     }),
   };
 }
@@ -341,4 +353,61 @@ describe('StreamConnection', () => {
       expect.objectContaining({ type: 'error', code: 'rate_limited', retryAfter: 7 }),
     ]);
   });
+
+  describe('an ack refused for now (overload, a deadlock, a restart)', () => {
+    const ackFrame = JSON.stringify({
+      type: 'ack',
+      messageIds: ['7f1c7a52-9f0e-4a53-8f6e-2b1b3c4d5e6f'],
+    });
+    const deadlock = () => Object.assign(new Error('deadlock detected'), { code: '40P01' });
+    const poolTimeout = () => new Error('timeout exceeded when trying to connect');
+
+    it('is tried again, reading nothing more from the client meanwhile, and stored without an error frame', async () => {
+      const inbox = new FakeInbox();
+      inbox.ackErrors = [deadlock(), poolTimeout()];
+      const { socket } = open(inbox, new FakeSocket(), [20, 20]);
+      socket.receive(ackFrame);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(socket.isPaused).toBe(true);
+      await waitUntil(() => inbox.acks === 3 && !socket.isPaused);
+      await settled();
+      expect(socket.frames).toEqual([]);
+    });
+
+    it('ends in a service_unavailable error frame when it is still refused after the last try', async () => {
+      const inbox = new FakeInbox();
+      inbox.ackError = deadlock();
+      inbox.reported = [];
+      const { socket } = open(inbox, new FakeSocket(), [1, 1]);
+      socket.receive(ackFrame);
+      await waitUntil(() => socket.frames.length > 0);
+      expect(inbox.acks).toBe(3);
+      expect(socket.frames).toEqual([
+        expect.objectContaining({ type: 'error', code: 'service_unavailable' }),
+      ]);
+      expect(inbox.reported).toEqual([{ error: inbox.ackError, during: 'ack' }]);
+      expect(socket.isPaused).toBe(false);
+    });
+
+    it('is not tried again when the failure is not a refusal for now', async () => {
+      const inbox = new FakeInbox();
+      inbox.ackError = new Error('a bug');
+      inbox.reported = [];
+      const { socket } = open(inbox, new FakeSocket(), [1, 1]);
+      socket.receive(ackFrame);
+      await waitUntil(() => socket.frames.length > 0);
+      expect(inbox.acks).toBe(1);
+      expect(socket.frames).toEqual([
+        expect.objectContaining({ type: 'error', code: 'service_unavailable' }),
+      ]);
+    });
+  });
 });
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in 2 s');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}

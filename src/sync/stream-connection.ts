@@ -1,7 +1,9 @@
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { BoundedMap, BoundedSet } from '../common/bounded-set.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Problem } from '../common/problem.js';
+import { isUnavailable } from '../common/unavailable.js';
 import { uuidString } from '../common/validation.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { inboxMessageView } from '../messages/inbox-message.view.js';
@@ -19,6 +21,12 @@ export const MAX_UNREAD_ERROR_FRAMES = 16;
 // read until one is done, so a client that sends faster than PostgreSQL
 // stores waits in TCP instead of in this process's memory.
 const MAX_ACKS_IN_FLIGHT = 8;
+// An ack that PostgreSQL or Redis refuses for now (no free connection in
+// time, a deadlock, a statement cancelled by its timeout) is tried again
+// after each of these pauses, and the socket is not read meanwhile: under
+// overload a client's acks slow down instead of failing. After the last,
+// the client is told to send it again (service_unavailable).
+const ACK_RETRY_DELAYS_MS = [50, 200, 500, 1000, 2000, 4000];
 // Late commits read by id (rare) are read this many at a time.
 const LATE_READ_BATCH = 16;
 export const CLOSE_POLICY_VIOLATION = 1008;
@@ -66,6 +74,8 @@ export interface StreamDependencies {
 export interface StreamLimits {
   /** No frame is written while this many bytes wait to go out on the socket (backpressure). */
   bufferBytes: number;
+  /** The pauses before each new try of an ack refused for now (default ACK_RETRY_DELAYS_MS). */
+  ackRetryDelaysMs?: readonly number[];
 }
 
 /**
@@ -92,6 +102,7 @@ export class StreamConnection {
   private readonly recentlyAcked = new BoundedSet<string>(MAX_RECENTLY_ACKED);
   private unreadErrorFrames = 0;
   private acksInFlight = 0;
+  private acksRetrying = 0;
   private readonly framesInFlight = new Set<Promise<void>>();
 
   constructor(
@@ -318,7 +329,7 @@ export class StreamConnection {
         const key = this.sent.get(messageId);
         if (key !== undefined) keys.set(messageId, key);
       }
-      await this.dependencies.ack(this.device.deviceId, frame.data.messageIds, keys);
+      await this.storeAck(frame.data.messageIds, keys);
       for (const messageId of frame.data.messageIds) this.forgetAcked(messageId);
     } catch (error) {
       if (error instanceof Problem && error.status === 429) {
@@ -331,7 +342,30 @@ export class StreamConnection {
       }
     } finally {
       this.acksInFlight--;
-      if (this.acksInFlight < MAX_ACKS_IN_FLIGHT && this.socket.isPaused) this.socket.resume();
+      if (this.acksInFlight < MAX_ACKS_IN_FLIGHT && this.acksRetrying === 0 && this.socket.isPaused)
+        this.socket.resume();
+    }
+  }
+
+  /** Stores an ack, trying again while a dependency refuses work for now; the socket is not read meanwhile. */
+  private async storeAck(messageIds: string[], keys: ReadonlyMap<string, string>): Promise<void> {
+    const delays = this.limits.ackRetryDelaysMs ?? ACK_RETRY_DELAYS_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.dependencies.ack(this.device.deviceId, messageIds, keys);
+        return;
+      } catch (error) {
+        const refusedForNow =
+          isUnavailable(error) || (error instanceof Problem && error.status === 503);
+        if (!refusedForNow || attempt >= delays.length) throw error;
+      }
+      this.acksRetrying++;
+      this.socket.pause();
+      try {
+        await sleep(delays[attempt]);
+      } finally {
+        this.acksRetrying--;
+      }
     }
   }
 }

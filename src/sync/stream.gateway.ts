@@ -10,6 +10,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { AfterCommitWork } from '../common/after-commit.js';
 import { Problem } from '../common/problem.js';
 import { ENV, type Env } from '../config/env.js';
 import { PresenceService } from '../directory/presence.service.js';
@@ -83,6 +84,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     private readonly wakeups: WakeupService,
     private readonly ephemeralSends: EphemeralSendService,
     private readonly rateLimiter: RateLimiter,
+    private readonly afterCommit: AfterCommitWork,
     @Inject(DEVICE_ROUTER) private readonly router: DeviceRouter,
     @Inject(ENV) private readonly env: Env,
   ) {}
@@ -242,7 +244,8 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     this.connections.set(device.deviceId, local);
     this.sessions.set(connection, session);
     this.metrics.streamConnections.inc();
-    socket.on('close', () => void this.closed(connection));
+    // Its last acks and its wake-up check finish before a shutdown closes the pool.
+    socket.on('close', () => void this.afterCommit.track(this.closed(connection)));
     socket.on('error', () => socket.terminate());
     // One stream too many for this device: its oldest makes room.
     for (const oldest of local) {
@@ -350,8 +353,10 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
    * presence read denied them.
    */
   private wakeDevicesGone(messages: RoutedMessage[]): void {
-    this.wakeups
-      .requestForMessages(messages, (deviceId) => !this.connections.has(deviceId))
+    this.afterCommit
+      .track(
+        this.wakeups.requestForMessages(messages, (deviceId) => !this.connections.has(deviceId)),
+      )
       .catch((error: Error) => this.logger.warn(`wake-up not requested: ${describeError(error)}`));
   }
 
