@@ -6,5 +6,8 @@ source scripts/ensure-deps.sh
 source scripts/services.sh
 # The call tests allocate a relay on a real coturn (Debian's), started by the test itself.
 command -v turnserver >/dev/null || bash scripts/coturn.sh install
+# The fault suite's short scenarios run a Redis and a PostgreSQL of their own.
+command -v redis-server >/dev/null || install_package redis-server
+ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || install_package postgresql
 npm run --silent build
 NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" exec npx jest "$@"

@@ -127,7 +127,13 @@ export async function startServer(
           ? output.includes('processes listening')
           : await isReady(port);
     if (ready) break;
-    if (Date.now() > deadline) throw new Error(`${role} process not ready after 30 s`);
+    if (Date.now() > deadline) {
+      // Not left running: it would hold the port of the next try.
+      stopping = true;
+      child.kill('SIGKILL');
+      await exited;
+      throw new Error(`${role} process not ready after 30 s`);
+    }
     await sleep(100);
   }
   return {

@@ -102,4 +102,49 @@ describe('MessageStream', () => {
       await server.close();
     }
   });
+
+  it('hands a message that comes twice to onMessage once, says so to onDuplicate, and acks both', async () => {
+    const server = http.createServer();
+    const wss = new WebSocketServer({ server });
+    const acked: string[] = [];
+    const frame = JSON.stringify({ type: 'message', message: { messageId: 'm1' } });
+    wss.on('connection', (ws) => {
+      ws.on('message', (data) =>
+        acked.push(
+          ...(JSON.parse((data as Buffer).toString()) as { messageIds: string[] }).messageIds,
+        ),
+      );
+      ws.send(frame);
+      ws.send(frame);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const handled: string[] = [];
+    const duplicates: string[] = [];
+    const stream = new MessageStream(
+      {
+        streamUrl: () => `ws://127.0.0.1:${port}/v1/stream`,
+        freshToken: () => Promise.resolve('token'),
+        decrypt: (message) => Promise.resolve(message as never),
+      },
+      {
+        onMessage: (message) => void handled.push(message.messageId),
+        onDuplicate: (messageId) => duplicates.push(messageId),
+      },
+      { ackDelayMs: 1 },
+    );
+    try {
+      await stream.open();
+      for (let waited = 0; acked.length < 2 && waited < 2000; waited += 10) await sleep(10);
+      expect({ handled, duplicates, acked }).toEqual({
+        handled: ['m1'],
+        duplicates: ['m1'],
+        acked: ['m1', 'm1'],
+      });
+    } finally {
+      await stream.close();
+      wss.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

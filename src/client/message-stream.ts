@@ -23,6 +23,11 @@ export interface StreamHandlers {
   onError?(error: Error): void;
   /** Every (re)connection, after the socket opens. */
   onConnect?(): void;
+  /**
+   * A message handled before came again (a reconnect after its ack was lost,
+   * a redelivery): acked again and not handed to onMessage. For counting.
+   */
+  onDuplicate?(messageId: string): void;
 }
 
 export interface StreamOptions {
@@ -203,6 +208,7 @@ export class MessageStream {
   private async handle(message: InboxMessage): Promise<void> {
     if (this.handled.has(message.messageId)) {
       this.queueAck(message.messageId); // seen before a crash or reconnect: ack again, never handle twice
+      this.handlers.onDuplicate?.(message.messageId);
       return;
     }
     try {

@@ -151,9 +151,13 @@ class FakeInbox implements StreamDependencies {
   }
 
   lastNotice = (): Promise<NoticeNumber> => Promise.resolve(this.last);
+  /** Thrown by the next reads, one each (PostgreSQL refusing work for now). */
+  readErrors: Error[] = [];
   pendingAfter = async (_deviceId: string, afterSeq: number, limit: number) => {
     this.reads++;
     await this.gate;
+    const error = this.readErrors.shift();
+    if (error) throw error;
     const after = this.pending.filter((pending) => pending.seq > afterSeq);
     const messages = after.slice(0, Math.min(limit, this.pageBytes));
     return { messages, more: after.length > messages.length };
@@ -175,6 +179,7 @@ function open(
   inbox: FakeInbox,
   socket = new FakeSocket(),
   ackRetryDelaysMs?: number[],
+  drainRetryDelaysMs?: number[],
 ): { socket: FakeSocket; stream: StreamConnection } {
   const device = { deviceId: 'device', accountId: 'account' } as never;
   return {
@@ -182,6 +187,7 @@ function open(
     stream: new StreamConnection(socket as never, device, inbox, socket.transport, {
       bufferBytes: 1000,
       ackRetryDelaysMs,
+      drainRetryDelaysMs,
     }),
   };
 }
@@ -401,6 +407,21 @@ describe('StreamConnection', () => {
         expect.objectContaining({ type: 'error', code: 'service_unavailable' }),
       ]);
     });
+  });
+
+  it('tries a drain that failed again by itself, so a notified message does not wait for the next notice', async () => {
+    const inbox = new FakeInbox();
+    inbox.reported = [];
+    const socket = new FakeSocket();
+    const { stream } = open(inbox, socket, undefined, [5, 5]);
+    await stream.catchUp();
+    inbox.accept(1);
+    const unnumbered = inbox.accept(2); // its number does not follow: a read is needed
+    inbox.readErrors = [new Error('timeout exceeded when trying to connect'), new Error('again')];
+    stream.notify(unnumbered.message.messageId);
+    await waitUntil(() => socket.sentIds.length === 2);
+    expect(socket.sentIds).toEqual(['m1', 'm2']);
+    expect(inbox.reported.map((report) => report.during)).toEqual(['drain', 'drain']);
   });
 });
 

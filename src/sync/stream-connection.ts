@@ -27,6 +27,11 @@ const MAX_ACKS_IN_FLIGHT = 8;
 // overload a client's acks slow down instead of failing. After the last,
 // the client is told to send it again (service_unavailable).
 const ACK_RETRY_DELAYS_MS = [50, 200, 500, 1000, 2000, 4000];
+// A drain that failed (PostgreSQL refusing work for now) is tried again after
+// these pauses while the socket is open: otherwise what it was to send would
+// wait for the next notification, which may never come (a fault run found
+// messages left unsent that way).
+const DRAIN_RETRY_DELAYS_MS = [250, 1000, 2000, 5000, 10_000, 30_000];
 // Late commits read by id (rare) are read this many at a time.
 const LATE_READ_BATCH = 16;
 export const CLOSE_POLICY_VIOLATION = 1008;
@@ -76,6 +81,8 @@ export interface StreamLimits {
   bufferBytes: number;
   /** The pauses before each new try of an ack refused for now (default ACK_RETRY_DELAYS_MS). */
   ackRetryDelaysMs?: readonly number[];
+  /** The pauses before each new try of a drain that failed (default DRAIN_RETRY_DELAYS_MS). */
+  drainRetryDelaysMs?: readonly number[];
 }
 
 /**
@@ -103,6 +110,8 @@ export class StreamConnection {
   private unreadErrorFrames = 0;
   private acksInFlight = 0;
   private acksRetrying = 0;
+  private drainFailures = 0;
+  private drainRetry: NodeJS.Timeout | undefined;
   private readonly framesInFlight = new Set<Promise<void>>();
 
   constructor(
@@ -156,7 +165,32 @@ export class StreamConnection {
       return;
     }
     this.notified.add(messageId);
-    this.drain().catch((error: Error) => this.dependencies.onError(error, 'drain'));
+    this.drainOrRetry();
+  }
+
+  /** Sends everything pending from the start, trying again while that fails (presence was lost). */
+  resync(): void {
+    this.cursor = 0;
+    this.drainOrRetry();
+  }
+
+  private drainOrRetry(): void {
+    this.drain().then(
+      () => {
+        this.drainFailures = 0;
+      },
+      (error: Error) => {
+        this.dependencies.onError(error, 'drain');
+        if (this.drainRetry || !this.isOpen()) return;
+        const delays = this.limits.drainRetryDelaysMs ?? DRAIN_RETRY_DELAYS_MS;
+        const delay = delays[Math.min(this.drainFailures++, delays.length - 1)];
+        this.drainRetry = setTimeout(() => {
+          this.drainRetry = undefined;
+          if (this.isOpen()) this.drainOrRetry();
+        }, delay);
+        this.drainRetry.unref();
+      },
+    );
   }
 
   sendFrame(frame: object, written?: () => void): void {

@@ -409,11 +409,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     try {
       const lost = await this.presence.refresh([...this.connections.keys()]);
       for (const deviceId of lost) {
-        for (const connection of this.connections.get(deviceId) ?? []) {
-          connection
-            .catchUp()
-            .catch((error: Error) => this.logger.warn(`re-sync failed: ${describeError(error)}`));
-        }
+        for (const connection of this.connections.get(deviceId) ?? []) connection.resync();
       }
     } catch (error) {
       this.logger.warn(`presence refresh failed: ${describeError(error)}`);

@@ -1,0 +1,79 @@
+import { type DeviceIdentity, SupernodeClient, SupernodeError } from '../../../src/client/index.js';
+import { epochMs, sleep } from '../../lib/clock.js';
+
+// The senders of a fault run (bench/faults/): sends at a fixed rate through
+// one API process and, when a send fails, again with the same client message
+// id, alternately through the other, until a deadline.
+
+export interface FaultSend {
+  /** Where each send goes: an account, or a conversation. */
+  to: { accountId: string } | { conversationId: string };
+  /** The devices it is addressed to. */
+  deviceIds: string[];
+  /** Index into the senders. */
+  sender: number;
+}
+
+interface Setup {
+  sendUrl: string;
+  otherUrl: string;
+  identities: DeviceIdentity[];
+}
+
+let senders: SupernodeClient[] = [];
+let sendersElsewhere: SupernodeClient[] = [];
+
+export const handlers = {
+  async setup({ sendUrl, otherUrl, identities }: Setup) {
+    senders = await Promise.all(identities.map((id) => SupernodeClient.fromIdentity(sendUrl, id)));
+    sendersElsewhere = await Promise.all(
+      identities.map((id) => SupernodeClient.fromIdentity(otherUrl, id)),
+    );
+    return {};
+  },
+
+  /** Sends `plan` in order at `rate` per second; resolves once every send is accepted or given up. */
+  async run({ plan, rate, deadlineMs }: { plan: FaultSend[]; rate: number; deadlineMs: number }) {
+    const accepted: [string, string[]][] = [];
+    const errorsByStatus: Record<string, number> = {};
+    let connectionErrors = 0;
+    let neverAccepted = 0;
+    const failures: string[] = [];
+    const sendOne = async (send: FaultSend, index: number) => {
+      const clientMessageId = crypto.randomUUID();
+      const deadline = Date.now() + deadlineMs;
+      for (let attempt = 0; Date.now() < deadline; attempt++) {
+        const client = (attempt % 2 === 0 ? senders : sendersElsewhere)[send.sender];
+        try {
+          const answer = await client.sendText(send.to, `fault ${index}`, { clientMessageId });
+          accepted.push([answer.messageId, send.deviceIds]);
+          return;
+        } catch (error) {
+          if (error instanceof SupernodeError) {
+            errorsByStatus[error.status] = (errorsByStatus[error.status] ?? 0) + 1;
+            // 408: the request did not arrive in time; 429 and 5xx: later. Anything else is final.
+            if (error.status < 500 && error.status !== 429 && error.status !== 408) {
+              if (failures.length < 5) failures.push(error.message);
+              break;
+            }
+          } else {
+            connectionErrors++;
+          }
+        }
+        await sleep(Math.min(2000, 100 * 2 ** attempt));
+      }
+      neverAccepted++;
+    };
+    const started = epochMs();
+    const running = new Set<Promise<void>>();
+    for (let index = 0; index < plan.length; index++) {
+      const wait = started + (index / rate) * 1000 - epochMs();
+      if (wait > 1) await sleep(wait);
+      const send = sendOne(plan[index], index);
+      running.add(send);
+      void send.finally(() => running.delete(send));
+    }
+    await Promise.all(running);
+    return { accepted, errorsByStatus, connectionErrors, neverAccepted, failures };
+  },
+};
