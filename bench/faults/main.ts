@@ -36,22 +36,29 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
     void Promise.allSettled([redis.kill(), postgres.stop()]).then(() => process.exit(130));
   });
 const results: ScenarioResult[] = [];
+const failedRuns: string[] = [];
 try {
   for (const name of names) {
     const scenario = SCENARIOS.find((candidate) => candidate.name === name)!;
     progress(`${name}: ${options.rate} msgs/s for ${options.seconds} s`);
-    const result = await runScenario(
-      scenario,
-      { redis, postgres },
-      {
-        rate: Number(options.rate),
-        seconds: Number(options.seconds),
-        faultAtSeconds: Number(options.faultAt),
-        resultsDir,
-      },
-    );
-    results.push(result);
-    progress(`${name}: ${JSON.stringify(result)}`);
+    try {
+      const result = await runScenario(
+        scenario,
+        { redis, postgres },
+        {
+          rate: Number(options.rate),
+          seconds: Number(options.seconds),
+          faultAtSeconds: Number(options.faultAt),
+          resultsDir,
+        },
+      );
+      results.push(result);
+      progress(`${name}: ${JSON.stringify(result)}`);
+    } catch (error) {
+      // The run itself broke (a load process that never answered): said, and the next one runs.
+      failedRuns.push(`${name}: ${(error as Error).message}`);
+      progress(`${name}: the run failed: ${(error as Error).message}`);
+    }
   }
 } finally {
   await redis.kill();
@@ -86,4 +93,6 @@ console.log(
 const file = path.join(resultsDir, `faults-${new Date().toISOString().replaceAll(':', '-')}.json`);
 writeFileSync(file, JSON.stringify(results, null, 2));
 progress(`wrote ${file}`);
-process.exit(results.some((result) => result.lost > 0 || result.duplicates > 0) ? 1 : 0);
+for (const failed of failedRuns) console.log(`run failed: ${failed}`);
+const failing = results.some((result) => result.lost > 0 || result.duplicates > 0);
+process.exit(failing || failedRuns.length > 0 ? 1 : 0);

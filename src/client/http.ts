@@ -22,14 +22,27 @@ export interface HttpTransport {
   ): Promise<HttpAnswer>;
 }
 
-/** The default transport: `fetch` against `baseUrl`. */
-export function fetchTransport(baseUrl: string): HttpTransport {
+/**
+ * The default transport: `fetch` against `baseUrl`. A request that has no
+ * whole answer within `timeoutMs` (default 30 s) fails (a TimeoutError), so
+ * that a server that accepted the connection and then stalled or died never
+ * holds a call forever; a send is safe to try again (same clientMessageId).
+ */
+export function fetchTransport(
+  baseUrl: string,
+  { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
+): HttpTransport {
   return {
     async request(method, path, { token, json }) {
       const headers: Record<string, string> = {};
       if (json !== undefined) headers['content-type'] = 'application/json';
       if (token) headers.authorization = `Bearer ${token}`;
-      const response = await fetch(new URL(path, baseUrl), { method, headers, body: json });
+      const response = await fetch(new URL(path, baseUrl), {
+        method,
+        headers,
+        body: json,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       return {
         status: response.status,
         text: await response.text(),

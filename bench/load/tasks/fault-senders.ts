@@ -1,4 +1,9 @@
-import { type DeviceIdentity, SupernodeClient, SupernodeError } from '../../../src/client/index.js';
+import {
+  type DeviceIdentity,
+  fetchTransport,
+  SupernodeClient,
+  SupernodeError,
+} from '../../../src/client/index.js';
 import { epochMs, sleep } from '../../lib/clock.js';
 
 // The senders of a fault run (bench/faults/): sends at a fixed rate through
@@ -25,10 +30,13 @@ let sendersElsewhere: SupernodeClient[] = [];
 
 export const handlers = {
   async setup({ sendUrl, otherUrl, identities }: Setup) {
-    senders = await Promise.all(identities.map((id) => SupernodeClient.fromIdentity(sendUrl, id)));
-    sendersElsewhere = await Promise.all(
-      identities.map((id) => SupernodeClient.fromIdentity(otherUrl, id)),
-    );
+    // A process that stalls mid-request is given up on after 10 s (the send is tried again).
+    const clientOf = (url: string, identity: DeviceIdentity) =>
+      SupernodeClient.fromIdentity(url, identity, {
+        transport: fetchTransport(url, { timeoutMs: 10_000 }),
+      });
+    senders = await Promise.all(identities.map((id) => clientOf(sendUrl, id)));
+    sendersElsewhere = await Promise.all(identities.map((id) => clientOf(otherUrl, id)));
     return {};
   },
 
