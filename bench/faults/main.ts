@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { progress } from '../lib/progress.js';
+import { startedProcesses } from '../lib/rpc.js';
 import { runScenario, type ScenarioResult } from './run.js';
 import { SCENARIOS } from './scenarios.js';
 import { PrivatePostgres, PrivateRedis } from './services.js';
@@ -33,6 +34,7 @@ progress(`own Redis at ${redis.url}, own PostgreSQL at 127.0.0.1:${postgres.port
 // Interrupted (Ctrl-C, a timeout): the Redis and PostgreSQL of this run go too.
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {
+    for (const child of startedProcesses) child.kill('SIGKILL');
     void Promise.allSettled([redis.kill(), postgres.stop()]).then(() => process.exit(130));
   });
 const results: ScenarioResult[] = [];

@@ -52,6 +52,7 @@ export const handlers = {
       const deadline = Date.now() + deadlineMs;
       for (let attempt = 0; Date.now() < deadline; attempt++) {
         const client = (attempt % 2 === 0 ? senders : sendersElsewhere)[send.sender];
+        let retryAfterMs: number | undefined;
         try {
           const answer = await client.sendText(send.to, `fault ${index}`, { clientMessageId });
           accepted.push([answer.messageId, send.deviceIds]);
@@ -59,6 +60,8 @@ export const handlers = {
         } catch (error) {
           if (error instanceof SupernodeError) {
             errorsByStatus[error.status] = (errorsByStatus[error.status] ?? 0) + 1;
+            const retryAfter = Number(error.problem.retryAfter);
+            if (retryAfter > 0) retryAfterMs = retryAfter * 1000;
             // 408: the request did not arrive in time; 429 and 5xx: later. Anything else is final.
             if (error.status < 500 && error.status !== 429 && error.status !== 408) {
               if (failures.length < 5) failures.push(error.message);
@@ -68,7 +71,10 @@ export const handlers = {
             connectionErrors++;
           }
         }
-        await sleep(Math.min(2000, 100 * 2 ** attempt));
+        // As a client should: Retry-After when the server gives one, else a
+        // growing pause; jittered, so that refused sends do not come back at once.
+        const pause = retryAfterMs ?? Math.min(2000, 100 * 2 ** attempt);
+        await sleep(pause / 2 + Math.random() * pause);
       }
       neverAccepted++;
     };
