@@ -18,6 +18,14 @@ describe('toProblem, for a dependency that cannot serve now', () => {
     ['the client’s query timeout', new Error('Query read timeout')],
     ['a refused connection', Object.assign(new Error('connect'), { code: 'ECONNREFUSED' })],
     ['a wrapped driver error', new Error('Failed query', { cause: pgError('57014') })],
+    [
+      'Redis full (maxmemory, noeviction)',
+      new Error("OOM command not allowed when used memory > 'maxmemory'."),
+    ],
+    [
+      'a pg client cut mid-restart',
+      new Error('Client has encountered a connection error and is not queryable'),
+    ],
   ])('answers %s with 503 and Retry-After', (_case, error) => {
     const problem = toProblem(error, quiet);
     expect(problem).toMatchObject({ status: 503, code: 'service_unavailable' });

@@ -1,7 +1,8 @@
-// Connection failures to PostgreSQL or Redis, and PostgreSQL refusing work
-// for now (a statement cancelled by its timeout, a lock not granted in time,
-// a deadlock, too many connections, shutting down): answer 503 with
-// Retry-After, not 500.
+// Connection failures to PostgreSQL or Redis, Redis refusing writes (full
+// under noeviction: OOM; a replica: READONLY; loading its data: LOADING),
+// and PostgreSQL refusing work for now (a statement cancelled by its
+// timeout, a lock not granted in time, a deadlock, too many connections,
+// shutting down): answer 503 with Retry-After, not 500.
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -24,7 +25,7 @@ export function isUnavailable(error: unknown): boolean {
       (UNAVAILABLE_CODES.has(code) ||
         (/^[0-9A-Z]{5}$/.test(code) &&
           UNAVAILABLE_CODE_PREFIXES.some((prefix) => code.startsWith(prefix))))) ||
-    /timeout exceeded when trying to connect|Query read timeout|Connection terminated|Connection is closed|max retries per request|enableOfflineQueue|Stream isn't writeable/i.test(
+    /timeout exceeded when trying to connect|Query read timeout|Connection terminated|Connection is closed|max retries per request|enableOfflineQueue|Stream isn't writeable|connection error and is not queryable|^OOM command not allowed|^READONLY|^LOADING/i.test(
       message,
     )
   );
