@@ -29,22 +29,24 @@ export class AdminController {
   ) {}
 
   @Get('purge-log')
-  async readPurgeLog(@AdminCaller() actor: string, @Query() page: LogPageDto) {
-    const entries = await this.purgeLog.read(page.after, page.limit);
-    await this.audit.record(actor, 'purge_log_read', null, {
-      after: page.after,
-      rows: entries.length,
-    });
-    return { entries: entries.map(entryView) };
+  readPurgeLog(@AdminCaller() actor: string, @Query() page: LogPageDto) {
+    return this.readLog(actor, page, 'purge_log_read', this.purgeLog);
   }
 
   @Get('audit-log')
-  async readAuditLog(@AdminCaller() actor: string, @Query() page: LogPageDto) {
-    const entries = await this.audit.read(page.after, page.limit);
-    await this.audit.record(actor, 'audit_log_read', null, {
-      after: page.after,
-      rows: entries.length,
-    });
+  readAuditLog(@AdminCaller() actor: string, @Query() page: LogPageDto) {
+    return this.readLog(actor, page, 'audit_log_read', this.audit);
+  }
+
+  /** A page of a log, the read itself recorded on the audit log. */
+  private async readLog(
+    actor: string,
+    page: LogPageDto,
+    action: 'purge_log_read' | 'audit_log_read',
+    log: { read(afterSeq: number, limit: number): Promise<ChainedRow[]> },
+  ) {
+    const entries = await log.read(page.after, page.limit);
+    await this.audit.record(actor, action, null, { after: page.after, rows: entries.length });
     return { entries: entries.map(entryView) };
   }
 

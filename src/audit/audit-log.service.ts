@@ -30,15 +30,11 @@ export class AuditLog {
   }
 
   /** Per calendar month (UTC): holds placed and released, exports made. No identities. */
-  async transparency(): Promise<
-    { period: string; holdsPlaced: number; holdsReleased: number; exports: number }[]
-  > {
+  transparency() {
     return this.log.countsByMonth('audit_log', {
       holdsPlaced: 'hold_placed',
       holdsReleased: 'hold_released',
       exports: 'held_export',
-    }) as Promise<
-      { period: string; holdsPlaced: number; holdsReleased: number; exports: number }[]
-    >;
+    });
   }
 }

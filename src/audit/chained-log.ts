@@ -54,21 +54,23 @@ export class ChainedLog {
   }
 
   /** Per calendar month (UTC), how many rows of each named action (keys of `actions`). */
-  async countsByMonth(
+  async countsByMonth<Name extends string>(
     table: ChainedTable,
-    actions: Record<string, string>,
-  ): Promise<Record<string, string | number>[]> {
-    const names = Object.keys(actions);
+    actions: Record<Name, string>,
+  ): Promise<({ period: string } & Record<Name, number>)[]> {
+    const names = Object.keys(actions) as Name[];
     const result = await this.pool.query<Record<string, string>>(
       `SELECT to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS period,
               ${names.map((_name, index) => `count(*) FILTER (WHERE action = $${index + 1}) AS c${index}`).join(', ')}
          FROM ${table} WHERE action = ANY($${names.length + 1}::text[])
         GROUP BY 1 ORDER BY 1`,
-      [...names.map((name) => actions[name]), Object.values(actions)],
+      [...names.map((name) => actions[name]), Object.values<string>(actions)],
     );
     return result.rows.map((row) => ({
       period: row.period,
-      ...Object.fromEntries(names.map((name, index) => [name, Number(row[`c${index}`])])),
+      ...(Object.fromEntries(
+        names.map((name, index) => [name, Number(row[`c${index}`])]),
+      ) as Record<Name, number>),
     }));
   }
 

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 // How long a shutdown waits for after-commit work before it closes the pool
 // and Redis anyway (within main.ts's deadline for the whole shutdown).
-export const AFTER_COMMIT_GRACE_MS = 5000;
+const AFTER_COMMIT_GRACE_MS = 5000;
 
 @Injectable()
 export class AfterCommitWork {
@@ -28,7 +28,7 @@ export class AfterCommitWork {
    * awaited too), or after `timeoutMs`: a dependency that hangs must not
    * hold the shutdown forever.
    */
-  async settled(timeoutMs: number): Promise<void> {
+  async settled(timeoutMs = AFTER_COMMIT_GRACE_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.running.size > 0 && Date.now() < deadline) {
       await Promise.race([

@@ -1,5 +1,5 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import { AFTER_COMMIT_GRACE_MS, AfterCommitWork } from '../common/after-commit.js';
+import { AfterCommitWork } from '../common/after-commit.js';
 import { drizzle, NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { ENV, type Env } from '../config/env.js';
@@ -55,7 +55,7 @@ class PoolCloser implements OnApplicationShutdown {
     private readonly afterCommit: AfterCommitWork,
   ) {}
   async onApplicationShutdown(): Promise<void> {
-    await this.afterCommit.settled(AFTER_COMMIT_GRACE_MS);
+    await this.afterCommit.settled();
     await this.pool.end();
   }
 }

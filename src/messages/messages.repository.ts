@@ -192,6 +192,16 @@ const maintenance = (text: string): pg.QueryConfig & { query_timeout: number } =
   query_timeout: MAINTENANCE_STATEMENT_TIMEOUT_MS + CLIENT_TIMEOUT_MARGIN_MS,
 });
 
+// At most $1 rows of `table` where `condition` holds (it may end with an
+// ORDER BY), skipping rows that another purge run holds.
+const deleteBatch = (table: string, condition: string) => `
+  DELETE FROM ${table} WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM ${table} WHERE ${condition} LIMIT $1 FOR UPDATE SKIP LOCKED))
+  RETURNING 1`;
+
+// A record kept for the sender's status (expired_messages, message_undelivered) that is past its time.
+const STATUS_RECORD_EXPIRED = `expires_at <= now() - make_interval(secs => ${STATUS_KEPT_AFTER_EXPIRY_SECONDS})`;
+
 /**
  * The only code that touches messages, deliveries and receipts. The hot paths
  * are single SQL statements on the pool (named, so PostgreSQL plans them once).
@@ -451,8 +461,9 @@ export class MessagesRepository {
 
   /**
    * Opens, in place, the body and wrapped key of rows read with
-   * PENDING_COLUMNS (base64 in, base64 out, as the wire carries them) and
-   * drops their key day, which is not for clients.
+   * PENDING_COLUMNS (base64 in, base64 out, as the wire carries them). The
+   * key day stays on the row: nothing sends it (inboxMessageView picks the
+   * wire's fields), and deleting a property on every row read costs more.
    */
   private async openSealed(rows: SealedPendingRow[]): Promise<void> {
     const keys = await this.dayKeys.forOpening(
@@ -465,7 +476,6 @@ export class MessagesRepository {
         // Null when its last delivery was acked as it was read.
         if (row.body !== null) row.body = openBase64(row.body, key);
       }
-      delete (row as Partial<SealedPendingRow>).keyDay;
     }
   }
 
@@ -917,28 +927,10 @@ export class MessagesRepository {
     const result = await this.pool.query<{ count: number }>({
       name: 'messages-delete-expired-side-rows',
       text: `
-        WITH claims AS (
-          DELETE FROM message_client_ids WHERE ctid = ANY(ARRAY(
-            SELECT ctid FROM message_client_ids WHERE expires_at <= now()
-            ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED))
-          RETURNING 1
-        ), marks AS (
-          DELETE FROM fanout_pending WHERE ctid = ANY(ARRAY(
-            SELECT ctid FROM fanout_pending WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED))
-          RETURNING 1
-        ), expired AS (
-          DELETE FROM expired_messages WHERE ctid = ANY(ARRAY(
-            SELECT ctid FROM expired_messages
-             WHERE expires_at <= now() - make_interval(secs => ${STATUS_KEPT_AFTER_EXPIRY_SECONDS})
-             LIMIT $1 FOR UPDATE SKIP LOCKED))
-          RETURNING 1
-        ), undelivered AS (
-          DELETE FROM message_undelivered WHERE ctid = ANY(ARRAY(
-            SELECT ctid FROM message_undelivered
-             WHERE expires_at <= now() - make_interval(secs => ${STATUS_KEPT_AFTER_EXPIRY_SECONDS})
-             LIMIT $1 FOR UPDATE SKIP LOCKED))
-          RETURNING 1
-        )
+        WITH claims AS (${deleteBatch('message_client_ids', 'expires_at <= now() ORDER BY expires_at')}),
+        marks AS (${deleteBatch('fanout_pending', 'expires_at <= now()')}),
+        expired AS (${deleteBatch('expired_messages', STATUS_RECORD_EXPIRED)}),
+        undelivered AS (${deleteBatch('message_undelivered', STATUS_RECORD_EXPIRED)})
         SELECT greatest((SELECT count(*) FROM claims), (SELECT count(*) FROM marks),
                         (SELECT count(*) FROM undelivered), (SELECT count(*) FROM expired))::int AS count`,
       values: [batchSize],

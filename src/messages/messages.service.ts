@@ -324,7 +324,7 @@ export class MessagesService implements OnModuleInit {
       inBatches(batchSize, maxBatches, (size) => this.repository.deleteExpired(size)),
     );
     // Off the queue counts: what expired is gone from every device's queue.
-    for (const { deviceId, count } of leaving) await this.queues.released(deviceId, count);
+    await Promise.all(leaving.map(({ deviceId, count }) => this.queues.released(deviceId, count)));
     return {
       createdDays,
       droppedPartitions: partitions.length,

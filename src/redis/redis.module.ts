@@ -1,5 +1,5 @@
 import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
-import { AFTER_COMMIT_GRACE_MS, AfterCommitWork } from '../common/after-commit.js';
+import { AfterCommitWork } from '../common/after-commit.js';
 import { Redis } from 'ioredis';
 import { ENV, type Env } from '../config/env.js';
 
@@ -67,7 +67,7 @@ class RedisCloser implements OnApplicationShutdown {
     private readonly afterCommit: AfterCommitWork,
   ) {}
   async onApplicationShutdown(): Promise<void> {
-    await this.afterCommit.settled(AFTER_COMMIT_GRACE_MS);
+    await this.afterCommit.settled();
     this.redis.disconnect();
   }
 }

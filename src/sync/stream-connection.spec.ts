@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { PendingMessage } from '../messages/messages.repository.js';
 import type { NoticeNumber } from '../messages/notice-numbers.js';
 import { Problem } from '../common/problem.js';
+import { waitFor } from '../../test/support/wait.js';
 import {
   CLOSE_POLICY_VIOLATION,
   MAX_UNREAD_ERROR_FRAMES,
@@ -375,7 +376,7 @@ describe('StreamConnection', () => {
       socket.receive(ackFrame);
       await new Promise((resolve) => setTimeout(resolve, 5));
       expect(socket.isPaused).toBe(true);
-      await waitUntil(() => inbox.acks === 3 && !socket.isPaused);
+      await waitFor('the stream', () => inbox.acks === 3 && !socket.isPaused);
       await settled();
       expect(socket.frames).toEqual([]);
     });
@@ -386,7 +387,7 @@ describe('StreamConnection', () => {
       inbox.reported = [];
       const { socket } = open(inbox, new FakeSocket(), [1, 1]);
       socket.receive(ackFrame);
-      await waitUntil(() => socket.frames.length > 0);
+      await waitFor('the stream', () => socket.frames.length > 0);
       expect(inbox.acks).toBe(3);
       expect(socket.frames).toEqual([
         expect.objectContaining({ type: 'error', code: 'service_unavailable' }),
@@ -401,7 +402,7 @@ describe('StreamConnection', () => {
       inbox.reported = [];
       const { socket } = open(inbox, new FakeSocket(), [1, 1]);
       socket.receive(ackFrame);
-      await waitUntil(() => socket.frames.length > 0);
+      await waitFor('the stream', () => socket.frames.length > 0);
       expect(inbox.acks).toBe(1);
       expect(socket.frames).toEqual([
         expect.objectContaining({ type: 'error', code: 'service_unavailable' }),
@@ -419,16 +420,8 @@ describe('StreamConnection', () => {
     const unnumbered = inbox.accept(2); // its number does not follow: a read is needed
     inbox.readErrors = [new Error('timeout exceeded when trying to connect'), new Error('again')];
     stream.notify(unnumbered.message.messageId);
-    await waitUntil(() => socket.sentIds.length === 2);
+    await waitFor('the stream', () => socket.sentIds.length === 2);
     expect(socket.sentIds).toEqual(['m1', 'm2']);
     expect(inbox.reported.map((report) => report.during)).toEqual(['drain', 'drain']);
   });
 });
-
-async function waitUntil(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in 2 s');
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
