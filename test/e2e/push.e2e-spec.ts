@@ -27,6 +27,8 @@ describe('Web Push wake-ups', () => {
       // Long enough that a second normal push within a test can only mean the throttle failed.
       PUSH_MIN_INTERVAL_SECONDS: '3600',
       RATE_LIMIT_URGENT_PER_PAIR: '3',
+      // A push service that stalls holds a worker slot this long at most.
+      PUSH_TIMEOUT_MS: '1000',
     });
     const processEnv = { NODE_EXTRA_CA_CERTS: double.caPath };
     [server, apiOnly] = await Promise.all([
@@ -257,6 +259,29 @@ describe('Web Push wake-ups', () => {
     expect([first.status, retry.status]).toEqual([429, 201]);
     expect(retry.receivedAt - first.receivedAt).toBeGreaterThanOrEqual(1900);
     expect(await subscriptionRows(grace.deviceId)).toBe(1);
+  });
+
+  it('gives up on a push service that does not answer, and reads no more than the cap of an answer', async () => {
+    const alice = await newAccount(server.baseUrl, 'alice');
+    const gina = await newAccount(server.baseUrl, 'gina');
+    const hal = await newAccount(server.baseUrl, 'hal');
+    const stalled = await subscribed(gina);
+    const chatty = await subscribed(hal);
+    double.answerNext(stalled.endpoint, { status: 201, stall: true });
+    const huge = 64 * 1024 * 1024;
+    double.answerNext(chatty.endpoint, { status: 201, bodyBytes: huge });
+    await alice.sendText({ accountId: gina.accountId }, 'to a stalled push service');
+    await alice.sendText({ accountId: hal.accountId }, 'to a chatty push service');
+    await waitFor('both answers to end', () =>
+      [stalled, chatty].every((subscription) =>
+        double.answerEnds.some((end) => end.endpoint === subscription.endpoint),
+      ),
+    );
+    const endOf = (endpoint: string) => double.answerEnds.find((end) => end.endpoint === endpoint)!;
+    // PUSH_TIMEOUT_MS is 1 s here: the connection is dropped soon after, not held.
+    expect(endOf(stalled.endpoint).closedAfterMs).toBeLessThan(3000);
+    // The default cap is 16 KiB: the server hangs up long before 64 MiB.
+    expect(endOf(chatty.endpoint).bodyBytesWritten).toBeLessThan(huge / 4);
   });
 
   it('drops the subscription of a revoked device', async () => {

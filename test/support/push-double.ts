@@ -35,7 +35,25 @@ interface Subscriber {
   ecdh: ReturnType<typeof createECDH>;
   auth: Buffer;
   /** Statuses to answer next (then 201), with their headers. */
-  answers: { status: number; headers?: Record<string, string> }[];
+  answers: Answer[];
+}
+
+interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+  /** Never answer: the server must give up by itself. */
+  stall?: true;
+  /** A body of this many bytes after the status, written until the client hangs up. */
+  bodyBytes?: number;
+}
+
+/** How an answer with a stall or a long body ended, as the double saw it. */
+export interface AnswerEnd {
+  endpoint: string;
+  /** From the request's arrival until the client closed the connection. */
+  closedAfterMs: number;
+  /** Body bytes written before it did. */
+  bodyBytesWritten: number;
 }
 
 /**
@@ -50,6 +68,7 @@ export class PushDouble {
   readonly pushes: ReceivedPush[] = [];
   /** Requests the double could not verify or decrypt (answered 400). */
   readonly failures: string[] = [];
+  readonly answerEnds: AnswerEnd[] = [];
   private readonly subscribers = new Map<string, Subscriber>();
 
   private constructor(
@@ -116,12 +135,31 @@ export class PushDouble {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        const { status, headers } = double.receive(
-          request.url ?? '',
-          request.headers,
-          Buffer.concat(chunks),
+        const arrived = Date.now();
+        const answer = double.receive(request.url ?? '', request.headers, Buffer.concat(chunks));
+        if (!answer.stall && !answer.bodyBytes) {
+          response.writeHead(answer.status, answer.headers).end();
+          return;
+        }
+        let written = 0;
+        response.socket?.once('close', () =>
+          double.answerEnds.push({
+            endpoint: `${double.origin}${request.url}`,
+            closedAfterMs: Date.now() - arrived,
+            bodyBytesWritten: written,
+          }),
         );
-        response.writeHead(status, headers).end();
+        if (answer.stall) return;
+        response.writeHead(answer.status, answer.headers);
+        const chunk = Buffer.alloc(64 * 1024, 1);
+        const writeMore = () => {
+          while (written < answer.bodyBytes! && !response.destroyed) {
+            written += chunk.length;
+            if (!response.write(chunk)) return void response.once('drain', writeMore);
+          }
+          response.end();
+        };
+        writeMore();
       });
     });
     return double;
@@ -142,7 +180,7 @@ export class PushDouble {
   }
 
   /** The next pushes to `endpoint` get these answers, in order (then 201). */
-  answerNext(endpoint: string, ...answers: Subscriber['answers']): void {
+  answerNext(endpoint: string, ...answers: Answer[]): void {
     this.subscribers.get(endpoint)?.answers.push(...answers);
   }
 
@@ -156,11 +194,7 @@ export class PushDouble {
     rmSync(this.directory, { recursive: true, force: true });
   }
 
-  private receive(
-    url: string,
-    headers: IncomingHttpHeaders,
-    body: Buffer,
-  ): { status: number; headers?: Record<string, string> } {
+  private receive(url: string, headers: IncomingHttpHeaders, body: Buffer): Answer {
     const endpoint = `${this.origin}${url}`;
     const subscriber = this.subscribers.get(endpoint);
     if (!subscriber) return { status: 404 };
