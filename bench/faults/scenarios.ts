@@ -7,6 +7,13 @@ const RESTART_AFTER_MS = 2000;
 /** The faults of `npm run faults`, one per run, each injected once mid-load. */
 export const SCENARIOS: Scenario[] = [
   {
+    // The control: the same load with no fault, so that the other rows can be
+    // read against what this host does when nothing fails.
+    name: 'none',
+    what: 'no fault (the control)',
+    inject: async () => undefined,
+  },
+  {
     name: 'kill-sender-api',
     what: "SIGKILL of the senders' API process, started again 2 s later",
     inject: (cluster) => cluster.sendApi.killAndRestart('SIGKILL', RESTART_AFTER_MS),

@@ -65,8 +65,8 @@ let baseUrl = '';
 let client: KeepAliveHttp | undefined;
 
 /** A client for this test, closed after it. */
-function keepAlive(maxSockets: number): KeepAliveHttp {
-  client = new KeepAliveHttp(baseUrl, maxSockets);
+function keepAlive(maxSockets: number, options?: { timeoutMs?: number }): KeepAliveHttp {
+  client = new KeepAliveHttp(baseUrl, maxSockets, options);
   return client;
 }
 
@@ -184,6 +184,13 @@ describe('KeepAliveHttp', () => {
     pool.close();
     await Promise.all([first, waiting]);
     await expect(pool.request('GET', '/b')).rejects.toThrow('KeepAliveHttp closed');
+  });
+
+  it('gives up on a request with no answer in time, drops its connection and goes on', async () => {
+    const pool = keepAlive(1, { timeoutMs: 50 });
+    await expect(pool.request('GET', '/slow')).rejects.toThrow('no answer within 50 ms');
+    await expect(pool.request('GET', '/next')).resolves.toMatchObject({ status: 201 });
+    expect(connections).toBe(2);
   });
 
   it('serves as the SDK transport: a problem answer becomes its error, with Retry-After', async () => {

@@ -33,9 +33,14 @@ export class KeepAliveHttp implements HttpTransport {
   private closed = false;
   private readonly all = new Set<Connection>();
 
+  /**
+   * `timeoutMs`: a request with no answer by then fails and its connection is
+   * dropped (the server may still act on it, as with any client that gave up).
+   */
   constructor(
     baseUrl: string,
     private readonly maxSockets: number,
+    private readonly options: { timeoutMs?: number } = {},
   ) {
     const url = new URL(baseUrl);
     this.host = url.hostname;
@@ -56,7 +61,11 @@ export class KeepAliveHttp implements HttpTransport {
     }
     const connection = await this.acquire();
     try {
-      return await connection.send(`${head}\r\n${options.json ?? ''}`, method === 'HEAD');
+      return await connection.send(
+        `${head}\r\n${options.json ?? ''}`,
+        method === 'HEAD',
+        this.options.timeoutMs,
+      );
     } finally {
       this.release(connection);
     }
@@ -124,12 +133,18 @@ class Connection {
     });
   }
 
-  send(request: string, isHead: boolean): Promise<HttpAnswer> {
+  send(request: string, isHead: boolean, timeoutMs?: number): Promise<HttpAnswer> {
     if (!this.reusable) return Promise.reject(new Error('connection closed'));
-    return new Promise((resolve, reject) => {
+    const answer = new Promise<HttpAnswer>((resolve, reject) => {
       this.inFlight = { resolve, reject, head: isHead };
       this.socket.write(request);
     });
+    if (timeoutMs === undefined) return answer;
+    const timer = setTimeout(
+      () => this.fail(new Error(`no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    return answer.finally(() => clearTimeout(timer));
   }
 
   private onData(chunk: Buffer): void {

@@ -1,10 +1,6 @@
-import {
-  type DeviceIdentity,
-  fetchTransport,
-  SupernodeClient,
-  SupernodeError,
-} from '../../../src/client/index.js';
+import { type DeviceIdentity, SupernodeClient, SupernodeError } from '../../../src/client/index.js';
 import { epochMs, sleep } from '../../lib/clock.js';
+import { KeepAliveHttp } from '../../lib/http.js';
 
 // The senders of a fault run (bench/faults/): sends at a fixed rate through
 // one API process and, when a send fails, again with the same client message
@@ -25,18 +21,31 @@ interface Setup {
   identities: DeviceIdentity[];
 }
 
+// Connections to each API process, shared by the senders: enough for the
+// sends in flight at the rate, and a cap on what a stalled server can pile up.
+const SOCKETS_PER_PROCESS = 64;
+// A process that stalls mid-request is given up on after this long (the send is tried again).
+const REQUEST_TIMEOUT_MS = 10_000;
+
 let senders: SupernodeClient[] = [];
 let sendersElsewhere: SupernodeClient[] = [];
+const transports: KeepAliveHttp[] = [];
 
 export const handlers = {
   async setup({ sendUrl, otherUrl, identities }: Setup) {
-    // A process that stalls mid-request is given up on after 10 s (the send is tried again).
-    const clientOf = (url: string, identity: DeviceIdentity) =>
-      SupernodeClient.fromIdentity(url, identity, {
-        transport: fetchTransport(url, { timeoutMs: 10_000 }),
+    // The bench's own client rather than fetch: on a 2-core host the load's
+    // CPU is taken from the servers under test (bench/lib/http.ts).
+    const clientsOf = (url: string) => {
+      const transport = new KeepAliveHttp(url, SOCKETS_PER_PROCESS, {
+        timeoutMs: REQUEST_TIMEOUT_MS,
       });
-    senders = await Promise.all(identities.map((id) => clientOf(sendUrl, id)));
-    sendersElsewhere = await Promise.all(identities.map((id) => clientOf(otherUrl, id)));
+      transports.push(transport);
+      return Promise.all(
+        identities.map((identity) => SupernodeClient.fromIdentity(url, identity, { transport })),
+      );
+    };
+    senders = await clientsOf(sendUrl);
+    sendersElsewhere = await clientsOf(otherUrl);
     return {};
   },
 
@@ -91,3 +100,7 @@ export const handlers = {
     return { accepted, errorsByStatus, connectionErrors, neverAccepted, failures };
   },
 };
+
+export async function close(): Promise<void> {
+  for (const transport of transports) transport.close();
+}
