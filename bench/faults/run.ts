@@ -25,8 +25,8 @@ export interface Cluster {
   redis: PrivateRedis;
   postgres: PrivatePostgres;
   databaseUrl: string;
-  /** Cuts the recipients' live connections without a close frame (set once they are open). */
-  cutStreams: () => Promise<unknown>;
+  /** Calls the streaming phones' load process (bench/load/tasks/fault-phones.ts), once they are connected. */
+  phones: (method: string, args?: object, timeoutMs?: number) => Promise<unknown>;
 }
 
 /** A server process that a fault may kill and a supervisor start again. */
@@ -87,6 +87,8 @@ export interface ScenarioResult {
   delivered: number;
   /** Frames of messages a device had already handled, which the SDK dropped (before dedupe). */
   redelivered: number;
+  /** Phone connections cut in the middle of a catch-up (cut-mid-catch-up). */
+  cutsMidCatchUp: number;
   /** Messages handed to the application twice (after the SDK's dedupe): must be 0. */
   duplicates: number;
   lost: number;
@@ -149,7 +151,7 @@ export async function runScenario(
     redis: services.redis,
     postgres: services.postgres,
     databaseUrl,
-    cutStreams: () => Promise.resolve(),
+    phones: () => Promise.reject(new Error('the phones are not connected yet')),
   };
   await Promise.all([
     cluster.sendApi.start(),
@@ -218,7 +220,7 @@ async function drive(
     LoadProcess.start('fault-senders'),
     LoadProcess.start('fault-phones'),
   ]);
-  cluster.cutStreams = () => phones.call('cut');
+  cluster.phones = (method, args, timeoutMs) => phones.call(method, args, timeoutMs);
   try {
     await sending.call('setup', {
       sendUrl: cluster.sendApi.baseUrl,
@@ -271,6 +273,7 @@ async function drive(
       received: [string, string][];
       latencies: [number, number][];
       redelivered: number;
+      cutsMidCatchUp: number;
     }>('collect');
     const seen = new Map<string, number>(); // "messageId deviceId" → times
     const saw = (deviceId: string, messageId: string) =>
@@ -310,6 +313,7 @@ async function drive(
       expectedDeliveries,
       delivered,
       redelivered: collected.redelivered,
+      cutsMidCatchUp: collected.cutsMidCatchUp,
       duplicates,
       lost: expectedDeliveries - delivered,
       lostSample,

@@ -78,7 +78,21 @@ export const SCENARIOS: Scenario[] = [
     name: 'cut-streams',
     what: "every recipient's TCP connection cut without a close frame",
     inject: async (cluster) => {
-      await cluster.cutStreams();
+      await cluster.phones('cut');
+    },
+  },
+  {
+    name: 'slow-readers',
+    what: 'the phones read slowly for 10 s (their sockets paused 900 ms in every second)',
+    inject: async (cluster) => {
+      await cluster.phones('readSlowly', { ms: 10_000 }, 30_000);
+    },
+  },
+  {
+    name: 'cut-mid-catch-up',
+    what: 'the phones offline for 8 s, then each cut without a close frame 100 messages into its catch-up',
+    inject: async (cluster) => {
+      await cluster.phones('cutMidCatchUp', { offlineMs: 8000, cutAfterMessages: 100 }, 30_000);
     },
   },
 ];

@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { ENV, type Env } from '../config/env.js';
 import { PUSH_BACKOFF, QUEUES } from './queue-names.js';
+import { QueueDepthMetrics } from './queue-depth.metrics.js';
 import { QueueErrorLogger } from './queue-error.logger.js';
 import { ScheduleKeeper } from './schedule-keeper.js';
 
@@ -67,7 +68,7 @@ const DEFAULT_JOB_OPTIONS = {
       defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, attempts: 3 },
     }),
   ],
-  providers: [ScheduleKeeper, QueueErrorLogger],
+  providers: [ScheduleKeeper, QueueErrorLogger, QueueDepthMetrics],
   exports: [BullModule, ScheduleKeeper],
 })
 export class QueueModule {}

@@ -1,3 +1,6 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { JOBS, QUEUES } from '../../src/queue/queue-names.js';
 import { MetricsServer } from '../../src/metrics/metrics.server.js';
 import { FanoutProducer } from '../../src/sync/fanout.producer.js';
 import { newAccount } from '../factories/accounts.js';
@@ -48,6 +51,35 @@ describe('GET /metrics', () => {
     // Route templates only: no ids, and never a token.
     expect(after).not.toContain(bob.accountId);
     expect(after).not.toContain(alice.currentToken ?? 'no-token');
+  });
+});
+
+describe('GET /metrics: queue depths', () => {
+  let world: TestApp;
+  beforeAll(async () => {
+    world = await startTestApp();
+  });
+  afterAll(() => world.close());
+
+  const queueJobs = async (queue: string, state: string) =>
+    metricValue(
+      await (await fetch(`${world.baseUrl}/metrics`)).text(),
+      `supernode_queue_jobs{queue="${queue}",state="${state}"}`,
+    );
+
+  it("shows each queue's jobs by state, read from Redis when scraped", async () => {
+    const push = world.app.get<Queue>(getQueueToken(QUEUES.push));
+    const before = await queueJobs('push', 'delayed');
+    expect(before).toBeGreaterThanOrEqual(0);
+    const job = await push.add(
+      JOBS.pushWakeup,
+      { deviceId: crypto.randomUUID() },
+      { delay: 3_600_000 },
+    );
+    expect(await queueJobs('push', 'delayed')).toBe(before + 1);
+    await job.remove();
+    expect(await queueJobs('push', 'delayed')).toBe(before);
+    expect(await queueJobs('fanout', 'waiting')).toBeGreaterThanOrEqual(0);
   });
 });
 

@@ -1,46 +1,118 @@
+import net from 'node:net';
 import { type DeviceIdentity, SupernodeClient } from '../../../src/client/index.js';
 import type { MessageStream } from '../../../src/client/message-stream.js';
-import { epochMs } from '../../lib/clock.js';
+import { epochMs, sleep } from '../../lib/clock.js';
 
 // The streaming devices of a fault run (bench/faults/): each records what it
 // received (message id → times), when, and the frames the SDK dropped as
-// already handled.
+// already handled. Their TCP connections go through a hook of this task's,
+// so that a scenario can slow the reading, or keep a phone off the network.
 
-const streams: MessageStream[] = [];
+interface Phone {
+  stream: MessageStream;
+  /** The phone's current TCP connection (the SDK opens a new one on reconnect). */
+  socket?: net.Socket;
+  /** Messages received since the last (re)connect. */
+  sinceConnect: number;
+  /** Set: the connection is dropped once it has received this many messages (once). */
+  cutAfter?: number;
+}
+
+const phones: Phone[] = [];
 const received: [string, string][] = [];
 const latencies: [number, number][] = [];
 let redelivered = 0;
+// While set, every connection attempt fails as if the network were down.
+let offline = false;
+let cutsMidCatchUp = 0;
 
 export const handlers = {
   async connect({ url, identities }: { url: string; identities: DeviceIdentity[] }) {
     for (const identity of identities) {
       const client = await SupernodeClient.fromIdentity(url, identity);
-      streams.push(
-        await client.connect({
+      const phone = { sinceConnect: 0 } as Phone;
+      phone.stream = await client.connect(
+        {
           onMessage: (message) => {
             const now = epochMs();
             received.push([identity.deviceId, message.messageId]);
             latencies.push([now, now - Date.parse(message.acceptedAt)]);
+            if (++phone.sinceConnect === phone.cutAfter) {
+              phone.cutAfter = undefined;
+              cutsMidCatchUp++;
+              phone.stream.dropConnection();
+            }
           },
           onDuplicate: () => redelivered++,
+          onConnect: () => (phone.sinceConnect = 0),
           onError: () => undefined,
-        }),
+        },
+        {
+          // Back within a second of the network's return, as a phone on the move would be.
+          maxReconnectDelayMs: 1000,
+          socketOptions: {
+            // (ws calls it with options only; the type is net.connect's, overloads and all.)
+            createConnection: ((options: net.NetConnectOpts) => {
+              // Offline: a port nothing listens on, so the attempt is refused.
+              const socket = net.connect(offline ? { ...options, port: 1 } : options);
+              phone.socket = socket;
+              return socket;
+            }) as typeof net.connect,
+          },
+        },
       );
+      phones.push(phone);
     }
     return {};
   },
 
   /** Cuts every connection without a close frame (the SDK reconnects). */
   cut() {
-    for (const stream of streams) stream.dropConnection();
+    for (const phone of phones) phone.stream.dropConnection();
+    return {};
+  },
+
+  /**
+   * For `ms`, the phones read in short bursts: their sockets are paused for
+   * 900 ms in every second, so what the server sends waits in buffers.
+   */
+  async readSlowly({ ms }: { ms: number }) {
+    const until = epochMs() + ms;
+    while (epochMs() < until) {
+      for (const phone of phones) phone.socket?.pause();
+      await sleep(900);
+      for (const phone of phones) phone.socket?.resume();
+      await sleep(100);
+    }
+    return {};
+  },
+
+  /**
+   * The phones lose the network for `offlineMs` (connections cut, no
+   * reconnect succeeds) while messages pile up; when it is back, each phone's
+   * connection is cut again after its first `cutAfterMessages` messages, in
+   * the middle of its catch-up, and it reconnects once more.
+   */
+  async cutMidCatchUp({
+    offlineMs,
+    cutAfterMessages,
+  }: {
+    offlineMs: number;
+    cutAfterMessages: number;
+  }) {
+    offline = true;
+    for (const phone of phones) phone.stream.dropConnection();
+    await sleep(offlineMs);
+    for (const phone of phones) phone.cutAfter = cutAfterMessages;
+    offline = false;
     return {};
   },
 
   count: () => ({ received: received.length }),
 
-  collect: () => ({ received, latencies, redelivered }),
+  collect: () => ({ received, latencies, redelivered, cutsMidCatchUp }),
 };
 
 export async function close(): Promise<void> {
-  await Promise.all(streams.map((stream) => stream.close().catch(() => undefined)));
+  await Promise.all(phones.map((phone) => phone.stream.close().catch(() => undefined)));
 }
