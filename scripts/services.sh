@@ -2,14 +2,15 @@
 # Sourced by scripts/up.sh and scripts/test.sh. Makes sure PostgreSQL and Redis
 # answer at DATABASE_URL / REDIS_URL (defaults: the standard local ports).
 # Where nothing answers, starts a local one under .data/ (installing the Debian
-# package first when it is missing and we are root), and says so.
+# package first when it is missing and we are root), and says so;
+# scripts/down.sh (npm run down) stops those.
 
 : "${DATABASE_URL:=postgres://postgres@127.0.0.1:5432/supernode}"
 : "${REDIS_URL:=redis://127.0.0.1:6379}"
 export DATABASE_URL REDIS_URL
 
 SN_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SN_DATA="$SN_ROOT/.data"
+SN_DATA="${SN_DATA:-$SN_ROOT/.data}"
 
 # host and port of a URL such as postgres://user:pw@host:5432/db
 url_host() { local rest="${1#*://}"; rest="${rest#*@}"; rest="${rest%%/*}"; echo "${rest%%:*}"; }
@@ -58,6 +59,7 @@ ensure_postgres() {
   "${as[@]}" "$bin/pg_ctl" -D "$SN_DATA/postgres" -l "$SN_DATA/postgres/server.log" -w \
     -o "-p $port -k /tmp -c listen_addresses=$host" start >/dev/null
   wait_for "$host" "$port" PostgreSQL
+  echo "services: PostgreSQL runs in the background; npm run down stops it"
 }
 
 ensure_redis() {
@@ -68,8 +70,10 @@ ensure_redis() {
   command -v redis-server >/dev/null || install_package redis-server || return 1
   mkdir -p "$SN_DATA/redis"
   redis-server --bind "$host" --port "$port" --daemonize yes --dir "$SN_DATA/redis" \
-    --save "" --appendonly no --logfile "$SN_DATA/redis/redis.log"
+    --save "" --appendonly no --logfile "$SN_DATA/redis/redis.log" \
+    --pidfile "$SN_DATA/redis/redis.pid"
   wait_for "$host" "$port" Redis
+  echo "services: Redis runs in the background; npm run down stops it"
 }
 
 ensure_postgres && ensure_redis

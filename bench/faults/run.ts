@@ -1,13 +1,11 @@
-import path from 'node:path';
 import pg from 'pg';
 import { SupernodeClient } from '../../src/client/index.js';
-import type { FaultSend } from '../load/tasks/fault-senders.js';
+import type { SendOutcome } from '../load/tasks/fault-senders.js';
 import { epochMs, sleep } from '../lib/clock.js';
 import { quantile, sortedCopy } from '../lib/latency.js';
 import { progress } from '../lib/progress.js';
 import { LoadProcess } from '../lib/rpc.js';
-import { createBenchDatabase, dropDatabase, withDatabase } from '../lib/provision.js';
-import { BENCH_SERVER_SETTINGS, freePort, type ServerProcess, startServer } from '../lib/server.js';
+import { type Cluster, setUpLoad, startCluster, stopCluster } from './cluster.js';
 import type { PrivatePostgres, PrivateRedis } from './services.js';
 
 export interface RunSettings {
@@ -15,59 +13,6 @@ export interface RunSettings {
   seconds: number;
   faultAtSeconds: number;
   resultsDir: string;
-}
-
-/** The processes of one run: senders use `sendApi`, streaming recipients `recipientApi`. */
-export interface Cluster {
-  sendApi: Restartable;
-  recipientApi: Restartable;
-  worker: Restartable;
-  redis: PrivateRedis;
-  postgres: PrivatePostgres;
-  databaseUrl: string;
-  /** Calls the streaming phones' load process (bench/load/tasks/fault-phones.ts), once they are connected. */
-  phones: (method: string, args?: object, timeoutMs?: number) => Promise<unknown>;
-}
-
-/** A server process that a fault may kill and a supervisor start again. */
-export class Restartable {
-  process!: ServerProcess;
-
-  constructor(
-    readonly role: 'api' | 'worker',
-    private readonly env: Record<string, string>,
-    readonly port: number,
-    private readonly logFile: string,
-  ) {}
-
-  get baseUrl(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  /** Starts the process; a restart that is not ready in time is tried again, twice. */
-  async start(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        this.process = await startServer(this.role, this.env as never, this.port, this.logFile);
-        return;
-      } catch (error) {
-        if (attempt >= 3) throw error;
-        progress(`${this.role} on ${this.port}: ${(error as Error).message}; again`);
-      }
-    }
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    this.process.child.kill(signal);
-  }
-
-  async killAndRestart(signal: 'SIGKILL' | 'SIGTERM', downMs: number): Promise<void> {
-    const exited = new Promise((resolve) => this.process.child.once('exit', resolve));
-    this.signal(signal);
-    await exited;
-    await sleep(downMs);
-    await this.start();
-  }
 }
 
 export interface Scenario {
@@ -105,20 +50,11 @@ export interface ScenarioResult {
   faultError?: string;
 }
 
-const SENDERS = 8;
-const RECIPIENTS = 8;
-const GROUP_SIZE = 4;
 // A send is tried again (same client message id, so stored once) on either
 // API process until this long after its first try: then it is "never accepted".
 const SEND_DEADLINE_MS = 30_000;
 // After the load, how long the recipients may take to receive everything.
 const SETTLE_MS = 90_000;
-
-interface Party {
-  /** The account's phone streams on the recipients' process; its laptop sleeps (syncs at the end). */
-  phone: SupernodeClient;
-  laptop: SupernodeClient;
-}
 
 /**
  * One scenario: a fresh database and Redis, two API processes and a worker,
@@ -131,42 +67,11 @@ export async function runScenario(
   settings: RunSettings,
 ): Promise<ScenarioResult> {
   const runId = `${Math.floor(Date.now() / 1000)}_${scenario.name.replaceAll('-', '_')}`;
-  const databaseUrl = withDatabase(services.postgres.url, `faults_${runId}`);
-  await createBenchDatabase(databaseUrl);
-  await services.redis.command('FLUSHALL');
-  const env = {
-    ...BENCH_SERVER_SETTINGS,
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: services.redis.url,
-    REDIS_PREFIX: 'faults',
-    // Presence of a killed process's devices expires in 15 s, the reconciler looks every 2 s.
-    WS_HEARTBEAT_SECONDS: '5',
-    RECONCILE_INTERVAL_SECONDS: '2',
-  };
-  const log = (role: string) => path.join(settings.resultsDir, `faults-${runId}-${role}.log`);
-  const cluster: Cluster = {
-    sendApi: new Restartable('api', env, await freePort(), log('send-api')),
-    recipientApi: new Restartable('api', env, await freePort(), log('recipient-api')),
-    worker: new Restartable('worker', env, 0, log('worker')),
-    redis: services.redis,
-    postgres: services.postgres,
-    databaseUrl,
-    phones: () => Promise.reject(new Error('the phones are not connected yet')),
-  };
-  await Promise.all([
-    cluster.sendApi.start(),
-    cluster.recipientApi.start(),
-    cluster.worker.start(),
-  ]);
+  const cluster = await startCluster(services, runId, settings.resultsDir);
   try {
     return await drive(scenario, cluster, settings);
   } finally {
-    await Promise.all(
-      [cluster.sendApi, cluster.recipientApi, cluster.worker].map((server) =>
-        server.process.stop(),
-      ),
-    );
-    await dropDatabase(databaseUrl).catch(() => undefined);
+    await stopCluster(cluster);
   }
 }
 
@@ -176,44 +81,8 @@ async function drive(
   settings: RunSettings,
 ): Promise<ScenarioResult> {
   const recipientUrl = cluster.recipientApi.baseUrl;
-  const stamp = Date.now().toString(36);
-  const senders = await Promise.all(
-    Array.from({ length: SENDERS }, (_, index) =>
-      SupernodeClient.createAccount(cluster.sendApi.baseUrl, `s${stamp}${index}`),
-    ),
-  );
-  const parties: Party[] = await Promise.all(
-    Array.from({ length: RECIPIENTS }, async (_, index) => {
-      const phone = await SupernodeClient.createAccount(recipientUrl, `r${stamp}${index}`);
-      const { code } = await phone.createLinkCode();
-      return { phone, laptop: await SupernodeClient.linkDevice(recipientUrl, code) };
-    }),
-  );
-  // Each sender also writes to one group of recipients.
-  const groups = await Promise.all(
-    senders.map((sender, index) =>
-      sender.createConversation(
-        Array.from(
-          { length: GROUP_SIZE },
-          (_, member) => parties[(index + member) % RECIPIENTS].phone.accountId,
-        ),
-      ),
-    ),
-  );
-  const devicesOf = (party: Party) => [party.phone.deviceId, party.laptop.deviceId];
-  const plan: FaultSend[] = Array.from({ length: settings.rate * settings.seconds }, (_, index) => {
-    const sender = index % SENDERS;
-    if (index % 5 === 0)
-      return {
-        sender,
-        to: { conversationId: groups[sender] },
-        deviceIds: Array.from({ length: GROUP_SIZE }, (_, member) =>
-          devicesOf(parties[(sender + member) % RECIPIENTS]),
-        ).flat(),
-      };
-    const party = parties[(index * 7) % RECIPIENTS];
-    return { sender, to: { accountId: party.phone.accountId }, deviceIds: devicesOf(party) };
-  });
+  const { senders, parties, cycle } = await setUpLoad(cluster);
+  const count = settings.rate * settings.seconds;
 
   // The load runs in processes of its own, so that this one keeps the fault's time.
   const [sending, phones] = await Promise.all([
@@ -236,7 +105,7 @@ async function drive(
     const secondsSinceStart = () => (epochMs() - startedAt) / 1000;
     const load = sending.call<SendOutcome>(
       'run',
-      { plan, rate: settings.rate, deadlineMs: SEND_DEADLINE_MS },
+      { cycle, count, rate: settings.rate, deadlineMs: SEND_DEADLINE_MS, keepIds: true },
       (settings.seconds + 120) * 1000,
     );
     await sleep(settings.faultAtSeconds * 1000);
@@ -307,7 +176,7 @@ async function drive(
     return {
       scenario: scenario.name,
       what: scenario.what,
-      sent: plan.length,
+      sent: count,
       accepted: outcome.accepted.length,
       neverAccepted: outcome.neverAccepted,
       expectedDeliveries,
@@ -330,14 +199,6 @@ async function drive(
   } finally {
     await Promise.all([sending.stop(), phones.stop()]);
   }
-}
-
-interface SendOutcome {
-  accepted: [string, string[]][];
-  errorsByStatus: Record<string, number>;
-  connectionErrors: number;
-  neverAccepted: number;
-  failures: string[];
 }
 
 /**

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { type DeviceIdentity, SupernodeClient } from '../../../src/client/index.js';
 import type { MessageStream } from '../../../src/client/message-stream.js';
 import { epochMs, sleep } from '../../lib/clock.js';
+import { quantile, sortedCopy } from '../../lib/latency.js';
 
 // The streaming devices of a fault run (bench/faults/): each records what it
 // received (message id → times), when, and the frames the SDK dropped as
@@ -19,15 +20,22 @@ interface Phone {
 }
 
 const phones: Phone[] = [];
+// With keepIds (a fault run): every delivery, for the check that each came once.
+let keepIds = true;
 const received: [string, string][] = [];
 const latencies: [number, number][] = [];
+let receivedCount = 0;
+// Accepted → received of the deliveries since the last latencyWindow() (a soak's samples).
+let windowMs: number[] = [];
 let redelivered = 0;
 // While set, every connection attempt fails as if the network were down.
 let offline = false;
 let cutsMidCatchUp = 0;
 
 export const handlers = {
-  async connect({ url, identities }: { url: string; identities: DeviceIdentity[] }) {
+  async connect(request: { url: string; identities: DeviceIdentity[]; keepIds?: boolean }) {
+    const { url, identities } = request;
+    keepIds = request.keepIds ?? true;
     for (const identity of identities) {
       const client = await SupernodeClient.fromIdentity(url, identity);
       const phone = { sinceConnect: 0 } as Phone;
@@ -35,8 +43,13 @@ export const handlers = {
         {
           onMessage: (message) => {
             const now = epochMs();
-            received.push([identity.deviceId, message.messageId]);
-            latencies.push([now, now - Date.parse(message.acceptedAt)]);
+            const ms = now - Date.parse(message.acceptedAt);
+            receivedCount++;
+            windowMs.push(ms);
+            if (keepIds) {
+              received.push([identity.deviceId, message.messageId]);
+              latencies.push([now, ms]);
+            }
             if (++phone.sinceConnect === phone.cutAfter) {
               phone.cutAfter = undefined;
               cutsMidCatchUp++;
@@ -108,7 +121,18 @@ export const handlers = {
     return {};
   },
 
-  count: () => ({ received: received.length }),
+  count: () => ({ received: receivedCount }),
+
+  /** Deliveries since the last call, and their p50 and p99 accepted → received. */
+  latencyWindow() {
+    const sorted = sortedCopy(Float64Array.from(windowMs));
+    windowMs = [];
+    return {
+      deliveries: sorted.length,
+      p50Ms: sorted.length ? quantile(sorted, 0.5) : null,
+      p99Ms: sorted.length ? quantile(sorted, 0.99) : null,
+    };
+  },
 
   collect: () => ({ received, latencies, redelivered, cutsMidCatchUp }),
 };
