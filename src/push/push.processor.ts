@@ -1,20 +1,18 @@
 import { Processor } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
-import { type Job, UnrecoverableError } from 'bullmq';
 import { describeError } from '../common/describe-error.js';
 import { ENV, type Env } from '../config/env.js';
 import { PresenceService } from '../directory/presence.service.js';
 import { MessagesService } from '../messages/messages.service.js';
+import { UnrecoverableError } from 'bullmq';
 import { MetricsService } from '../metrics/metrics.service.js';
-import type { JobPayloads } from '../queue/job-payloads.js';
-import { LoggedWorkerHost } from '../queue/logged-worker-host.js';
+import type { JobOf } from '../queue/job-payloads.js';
+import { type JobHandlers, LoggedWorkerHost } from '../queue/logged-worker-host.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
 import { pushTopic, sealPushPayload } from './push-payload.js';
 import { PushSender } from './push-sender.js';
 import { PushSubscriptionsRepository } from './push-subscriptions.repository.js';
 import { VapidKeys } from './vapid-keys.service.js';
-
-type PushJob = Job<JobPayloads[typeof JOBS.pushWakeup]>;
 
 const MAX_BACKOFF_MS = 5 * 60_000;
 
@@ -42,7 +40,11 @@ export function pushBackoff(attemptsMade: number, _type?: string, error?: Error)
  * urgent message does), so no push outlives what it announces.
  */
 @Processor(QUEUES.push, { settings: { backoffStrategy: pushBackoff } })
-export class PushProcessor extends LoggedWorkerHost {
+export class PushProcessor extends LoggedWorkerHost<typeof QUEUES.push> {
+  protected readonly handlers: JobHandlers<typeof QUEUES.push> = {
+    [JOBS.pushWakeup]: (job) => this.wakeUp(job),
+  };
+
   constructor(
     private readonly subscriptions: PushSubscriptionsRepository,
     private readonly vapid: VapidKeys,
@@ -60,8 +62,7 @@ export class PushProcessor extends LoggedWorkerHost {
     return Promise.resolve();
   }
 
-  async process(job: PushJob): Promise<void> {
-    if (job.name !== JOBS.pushWakeup) throw new UnrecoverableError(`unknown job ${job.name}`);
+  private async wakeUp(job: JobOf<typeof JOBS.pushWakeup>): Promise<void> {
     const { deviceId, urgentUntil } = job.data;
     // Connected meanwhile: its stream delivers.
     if ((await this.presence.locate([deviceId])).has(deviceId)) return;

@@ -1,4 +1,5 @@
-import type { JOBS } from './queue-names.js';
+import type { Job } from 'bullmq';
+import type { JobName, JOBS } from './queue-names.js';
 
 /**
  * One message to fan out. deviceIds: the devices it was addressed to, so the
@@ -26,7 +27,14 @@ export interface JobPayloads {
   [JOBS.fanoutMessage]: { messages: FanoutTarget[] } | FanoutTarget;
   [JOBS.purgeExpired]: Record<string, never>;
   [JOBS.purgeSideRows]: Record<string, never>;
-  [JOBS.reconcileFanout]: Record<string, never>;
   [JOBS.pushWakeup]: PushWakeup;
   [JOBS.unlinkIdleDevices]: Record<string, never>;
 }
+
+// Every job name has a payload, and nothing else does.
+type PayloadsCheck = [Exclude<JobName, keyof JobPayloads>, Exclude<keyof JobPayloads, JobName>];
+export const EVERY_JOB_HAS_A_PAYLOAD: PayloadsCheck extends [never, never] ? true : PayloadsCheck =
+  true;
+
+/** A job of the given name, with its payload. */
+export type JobOf<N extends JobName> = Job<JobPayloads[N], unknown, N>;

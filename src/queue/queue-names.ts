@@ -10,10 +10,30 @@ export const JOBS = {
   fanoutMessage: 'fanout-message',
   purgeExpired: 'purge-expired',
   purgeSideRows: 'purge-side-rows',
-  reconcileFanout: 'reconcile-fanout',
   pushWakeup: 'push-wakeup',
   unlinkIdleDevices: 'unlink-idle-devices',
 } as const;
 
 /** The push queue's backoff type: the push processor's strategy (Retry-After, else exponential). */
 export const PUSH_BACKOFF = 'push';
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+export type JobName = (typeof JOBS)[keyof typeof JOBS];
+
+/**
+ * The job names each queue carries. Its processor maps exactly these to
+ * handlers (JobHandlers: the compiler fails on a missing or an extra name),
+ * and a worker refuses to start when its handlers and this list differ.
+ */
+export const QUEUE_JOBS = {
+  [QUEUES.fanout]: [JOBS.fanoutMessage],
+  [QUEUES.push]: [JOBS.pushWakeup],
+  [QUEUES.retention]: [JOBS.purgeExpired, JOBS.purgeSideRows, JOBS.unlinkIdleDevices],
+} as const satisfies Record<QueueName, readonly JobName[]>;
+
+export type JobNameOf<Q extends QueueName> = (typeof QUEUE_JOBS)[Q][number];
+
+// Every job name is carried by some queue: a name left out fails here.
+type JobWithoutQueue = Exclude<JobName, JobNameOf<QueueName>>;
+export const EVERY_JOB_HAS_A_QUEUE: [JobWithoutQueue] extends [never] ? true : JobWithoutQueue =
+  true;

@@ -1,16 +1,16 @@
 import { InjectQueue, Processor } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
-import { Job, Queue, UnrecoverableError } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { PurgeLog } from '../audit/purge-log.service.js';
 import { ENV, type Env } from '../config/env.js';
 import { IdentityService } from '../identity/identity.service.js';
-import { type IdleUnlinkRun, IdleDevicesService } from '../identity/idle-devices.service.js';
+import { IdleDevicesService } from '../identity/idle-devices.service.js';
 import {
   MessagesService,
   type PurgeResult,
   type SideRowPurgeResult,
 } from '../messages/messages.service.js';
-import { LoggedWorkerHost } from '../queue/logged-worker-host.js';
+import { type JobHandlers, LoggedWorkerHost } from '../queue/logged-worker-host.js';
 import { ExpiryNotifier } from '../sync/expiry.notifier.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
 import { ScheduleKeeper } from '../queue/schedule-keeper.js';
@@ -27,7 +27,13 @@ export type PurgeRun = PurgeResult & { secrets: number };
  * many workers there are.
  */
 @Processor(QUEUES.retention)
-export class PurgeProcessor extends LoggedWorkerHost {
+export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
+  protected readonly handlers: JobHandlers<typeof QUEUES.retention> = {
+    [JOBS.purgeExpired]: () => this.purgeNow(),
+    [JOBS.purgeSideRows]: () => this.purgeSideRowsNow(),
+    [JOBS.unlinkIdleDevices]: () => this.idleDevices.unlinkIdle(),
+  };
+
   constructor(
     private readonly messages: MessagesService,
     private readonly identity: IdentityService,
@@ -51,13 +57,6 @@ export class PurgeProcessor extends LoggedWorkerHost {
       this.env.IDLE_CHECK_INTERVAL_SECONDS * 1000,
     );
     return Promise.resolve();
-  }
-
-  async process(job: Job): Promise<PurgeRun | SideRowPurgeResult | IdleUnlinkRun> {
-    if (job.name === JOBS.purgeExpired) return this.purgeNow();
-    if (job.name === JOBS.purgeSideRows) return this.purgeSideRowsNow();
-    if (job.name === JOBS.unlinkIdleDevices) return this.idleDevices.unlinkIdle();
-    throw new UnrecoverableError(`unknown job ${job.name}`);
   }
 
   /** One full purge pass (also called directly by tests and the benchmark). */

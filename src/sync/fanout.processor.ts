@@ -1,16 +1,13 @@
 import { Processor } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
-import { Job, UnrecoverableError } from 'bullmq';
 import { ENV, type Env } from '../config/env.js';
 import { MessagesService } from '../messages/messages.service.js';
 import { WakeupService } from '../push/wakeup.service.js';
-import type { FanoutTarget, JobPayloads } from '../queue/job-payloads.js';
-import { LoggedWorkerHost } from '../queue/logged-worker-host.js';
+import type { FanoutTarget, JobOf } from '../queue/job-payloads.js';
+import { type JobHandlers, LoggedWorkerHost } from '../queue/logged-worker-host.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
 import type { RoutedMessage } from './device-router.js';
 import { LiveRoutingService } from './live-routing.service.js';
-
-type FanoutJob = Job<JobPayloads[typeof JOBS.fanoutMessage]>;
 
 /**
  * Fan-out of messages accepted together: routes each to every addressed
@@ -19,7 +16,11 @@ type FanoutJob = Job<JobPayloads[typeof JOBS.fanoutMessage]>;
  * dedupe by id.
  */
 @Processor(QUEUES.fanout)
-export class FanoutProcessor extends LoggedWorkerHost {
+export class FanoutProcessor extends LoggedWorkerHost<typeof QUEUES.fanout> {
+  protected readonly handlers: JobHandlers<typeof QUEUES.fanout> = {
+    [JOBS.fanoutMessage]: (job) => this.fanOut(job),
+  };
+
   constructor(
     private readonly messages: MessagesService,
     private readonly routing: LiveRoutingService,
@@ -34,8 +35,7 @@ export class FanoutProcessor extends LoggedWorkerHost {
     return Promise.resolve();
   }
 
-  async process(job: FanoutJob): Promise<void> {
-    if (job.name !== JOBS.fanoutMessage) throw new UnrecoverableError(`unknown job ${job.name}`);
+  private async fanOut(job: JobOf<typeof JOBS.fanoutMessage>): Promise<void> {
     const targets = 'messages' in job.data ? job.data.messages : [job.data];
     // Devices that acked meanwhile are routed anyway: their socket reads
     // PostgreSQL on the notice and finds nothing new.
