@@ -11,7 +11,15 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
+    // content-disposition 3 (under Bull Board's @fastify/static) ships ES
+    // modules only, and jest's CommonJS loader cannot require them on Node 20
+    // (node itself can): jest alone gets a CommonJS copy.
+    '/node_modules/content-disposition/.+\\.js$': [
+      'ts-jest',
+      { isolatedModules: true, tsconfig: { allowJs: true, module: 'commonjs', target: 'es2022' } },
+    ],
   },
+  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 30000,
   maxWorkers: 2,

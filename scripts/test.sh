@@ -9,5 +9,9 @@ command -v turnserver >/dev/null || bash scripts/coturn.sh install
 # The fault suite's short scenarios run a Redis and a PostgreSQL of their own.
 command -v redis-server >/dev/null || install_package redis-server
 ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || install_package postgresql
+# The operators' files (deploy/) are checked by promtool (Debian's prometheus
+# package, whose daemon the tests never start) and systemd-analyze.
+command -v promtool >/dev/null || install_package prometheus
+command -v systemd-analyze >/dev/null || install_package systemd
 npm run --silent build
 NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" exec npx jest "$@"

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { mountQueueDashboard } from './admin/queue-dashboard.js';
 import { AppModule } from './app.module.js';
 import { fastifyTrustProxy } from './common/client-address.js';
 import { initSodium } from './common/crypto.js';
@@ -34,5 +35,6 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
   recordHttpMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService));
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(new ZodValidationPipe(env));
+  if (env.ROLE !== 'worker') await mountQueueDashboard(app);
   return app;
 }

@@ -51,7 +51,8 @@ export class MetricsService {
   readonly jobs = new Histogram({
     name: 'supernode_job_duration_seconds',
     help: 'Job processing time by job name and outcome',
-    labelNames: ['job', 'outcome'] as const,
+    // Not "job": Prometheus gives that label to the scrape target.
+    labelNames: ['job_name', 'outcome'] as const,
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
     registers: [this.registry],
   });

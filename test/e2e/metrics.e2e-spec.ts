@@ -45,7 +45,7 @@ describe('GET /metrics', () => {
       .enqueue([{ messageId: sent.messageId, deviceIds: [bob.deviceId] }]);
     await waitFor('fan-out job metric', async () =>
       (await (await fetch(`${world.baseUrl}/metrics`)).text()).includes(
-        'job="fanout-message",outcome="completed"',
+        'job_name="fanout-message",outcome="completed"',
       ),
     );
     // Route templates only: no ids, and never a token.
