@@ -2,6 +2,7 @@ import path from 'node:path';
 import { SupernodeClient } from '../../src/client/index.js';
 import type { FaultSend } from '../load/tasks/fault-senders.js';
 import { sleep } from '../lib/clock.js';
+import type { LoadProcess } from '../lib/rpc.js';
 import { progress } from '../lib/progress.js';
 import { createBenchDatabase, dropDatabase, withDatabase } from '../lib/provision.js';
 import { BENCH_SERVER_SETTINGS, freePort, type ServerProcess, startServer } from '../lib/server.js';
@@ -183,4 +184,27 @@ export async function setUpLoad(cluster: Cluster): Promise<Load> {
     return { sender, to: { accountId: party.phone.accountId }, deviceIds: devicesOf(party) };
   });
   return { senders, parties, cycle };
+}
+
+/**
+ * Points the load processes at the cluster: the senders at the send API
+ * (retrying through the other), the phones' streams at the recipients' API.
+ */
+export async function connectLoad(
+  cluster: Cluster,
+  load: Load,
+  processes: { sending: LoadProcess; phones: LoadProcess },
+  phoneOptions: { keepIds?: boolean } = {},
+): Promise<void> {
+  const recipientUrl = cluster.recipientApi.baseUrl;
+  await processes.sending.call('setup', {
+    sendUrl: cluster.sendApi.baseUrl,
+    otherUrl: recipientUrl,
+    identities: load.senders.map((sender) => sender.identity),
+  });
+  await processes.phones.call('connect', {
+    url: recipientUrl,
+    identities: load.parties.map((party) => party.phone.identity),
+    ...phoneOptions,
+  });
 }

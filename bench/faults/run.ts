@@ -5,7 +5,7 @@ import { epochMs, sleep } from '../lib/clock.js';
 import { quantile, sortedCopy } from '../lib/latency.js';
 import { progress } from '../lib/progress.js';
 import { LoadProcess } from '../lib/rpc.js';
-import { type Cluster, setUpLoad, startCluster, stopCluster } from './cluster.js';
+import { type Cluster, connectLoad, setUpLoad, startCluster, stopCluster } from './cluster.js';
 import type { PrivatePostgres, PrivateRedis } from './services.js';
 
 export interface RunSettings {
@@ -81,7 +81,8 @@ async function drive(
   settings: RunSettings,
 ): Promise<ScenarioResult> {
   const recipientUrl = cluster.recipientApi.baseUrl;
-  const { senders, parties, cycle } = await setUpLoad(cluster);
+  const setUp = await setUpLoad(cluster);
+  const { parties, cycle } = setUp;
   const count = settings.rate * settings.seconds;
 
   // The load runs in processes of its own, so that this one keeps the fault's time.
@@ -91,15 +92,7 @@ async function drive(
   ]);
   cluster.phones = (method, args, timeoutMs) => phones.call(method, args, timeoutMs);
   try {
-    await sending.call('setup', {
-      sendUrl: cluster.sendApi.baseUrl,
-      otherUrl: recipientUrl,
-      identities: senders.map((sender) => sender.identity),
-    });
-    await phones.call('connect', {
-      url: recipientUrl,
-      identities: parties.map((party) => party.phone.identity),
-    });
+    await connectLoad(cluster, setUp, { sending, phones });
 
     const startedAt = epochMs();
     const secondsSinceStart = () => (epochMs() - startedAt) / 1000;

@@ -16,7 +16,13 @@ import { epochMs, sleep } from '../lib/clock.js';
 import { progress } from '../lib/progress.js';
 import { LoadProcess, startedProcesses } from '../lib/rpc.js';
 import { freePort } from '../lib/server.js';
-import { type Cluster, setUpLoad, startCluster, stopCluster } from '../faults/cluster.js';
+import {
+  type Cluster,
+  connectLoad,
+  setUpLoad,
+  startCluster,
+  stopCluster,
+} from '../faults/cluster.js';
 import { PrivatePostgres, PrivateRedis } from '../faults/services.js';
 import { type ChartPanel, soakChartSvg } from './chart.js';
 import { growthOf, type Point } from './growth.js';
@@ -115,7 +121,8 @@ try {
 process.exit(verdictFailed ? 1 : 0);
 
 async function soak(cluster: Cluster): Promise<boolean> {
-  const { senders, parties, cycle } = await setUpLoad(cluster);
+  const setUp = await setUpLoad(cluster);
+  const { parties, cycle } = setUp;
   const [sending, phones, laptops] = await Promise.all([
     LoadProcess.start('fault-senders'),
     LoadProcess.start('fault-phones'),
@@ -125,16 +132,7 @@ async function soak(cluster: Cluster): Promise<boolean> {
   await database.connect();
   try {
     const recipientUrl = cluster.recipientApi.baseUrl;
-    await sending.call('setup', {
-      sendUrl: cluster.sendApi.baseUrl,
-      otherUrl: recipientUrl,
-      identities: senders.map((sender) => sender.identity),
-    });
-    await phones.call('connect', {
-      url: recipientUrl,
-      identities: parties.map((party) => party.phone.identity),
-      keepIds: false,
-    });
+    await connectLoad(cluster, setUp, { sending, phones }, { keepIds: false });
     await laptops.call('start', {
       url: recipientUrl,
       identities: parties.map((party) => party.laptop.identity),
