@@ -4,6 +4,7 @@ import { ENV, type Env } from '../config/env.js';
 import { PUSH_BACKOFF, QUEUES } from './queue-names.js';
 import { QueueDepthMetrics } from './queue-depth.metrics.js';
 import { QueueErrorLogger } from './queue-error.logger.js';
+import { QueuesCloseAfterWork } from './queues-close-after-work.js';
 import { ScheduleKeeper } from './schedule-keeper.js';
 
 // Defaults live where the queues are registered: retries with backoff, and
@@ -68,7 +69,7 @@ const DEFAULT_JOB_OPTIONS = {
       defaultJobOptions: { ...DEFAULT_JOB_OPTIONS, attempts: 3 },
     }),
   ],
-  providers: [ScheduleKeeper, QueueErrorLogger, QueueDepthMetrics],
+  providers: [ScheduleKeeper, QueueErrorLogger, QueueDepthMetrics, QueuesCloseAfterWork],
   exports: [BullModule, ScheduleKeeper],
 })
 export class QueueModule {}

@@ -1,4 +1,8 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import WebSocket from 'ws';
+import { AfterCommitWork } from '../../src/common/after-commit.js';
+import { JOBS, QUEUES } from '../../src/queue/queue-names.js';
 import { SupernodeError } from '../../src/client/index.js';
 import { newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';
@@ -107,6 +111,32 @@ describe('SIGTERM of an API process under load (graceful shutdown)', () => {
         [sent.map((message) => message.messageId)],
       );
       expect(left.rows[0].n).toBe(0);
+    } finally {
+      await app.destroy();
+    }
+  });
+  it('keeps its queues open for after-commit work still running when its HTTP server has closed', async () => {
+    const app = await startTestApp();
+    try {
+      const afterCommit = app.app.get(AfterCommitWork);
+      const fanout = app.app.get<Queue>(getQueueToken(QUEUES.fanout));
+      const httpClosed = new Promise((resolve) => app.app.getHttpServer().once('close', resolve));
+      // Work of a request that finished just before the SIGTERM, still busy
+      // (a slow statement) when the shutdown reaches the closers, that then
+      // enqueues: delayed, so that no worker takes the job meanwhile.
+      const enqueued = afterCommit.track(
+        (async () => {
+          await httpClosed;
+          await app.pool.query('SELECT pg_sleep(0.3)');
+          return fanout.add(JOBS.fanoutMessage, {}, { delay: 3_600_000 });
+        })(),
+      );
+      const outcome = enqueued.then(
+        (job) => ({ jobId: job.id }),
+        (error: Error) => ({ error: error.message }),
+      );
+      await app.app.close();
+      expect(await outcome).toEqual({ jobId: expect.any(String) });
     } finally {
       await app.destroy();
     }
