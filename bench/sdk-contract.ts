@@ -3,13 +3,13 @@ import {
   type HttpTransport,
   type MessageStream,
   SupernodeClient,
-} from '../src/client/index.js';
+} from '@supernode/client';
 import type { KeepAliveHttp } from './lib/http.js';
 
 /*
  * What the benchmark assumes of the server and SDK.
  *
- * The load goes through the SDK (src/client): accounts and devices are
+ * The load goes through the SDK (@supernode/client): accounts and devices are
  * created with SupernodeClient.createAccount / linkDevice, messages are sent
  * with client.sendText (sealed by the SDK, resent by it after a 409/410
  * while it learns the recipients' devices), and received with client.connect

@@ -600,30 +600,40 @@ const paths: Record<string, Json> = {
       responses: {
         ...ok(
           200,
-          object({
-            devices: { type: 'integer' },
-            delivered: { type: 'integer' },
-            pending: { type: 'integer' },
-            deliveredDevices: { type: 'array', items: object({ deviceId: uuid, ackedAt: time }) },
-            pendingDevices: { type: 'array', items: uuid },
-            expired: {
-              type: 'array',
-              items: uuid,
-              description:
-                'past its expiry: the devices that never acked it (answered for at least 7 days after expiry)',
+          object(
+            {
+              devices: { type: 'integer' },
+              delivered: { type: 'integer' },
+              pending: { type: 'integer' },
+              deliveredDevices: { type: 'array', items: object({ deviceId: uuid, ackedAt: time }) },
+              pendingDevices: { type: 'array', items: uuid },
+              expired: {
+                type: 'array',
+                items: uuid,
+                description:
+                  'past its expiry: the devices that never acked it (answered for at least 7 days after expiry)',
+              },
+              undelivered: {
+                type: 'array',
+                description: 'devices it will never reach, and why',
+                items: object({
+                  deviceId: uuid,
+                  reason: {
+                    type: 'string',
+                    enum: ['device_revoked', 'device_idle', 'account_deleted', 'queue_full'],
+                  },
+                }),
+              },
             },
-            undelivered: {
-              type: 'array',
-              description: 'devices it will never reach, and why',
-              items: object({
-                deviceId: uuid,
-                reason: {
-                  type: 'string',
-                  enum: ['device_revoked', 'device_idle', 'account_deleted', 'queue_full'],
-                },
-              }),
-            },
-          }),
+            [
+              'devices',
+              'delivered',
+              'pending',
+              'deliveredDevices',
+              'pendingDevices',
+              'undelivered',
+            ],
+          ),
         ),
         ...needsAuth,
         ...problems([404, 'message_not_found']),

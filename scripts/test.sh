@@ -13,5 +13,7 @@ ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || install_package postgresql
 # package, whose daemon the tests never start) and systemd-analyze.
 command -v promtool >/dev/null || install_package prometheus
 command -v systemd-analyze >/dev/null || install_package systemd
+# The SDK's browser test drives Debian's Chromium (playwright-core, headless).
+command -v chromium >/dev/null || install_package chromium
 npm run --silent build
 NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" exec npx jest "$@"

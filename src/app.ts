@@ -16,6 +16,18 @@ import { MetricsService } from './metrics/metrics.service.js';
 
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
+/** CORS for the web origins of CORS_ORIGINS: what the SDK sends and reads, no cookies. */
+function corsOptions(origins: string[] | '*') {
+  return {
+    origin: origins === '*' ? true : origins,
+    methods: ['GET', 'POST', 'PUT', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type'],
+    exposedHeaders: ['retry-after', 'location'],
+    credentials: false,
+    maxAge: 600,
+  };
+}
+
 /** Builds the Nest application for the given environment (used by main.ts, tests and benchmarks). */
 export async function createApp(env: Env): Promise<NestFastifyApplication> {
   await initSodium();
@@ -32,6 +44,7 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
     bodyParser: false,
   });
   prepareHttpEdge(app, env, routeBodyLimits(env));
+  if (env.CORS_ORIGINS.length > 0) app.enableCors(corsOptions(env.CORS_ORIGINS));
   recordHttpMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService));
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(new ZodValidationPipe(env));

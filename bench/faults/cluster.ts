@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { SupernodeClient } from '../../src/client/index.js';
+import { SupernodeClient } from '@supernode/client';
 import type { FaultSend } from '../load/tasks/fault-senders.js';
 import { sleep } from '../lib/clock.js';
 import type { LoadProcess } from '../lib/rpc.js';

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { SupernodeClient } from '../../src/client/index.js';
+import { SupernodeClient } from '@supernode/client';
 import type { SendOutcome } from '../load/tasks/fault-senders.js';
 import { epochMs, sleep } from '../lib/clock.js';
 import { quantile, sortedCopy } from '../lib/latency.js';

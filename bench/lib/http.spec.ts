@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RateLimitedError } from '../../src/client/index.js';
-import { requestJson } from '../../src/client/http.js';
+import { RateLimitedError } from '@supernode/client';
+import { requestJson } from '@supernode/client';
 import { KeepAliveHttp } from './http.js';
 
 // Against a real node:http server on a free port: what the load client sends,

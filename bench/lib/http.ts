@@ -1,5 +1,5 @@
 import net from 'node:net';
-import type { HttpAnswer, HttpTransport } from '../../src/client/index.js';
+import type { HttpAnswer, HttpTransport } from '@supernode/client';
 
 interface InFlight {
   resolve: (answer: HttpAnswer) => void;

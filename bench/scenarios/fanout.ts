@@ -5,7 +5,7 @@ import { summarize } from '../lib/latency.js';
 import { CpuMeter } from '../lib/cpu.js';
 import { progress } from '../lib/progress.js';
 import type { FrameRecords, SendRecords } from '../load/tasks/sdk-load.js';
-import { NotFoundError, type SupernodeClient } from '../../src/client/index.js';
+import { NotFoundError, type SupernodeClient } from '@supernode/client';
 import { CONVERSATIONS_PATH, resumeClient } from '../sdk-contract.js';
 import { provisionAccounts, split } from './population.js';
 

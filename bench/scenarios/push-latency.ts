@@ -1,4 +1,4 @@
-import { type SupernodeClient } from '../../src/client/index.js';
+import { type SupernodeClient } from '@supernode/client';
 import { PushDouble } from '../../test/support/push-double.js';
 import { sleep } from '../lib/clock.js';
 import type { BenchItem } from '../lib/context.js';

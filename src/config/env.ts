@@ -41,6 +41,31 @@ const trustProxy = z
     return entries;
   });
 
+// Which web origins may call the API from a browser (the SDK in a web app
+// on its own origin): exact origins, comma-separated, or `*`. Unset: none,
+// and browsers keep their same-origin rule. Safe with `*` as far as CORS
+// goes, since requests carry a bearer token, never a cookie.
+const corsOrigins = z
+  .string()
+  .trim()
+  .default('')
+  .transform((value, context): string[] | '*' => {
+    if (value === '') return [];
+    if (value === '*') return '*';
+    const origins = value.split(',').map((entry) => entry.trim());
+    const invalid = origins.filter(
+      (origin) => !URL.canParse(origin) || new URL(origin).origin !== origin,
+    );
+    if (invalid.length > 0) {
+      context.addIssue({
+        code: 'custom',
+        message: 'expected *, or origins such as https://app.example.com, comma-separated',
+      });
+      return z.NEVER;
+    }
+    return origins;
+  });
+
 // An empty variable counts as unset (as env files and compose often leave them).
 const unsetIfEmpty = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
@@ -69,6 +94,7 @@ const envSchema = z
     ROLE: z.enum(['api', 'worker', 'all']).default('all'),
     LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
     TRUST_PROXY: trustProxy,
+    CORS_ORIGINS: corsOrigins,
     // /metrics on its own small server (off the public port) and/or behind a
     // bearer token; with neither it is served openly on the public port.
     METRICS_PORT: unsetIfEmpty(z.coerce.number().int().min(0).max(65535)),

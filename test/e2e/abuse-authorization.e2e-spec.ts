@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { SupernodeClient } from '../../src/client/index.js';
+import { SupernodeClient } from '@supernode/client';
 import { linkDevice, newAccount, uniqueHandle } from '../factories/accounts.js';
 import { answerFault, send } from '../support/abuse/http.js';
 import { isPublicRoute, routeKey } from '../support/abuse/public-routes.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { generateDeviceKeys, publicDeviceKeys } from '../../src/client/index.js';
+import { generateDeviceKeys, publicDeviceKeys } from '@supernode/client';
 import { uniqueHandle } from '../factories/accounts.js';
 import { abuseRuns, badPathSegment } from '../support/abuse/generators.js';
 import { badInputFault, describeRequest, type RawRequest, send } from '../support/abuse/http.js';

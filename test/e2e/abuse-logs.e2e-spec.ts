@@ -6,7 +6,7 @@ import {
   signChallenge,
   SupernodeClient,
   toBase64,
-} from '../../src/client/index.js';
+} from '@supernode/client';
 import { newAccount } from '../factories/accounts.js';
 import { freePort, type ServerProcess, startServerProcess } from '../support/processes.js';
 import { rawCall, sealedSend } from '../support/raw-send.js';

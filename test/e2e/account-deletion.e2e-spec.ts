@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { SupernodeClient } from '../../src/client/index.js';
+import { SupernodeClient } from '@supernode/client';
 import { linkDevice, newAccount, uniqueHandle } from '../factories/accounts.js';
 import { listTables } from '../support/abuse/state.js';
 import { LiveInbox } from '../support/live-inbox.js';

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
-import { type CallSignal, type ReceivedMessage, SupernodeClient } from '../../src/client/index.js';
+import { type CallSignal, type ReceivedMessage, SupernodeClient } from '@supernode/client';
 import { turnCredential } from '../../src/calls/turn-credentials.service.js';
 import { QUEUES } from '../../src/queue/queue-names.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';

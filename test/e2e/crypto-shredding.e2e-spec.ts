@@ -1,5 +1,5 @@
 import { AdminCredentials } from '../../src/admin/admin-credentials.js';
-import type { InboxMessage } from '../../src/client/index.js';
+import type { InboxMessage } from '@supernode/client';
 import { DayKeys } from '../../src/messages/at-rest/day-keys.service.js';
 import { open, SEAL_OVERHEAD_BYTES } from '../../src/messages/at-rest/sealing.js';
 import { PurgeProcessor } from '../../src/retention/purge.processor.js';

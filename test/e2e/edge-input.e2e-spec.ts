@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { signChallenge, toBase64, type SupernodeClient } from '../../src/client/index.js';
+import { signChallenge, toBase64, type SupernodeClient } from '@supernode/client';
 import { sendBodyLimit } from '../../src/config/request-limits.js';
 import { SEAL_OVERHEAD_BYTES } from '../../src/messages/at-rest/sealing.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';

@@ -1,4 +1,4 @@
-import type { ExpiredNotice } from '../../src/client/index.js';
+import type { ExpiredNotice } from '@supernode/client';
 import { newAccount } from '../factories/accounts.js';
 import { freePort, type ServerProcess, startServerProcess } from '../support/processes.js';
 import { createTestEnv, type TestEnv } from '../support/test-env.js';

@@ -1,5 +1,5 @@
 import { Queue, QueueEvents } from 'bullmq';
-import { SupernodeClient } from '../../src/client/index.js';
+import { SupernodeClient } from '@supernode/client';
 import { fanoutJobId } from '../../src/sync/fanout.producer.js';
 import { QUEUES } from '../../src/queue/queue-names.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';

@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import WebSocket from 'ws';
 import { AfterCommitWork } from '../../src/common/after-commit.js';
 import { JOBS, QUEUES } from '../../src/queue/queue-names.js';
-import { SupernodeError } from '../../src/client/index.js';
+import { SupernodeError } from '@supernode/client';
 import { newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';
 import { freePort, type ServerProcess, startServerProcess } from '../support/processes.js';

@@ -6,7 +6,7 @@ import {
   signChallenge,
   toBase64,
   type SupernodeClient,
-} from '../../src/client/index.js';
+} from '@supernode/client';
 import { newAccount, uniqueHandle } from '../factories/accounts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { tableCounts } from '../support/test-env.js';

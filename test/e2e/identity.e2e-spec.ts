@@ -7,7 +7,7 @@ import {
   LinkCodeInvalidError,
   fetchTransport,
   type HttpTransport,
-} from '../../src/client/index.js';
+} from '@supernode/client';
 import { linkDevice, newAccount, uniqueHandle } from '../factories/accounts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 

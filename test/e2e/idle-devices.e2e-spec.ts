@@ -1,4 +1,4 @@
-import { SupernodeClient } from '../../src/client/index.js';
+import { SupernodeClient } from '@supernode/client';
 import { IdleDevicesService } from '../../src/identity/idle-devices.service.js';
 import { linkDevice, newAccount, uniqueHandle } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import type { InboxMessage } from '../../src/client/index.js';
+import type { InboxMessage } from '@supernode/client';
 import { PurgeProcessor } from '../../src/retention/purge.processor.js';
 import { newAccount } from '../factories/accounts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';

@@ -1,4 +1,4 @@
-import { NotFoundError, ForbiddenError } from '../../src/client/index.js';
+import { NotFoundError, ForbiddenError } from '@supernode/client';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { rawCall, sealedSend } from '../support/raw-send.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';

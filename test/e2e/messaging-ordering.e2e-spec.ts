@@ -1,4 +1,4 @@
-import type { SupernodeClient } from '../../src/client/index.js';
+import type { SupernodeClient } from '@supernode/client';
 import { newAccount } from '../factories/accounts.js';
 import { beginLateMessage } from '../support/late-commit.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';

@@ -1,4 +1,4 @@
-import type { SupernodeClient, ReceivedMessage } from '../../src/client/index.js';
+import type { SupernodeClient, ReceivedMessage } from '@supernode/client';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { SupernodeClient } from '../../src/client/index.js';
+import { SupernodeClient } from '@supernode/client';
 import { QUEUES } from '../../src/queue/queue-names.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';

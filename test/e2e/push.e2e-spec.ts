@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import { type SupernodeClient, type WebPushSubscription } from '../../src/client/index.js';
+import { type SupernodeClient, type WebPushSubscription } from '@supernode/client';
 import { QUEUES } from '../../src/queue/queue-names.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';

@@ -1,5 +1,5 @@
 import { createApp } from '../../src/app.js';
-import { RateLimitedError, SupernodeClient } from '../../src/client/index.js';
+import { RateLimitedError, SupernodeClient } from '@supernode/client';
 import { linkDevice, newAccount, uniqueHandle } from '../factories/accounts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { tableCounts } from '../support/test-env.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SupernodeClient } from '../../src/client/index.js';
+import type { SupernodeClient } from '@supernode/client';
 import { newAccount } from '../factories/accounts.js';
 import { rawCall, sealedSend } from '../support/raw-send.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import WebSocket from 'ws';
-import type { SupernodeClient } from '../../src/client/index.js';
+import type { SupernodeClient } from '@supernode/client';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { freePort, type ServerProcess, startServerProcess } from '../support/processes.js';
 import { createTestEnv, type TestEnv } from '../support/test-env.js';

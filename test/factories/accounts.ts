@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { SupernodeClient } from '../../src/client/index.js';
+import { SupernodeClient } from '@supernode/client';
 
 export const uniqueHandle = (prefix = 'user'): string =>
   `${prefix}_${randomBytes(4).toString('hex')}`;

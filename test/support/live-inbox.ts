@@ -1,9 +1,4 @@
-import type {
-  MessageStream,
-  Receipt,
-  ReceivedMessage,
-  SupernodeClient,
-} from '../../src/client/index.js';
+import type { MessageStream, Receipt, ReceivedMessage, SupernodeClient } from '@supernode/client';
 import { waitFor } from './wait.js';
 
 /** A device connected to the stream, recording what it gets. */

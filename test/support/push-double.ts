@@ -13,7 +13,7 @@ import https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { WebPushSubscription } from '../../src/client/index.js';
+import type { WebPushSubscription } from '@supernode/client';
 
 /** A push as the double received and checked it. */
 export interface ReceivedPush {

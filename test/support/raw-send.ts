@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SharedBoxKeys, sealMessage, type SupernodeClient } from '../../src/client/index.js';
+import { SharedBoxKeys, sealMessage, type SupernodeClient } from '@supernode/client';
 
 export interface RawAnswer {
   status: number;

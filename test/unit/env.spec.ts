@@ -41,6 +41,27 @@ describe('the environment schema', () => {
     );
   });
 
+  it.each([
+    [undefined, []],
+    ['', []],
+    ['*', '*'],
+    ['https://app.example.com', ['https://app.example.com']],
+    ['https://a.example, http://127.0.0.1:5173', ['https://a.example', 'http://127.0.0.1:5173']],
+  ])('reads CORS_ORIGINS=%s as %j', (value, parsed) => {
+    expect(loadEnv(value === undefined ? {} : { CORS_ORIGINS: value }).CORS_ORIGINS).toEqual(
+      parsed,
+    );
+  });
+
+  it.each([
+    'https://app.example.com/',
+    'app.example.com',
+    'https://a.example/path',
+    'https://a.example,*',
+  ])('refuses CORS_ORIGINS=%s, which is not a list of origins', (value) => {
+    expect(() => loadEnv({ CORS_ORIGINS: value })).toThrow(/CORS_ORIGINS: expected \*, or origins/);
+  });
+
   it('reads the metrics settings; empty counts as unset', () => {
     expect(loadEnv({})).toMatchObject({ METRICS_HOST: '127.0.0.1' });
     expect(loadEnv({}).METRICS_PORT).toBeUndefined();

@@ -1,6 +1,6 @@
 import net from 'node:net';
-import { type DeviceIdentity, SupernodeClient } from '../../../src/client/index.js';
-import type { MessageStream } from '../../../src/client/message-stream.js';
+import { type DeviceIdentity, SupernodeClient } from '@supernode/client';
+import type { MessageStream } from '@supernode/client';
 import { epochMs, sleep } from '../../lib/clock.js';
 import { quantile, sortedCopy } from '../../lib/latency.js';
 
@@ -64,13 +64,13 @@ export const handlers = {
           // Back within a second of the network's return, as a phone on the move would be.
           maxReconnectDelayMs: 1000,
           socketOptions: {
-            // (ws calls it with options only; the type is net.connect's, overloads and all.)
-            createConnection: ((options: net.NetConnectOpts) => {
+            // ws's createConnection, called with options only.
+            createConnection: (options: net.NetConnectOpts) => {
               // Offline: a port nothing listens on, so the attempt is refused.
               const socket = net.connect(offline ? { ...options, port: 1 } : options);
               phone.socket = socket;
               return socket;
-            }) as typeof net.connect,
+            },
           },
         },
       );

@@ -1,4 +1,4 @@
-import { type DeviceIdentity, SupernodeClient, SupernodeError } from '../../../src/client/index.js';
+import { type DeviceIdentity, SupernodeClient, SupernodeError } from '@supernode/client';
 import { epochMs, sleep } from '../../lib/clock.js';
 import { KeepAliveHttp } from '../../lib/http.js';
 

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { MessageStream } from '../../../src/client/index.js';
+import type { MessageStream } from '@supernode/client';
 import { mapLimit } from '../../lib/drivers.js';
 import { resumeClient, type BenchDevice } from '../../sdk-contract.js';
 

@@ -4,7 +4,7 @@ import type {
   ReceivedMessage,
   Recipient,
   SupernodeClient,
-} from '../../../src/client/index.js';
+} from '@supernode/client';
 import { monoMs, epochMs, sleep } from '../../lib/clock.js';
 import { closedLoop, mapLimit, openLoop, type LoadResult } from '../../lib/drivers.js';
 import { KeepAliveHttp } from '../../lib/http.js';

@@ -1,4 +1,4 @@
-import { type DeviceIdentity, SupernodeClient } from '../../../src/client/index.js';
+import { type DeviceIdentity, SupernodeClient } from '@supernode/client';
 import { sleep } from '../../lib/clock.js';
 import { KeepAliveHttp } from '../../lib/http.js';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { loadEnv } from '../../../src/config/env.js';
-import { fromBase64, signChallenge, SupernodeClient, toBase64 } from '../../../src/client/index.js';
+import { fromBase64, signChallenge, SupernodeClient, toBase64 } from '@supernode/client';
 import { linkDevice, newAccount, uniqueHandle } from '../../factories/accounts.js';
 import { sealedSend } from '../raw-send.js';
 import type { TestApp } from '../test-app.js';

@@ -5,4 +5,4 @@ export * from './device-directory.js';
 export * from './message-crypto.js';
 export * from './message-stream.js';
 export type * from './types.js';
-export { fetchTransport, type HttpAnswer, type HttpTransport } from './http.js';
+export { fetchTransport, requestJson, type HttpAnswer, type HttpTransport } from './http.js';

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import sodium from 'libsodium-wrappers';
 
 // Constructions of PROTOCOL.md ("Keys and signatures"); byte-exact, since
@@ -22,19 +21,51 @@ export interface PublicDeviceKeys {
 
 export const ready = (): Promise<void> => sodium.ready;
 
-export const toBase64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
-export const fromBase64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));
+// Node's Buffer where there is one (it is several times faster than a
+// string built byte by byte), btoa/atob in browsers.
+const nodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+export function toBase64(bytes: Uint8Array): string {
+  if (nodeBuffer)
+    return nodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
+  let binary = '';
+  for (let start = 0; start < bytes.length; start += 0x8000)
+    binary += String.fromCharCode(...bytes.subarray(start, start + 0x8000));
+  return btoa(binary);
+}
+
+export function fromBase64(text: string): Uint8Array {
+  if (nodeBuffer) return new Uint8Array(nodeBuffer.from(text, 'base64'));
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let index = 0; index < binary.length; index++) bytes[index] = binary.charCodeAt(index);
+  return bytes;
+}
+
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
-const concat = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
-// Message keys and nonces come from node:crypto's CSPRNG (libsodium-wrappers'
-// randombytes_buf took 138 µs a call on the benchmark machine), drawn 4 KiB
-// at a time: each draw is a system call, which on a VM cost more than the
-// rest of sealing a message, and a send needs 2 + one per device. Every byte
-// is handed out once; a fresh buffer is drawn, never refilled, so slices
-// already handed out keep their bytes.
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const joined = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    joined.set(part, offset);
+    offset += part.length;
+  }
+  return joined;
+}
+
+// Message keys and nonces come from Web Crypto's CSPRNG, in Node and in
+// browsers alike (libsodium-wrappers' randombytes_buf is much slower a call),
+// drawn 4 KiB at a time: each draw is a system call, which on a VM cost more
+// than the rest of sealing a message, and a send needs 2 + one per device.
+// Every byte is handed out once; a fresh buffer is drawn, never refilled, so
+// slices already handed out keep their bytes.
 const RANDOM_DRAW_BYTES = 4096;
-let randomDraw = new Uint8Array(0);
+let randomDraw: Uint8Array = new Uint8Array(0);
 let randomOffset = 0;
+
+const randomBytes = (length: number): Uint8Array =>
+  globalThis.crypto.getRandomValues(new Uint8Array(length));
 
 function random(length: number): Uint8Array {
   if (length > RANDOM_DRAW_BYTES) return randomBytes(length);

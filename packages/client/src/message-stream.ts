@@ -1,4 +1,9 @@
-import WebSocket from 'ws';
+import {
+  openStreamSocket,
+  SOCKET_CLOSED,
+  SOCKET_OPEN,
+  type StreamSocket,
+} from './stream-socket.js';
 import type { InboxMessage, ReceivedMessage } from './types.js';
 
 export interface Receipt {
@@ -35,8 +40,11 @@ export interface StreamOptions {
   maxReconnectDelayMs?: number;
   /** How long acks are gathered into one frame. */
   ackDelayMs?: number;
-  /** Passed to the `ws` socket (e.g. an `agent` for a proxy, `ca`, `localAddress`). */
-  socketOptions?: WebSocket.ClientOptions;
+  /**
+   * Node only: passed to the `ws` socket (e.g. an `agent` for a proxy, `ca`,
+   * `localAddress`). Browsers open their own WebSocket and ignore it.
+   */
+  socketOptions?: Record<string, unknown>;
 }
 
 /** What the stream needs from its client: a token, a URL, and decryption. */
@@ -58,14 +66,14 @@ const REMEMBERED_IDS = 10_000;
  * id, decrypts, calls the handler in order and acks after it succeeds.
  */
 export class MessageStream {
-  private socket: WebSocket | undefined;
+  private socket: StreamSocket | undefined;
   private closedByUser = false;
   private attempts = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly handled = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private pendingAcks: string[] = [];
-  private ackTimer: NodeJS.Timeout | undefined;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private forceLogin = false;
   // From the server's rate_limited error frame: the least wait before the next connect.
   private retryAfterMs = 0;
@@ -101,7 +109,7 @@ export class MessageStream {
   }
 
   get isOpen(): boolean {
-    return this.socket?.readyState === WebSocket.OPEN;
+    return this.socket?.readyState === SOCKET_OPEN;
   }
 
   /** Closes for good (no reconnect), after sending the acks gathered so far. */
@@ -111,37 +119,45 @@ export class MessageStream {
     await this.chain;
     this.flushAcks();
     const socket = this.socket;
-    if (!socket || socket.readyState === WebSocket.CLOSED) return;
+    if (!socket || socket.readyState === SOCKET_CLOSED) return;
     await new Promise<void>((resolve) => {
-      socket.once('close', () => resolve());
+      socket.addEventListener('close', () => resolve(), { once: true });
       socket.close(1000);
     });
   }
 
   /** Drops the connection as a network failure would (it reconnects by itself); for tests and demos. */
   dropConnection(): void {
-    this.socket?.terminate();
+    const socket = this.socket;
+    if (!socket) return;
+    // A browser cannot cut a socket without a close frame; 4000 is "gone", not a user's close.
+    if (socket.terminate) socket.terminate();
+    else socket.close(4000);
   }
 
   private async connect(): Promise<void> {
     const token = await this.host.freshToken(this.forceLogin);
     this.forceLogin = false;
-    const socket = new WebSocket(this.host.streamUrl(), {
-      ...this.options.socketOptions,
-      headers: { ...this.options.socketOptions?.headers, authorization: `Bearer ${token}` },
-      perMessageDeflate: false,
-    });
+    const socket = await openStreamSocket(this.host.streamUrl(), token, this.options.socketOptions);
     this.socket = socket;
-    socket.on('message', (data) => this.onFrame((data as Buffer).toString('utf8'))); // binaryType 'nodebuffer'
-    socket.on('close', (code) => this.onClose(code));
-    socket.on('error', () => undefined); // 'close' follows and decides
+    socket.addEventListener('message', (event) => this.onFrame(String(event.data)));
+    socket.addEventListener('close', (event) => this.onClose(event.code));
+    socket.addEventListener('error', () => undefined); // 'close' follows and decides
     await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => {
-        this.attempts = 0;
-        this.handlers.onConnect?.();
-        resolve();
-      });
-      socket.once('close', (code) => reject(new Error(`stream closed before opening (${code})`)));
+      socket.addEventListener(
+        'open',
+        () => {
+          this.attempts = 0;
+          this.handlers.onConnect?.();
+          resolve();
+        },
+        { once: true },
+      );
+      socket.addEventListener(
+        'close',
+        (event) => reject(new Error(`stream closed before opening (${event.code})`)),
+        { once: true },
+      );
     });
   }
 
@@ -248,7 +264,7 @@ export class MessageStream {
   private flushAcks(): void {
     clearTimeout(this.ackTimer);
     this.ackTimer = undefined;
-    if (this.pendingAcks.length === 0 || this.socket?.readyState !== WebSocket.OPEN) return;
+    if (this.pendingAcks.length === 0 || this.socket?.readyState !== SOCKET_OPEN) return;
     for (let start = 0; start < this.pendingAcks.length; start += 1000) {
       this.socket.send(
         JSON.stringify({ type: 'ack', messageIds: this.pendingAcks.slice(start, start + 1000) }),

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { type KnownDevice, DeviceDirectory } from './device-directory.js';
 import { openMessage, sealMessage } from './message-crypto.js';
 import { MessageStream, type StreamHandlers, type StreamOptions } from './message-stream.js';
@@ -222,7 +221,7 @@ export class SupernodeClient {
    * learns them from the answer, re-wraps and resends by itself.
    */
   async send(to: Recipient, content: unknown, options: SendOptions = {}): Promise<Accepted> {
-    const clientMessageId = options.clientMessageId ?? randomUUID();
+    const clientMessageId = options.clientMessageId ?? globalThis.crypto.randomUUID();
     const plaintext = new TextEncoder().encode(JSON.stringify(content));
     const target =
       'accountId' in to ? `account:${to.accountId}` : `conversation:${to.conversationId}`;
