@@ -5,6 +5,8 @@ export default tseslint.config(
     ignores: [
       'dist/**',
       'packages/*/dist/**',
+      'demo/dist/**',
+      'test-artifacts/**',
       'node_modules/**',
       'migrations/**',
       'coverage/**',

@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import type { LogLevel } from '@nestjs/common';
+import { type LogLevel, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mountQueueDashboard } from './admin/queue-dashboard.js';
 import { AppModule } from './app.module.js';
+import { builtDemoDir, mountDemo } from './demo/demo-page.js';
 import { fastifyTrustProxy } from './common/client-address.js';
 import { initSodium } from './common/crypto.js';
 import { httpServerOptions, prepareHttpEdge } from './common/http-edge.js';
@@ -49,5 +50,10 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(new ZodValidationPipe(env));
   if (env.ROLE !== 'worker') await mountQueueDashboard(app);
+  if (env.ROLE !== 'worker' && env.SERVE_DEMO) {
+    const demoDir = builtDemoDir();
+    if (demoDir) await mountDemo(app, demoDir);
+    else new Logger('Demo').warn('the web demo is not built (npm run build): /demo is not served');
+  }
   return app;
 }

@@ -95,6 +95,11 @@ const envSchema = z
     LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
     TRUST_PROXY: trustProxy,
     CORS_ORIGINS: corsOrigins,
+    // The web demo at /demo (static files; every request it makes is the public API's).
+    SERVE_DEMO: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((value) => value === 'true'),
     // /metrics on its own small server (off the public port) and/or behind a
     // bearer token; with neither it is served openly on the public port.
     METRICS_PORT: unsetIfEmpty(z.coerce.number().int().min(0).max(65535)),

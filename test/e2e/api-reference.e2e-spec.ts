@@ -1,4 +1,5 @@
 import { QUEUE_DASHBOARD_PATH } from '../../src/admin/queue-dashboard.js';
+import { DEMO_PATH } from '../../src/demo/demo-page.js';
 import { readFileSync } from 'node:fs';
 import { buildOpenApi, OPENAPI_FILE } from '../../scripts/openapi.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -8,12 +9,13 @@ function servedRoutes(tree: string): string[] {
   const routes: string[] = [];
   const prefixes: string[] = [];
   for (const line of tree.split('\n')) {
-    const match = line.match(/^([│ ]*)[├└]── (\S+) \(([^)]+)\)$/u);
+    // A node without methods ("├── /demo/") is only a prefix of those below it.
+    const match = line.match(/^([│ ]*)[├└]── (\S+)(?: \(([^)]+)\))?$/u);
     if (!match) continue;
     const depth = match[1].length / 4;
     const path = (prefixes[depth - 1] ?? '') + match[2];
     prefixes[depth] = path;
-    for (const method of match[3].split(', '))
+    for (const method of match[3]?.split(', ') ?? [])
       if (method !== 'HEAD') routes.push(`${method} ${path}`);
   }
   return routes.sort();
@@ -40,9 +42,13 @@ describe('the HTTP reference (docs/openapi.json)', () => {
     );
     expect(served.length).toBeGreaterThan(15);
     // The queue dashboard is Bull Board's own UI and API, for operators
-    // (docs/operations.md), not part of the HTTP reference.
-    expect(served).toContain(`GET ${QUEUE_DASHBOARD_PATH}`);
-    expect(inDoc).toEqual(served.filter((route) => !route.includes(` ${QUEUE_DASHBOARD_PATH}`)));
+    // (docs/operations.md), and the demo is static pages (docs/demo.md):
+    // neither is part of the HTTP reference.
+    const pages = [QUEUE_DASHBOARD_PATH, DEMO_PATH];
+    for (const path of pages) expect(served).toContain(`GET ${path}`);
+    expect(inDoc).toEqual(
+      served.filter((route) => !pages.some((path) => route.includes(` ${path}`))),
+    );
   });
 
   it('is the committed file, regenerated from the request schemas (npm run openapi)', () => {
