@@ -6,6 +6,7 @@ export default tseslint.config(
       'dist/**',
       'packages/*/dist/**',
       'demo/dist/**',
+      'packages/*/bin/**',
       'test-artifacts/**',
       'node_modules/**',
       'migrations/**',

@@ -15,5 +15,7 @@ command -v promtool >/dev/null || install_package prometheus
 command -v systemd-analyze >/dev/null || install_package systemd
 # The SDK's browser test drives Debian's Chromium (playwright-core, headless).
 command -v chromium >/dev/null || install_package chromium
+# The CLI's chat is driven in a terminal multiplexer.
+command -v tmux >/dev/null || install_package tmux
 npm run --silent build
 NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}" exec npx jest "$@"
