@@ -31,6 +31,31 @@ export default tseslint.config(
     },
   },
   {
+    // The server logs fields, not sentences with values in them: a log call's
+    // message is a fixed string and what varies goes in its fields object
+    // (JSON logs are searched by field; see src/common/logging.ts).
+    files: ['src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...[
+          "[callee.object.property.name='logger']",
+          "[callee.object.name='logger']",
+          "[callee.object.type='NewExpression'][callee.object.callee.name='Logger']",
+          "[callee.object.name='log']",
+        ].flatMap((callee) =>
+          ['TemplateLiteral[expressions.length>0]', "BinaryExpression[operator='+']"].map(
+            (argument) => ({
+              selector: `CallExpression${callee}[callee.property.name=/^(log|warn|error|debug|verbose|fatal)$/] > ${argument}`,
+              message: 'Log a fixed message and put the values in a fields object.',
+            }),
+          ),
+        ),
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', '**/*.spec.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -1,3 +1,4 @@
+import { LoggingModule } from './common/logging.js';
 import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module.js';
 import { CallsModule } from './calls/calls.module.js';
@@ -28,6 +29,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(env),
+        LoggingModule,
         AfterCommitModule,
         DbModule,
         RedisModule,

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { type LogLevel, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger } from 'nestjs-pino';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mountQueueDashboard } from './admin/queue-dashboard.js';
 import { AppModule } from './app.module.js';
@@ -14,8 +15,6 @@ import type { Env } from './config/env.js';
 import { routeBodyLimits } from './config/request-limits.js';
 import { recordHttpMetrics } from './metrics/http-metrics.hook.js';
 import { MetricsService } from './metrics/metrics.service.js';
-
-const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
 /** CORS for the web origins of CORS_ORIGINS: what the SDK sends and reads, no cookies. */
 function corsOptions(origins: string[] | '*') {
@@ -39,11 +38,13 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
     logger: false,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRole(env), adapter, {
-    logger: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(env.LOG_LEVEL) + 1),
+    // Held until pino takes over (below), so that every line is JSON.
+    bufferLogs: true,
     abortOnError: false,
     // prepareHttpEdge registers the only body parser (JSON).
     bodyParser: false,
   });
+  app.useLogger(app.get(PinoLogger));
   prepareHttpEdge(app, env, routeBodyLimits(env));
   if (env.CORS_ORIGINS.length > 0) app.enableCors(corsOptions(env.CORS_ORIGINS));
   recordHttpMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService));

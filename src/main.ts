@@ -14,9 +14,8 @@ async function main(): Promise<void> {
     return;
   }
   await app.listen(env.PORT, env.HOST);
-  new Logger('Supernode').log(
-    `listening on http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT} (ROLE=${env.ROLE})`,
-  );
+  const url = `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT}`;
+  new Logger('Supernode').log({ url, role: env.ROLE }, 'listening on');
 }
 
 // A graceful close waits for Redis and PostgreSQL; if one is down it could wait

@@ -1,10 +1,11 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import type { Env } from '../config/env.js';
 import { Problem, problemBody } from './problem.js';
+import { requestIdFor, withRequestId } from './request-context.js';
 import { sendProblem, toProblem } from './problem.filter.js';
 
 // What happens to a request before any controller sees it: how long it may
@@ -44,6 +45,9 @@ export function httpServerOptions(env: Env) {
     // A closing process answers with a problem+json 503 and Retry-After
     // instead (prepareHttpEdge).
     return503OnClosing: false,
+    // Each request's id: the client's X-Request-Id when usable, else a UUID
+    // (prepareHttpEdge carries it into the work and the answer).
+    genReqId: (request: IncomingMessage) => requestIdFor(request.headers['x-request-id']),
   };
 }
 
@@ -100,6 +104,14 @@ export function prepareHttpEdge(
     // fastify's own parser (it refuses __proto__ and constructor keys); it calls done.
     void parseJson(request, body.toString(), done);
   });
+  // The request id goes back in the answer, to the logger (pino-http reads
+  // the raw request's), and with all the work of the request (its log lines,
+  // the jobs it enqueues).
+  server.addHook('onRequest', (request, reply, done) => {
+    (request.raw as IncomingMessage & { id: string }).id = request.id;
+    reply.header('x-request-id', request.id);
+    withRequestId(request.id, done);
+  });
   // A process shutting down still gets requests on keep-alive connections
   // (in-flight ones finish): they are answered 503 with Retry-After and the
   // connection closed, so that the client sends again, to another process.
@@ -124,7 +136,8 @@ export function prepareHttpEdge(
     if (Date.now() - warnedAt < 60_000) return;
     warnedAt = Date.now();
     logger.warn(
-      `HTTP_MAX_CONNECTIONS (${env.HTTP_MAX_CONNECTIONS}) reached: new connections are closed`,
+      { maxConnections: env.HTTP_MAX_CONNECTIONS },
+      'HTTP_MAX_CONNECTIONS reached: new connections are closed',
     );
   });
 }

@@ -60,13 +60,13 @@ export function toProblem(thrown: unknown, logger: Logger): Problem {
     return new Problem(status, 'bad_request', 'Bad request', 'The request was refused');
   }
   if (isUnavailable(error)) {
-    logger.warn(`dependency unavailable: ${describeError(error)}`);
+    logger.warn({ error: describeError(error) }, 'dependency unavailable');
     return Problem.unavailable('A backing service is unavailable');
   }
   // Only the error's class and message are logged: never request data.
   logger.error(
-    `unhandled error: ${describeError(error)}`,
-    error instanceof Error ? error.stack : undefined,
+    { error: describeError(error), stack: error instanceof Error ? error.stack : undefined },
+    'unhandled error',
   );
   return new Problem(500, 'internal_error', 'Internal server error', 'Something went wrong');
 }

@@ -6,7 +6,10 @@ describe('keepRunningOnStrayErrors', () => {
   it('logs the class and message of a stray rejection or exception, and nothing of the request', () => {
     const events = new EventEmitter();
     const lines: string[] = [];
-    keepRunningOnStrayErrors({ error: (line) => lines.push(line) }, events);
+    keepRunningOnStrayErrors(
+      { error: (fields, message) => lines.push(`${message}: ${fields.error}`) },
+      events,
+    );
 
     const withData = Object.assign(new TypeError('Invalid URL'), {
       input: 'http://x:99999/v1/stream?token=secret-token',
@@ -37,7 +40,7 @@ describe('keepRunningOnStrayErrors', () => {
     // Node ends a process on either unless a handler is installed: run one for real.
     const script = `
       const { keepRunningOnStrayErrors } = await import('./src/common/process-errors.ts');
-      keepRunningOnStrayErrors({ error: (line) => console.log(line) });
+      keepRunningOnStrayErrors({ error: (fields, message) => console.log(message + ': ' + fields.error) });
       Promise.reject(new TypeError('rejected'));
       setTimeout(() => { throw new RangeError('thrown'); }, 0);
       setTimeout(() => console.log('still running'), 20);

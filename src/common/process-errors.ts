@@ -2,7 +2,7 @@ import { describeError } from './describe-error.js';
 
 /** Where the process-wide handlers log: Nest's Logger fits. */
 export interface ErrorLog {
-  error(message: string): void;
+  error(fields: { error: string }, message: string): void;
 }
 
 /** The part of `process` the handlers hang on (a test passes an EventEmitter). */
@@ -35,9 +35,9 @@ export function keepRunningOnStrayErrors(
   events: ProcessEvents = process,
 ): () => void {
   const onRejection = (reason: unknown) =>
-    log.error(`unhandled rejection, process kept running: ${describeError(reason)}`);
+    log.error({ error: describeError(reason) }, 'unhandled rejection, process kept running');
   const onException = (error: Error) =>
-    log.error(`uncaught exception, process kept running: ${describeError(error)}`);
+    log.error({ error: describeError(error) }, 'uncaught exception, process kept running');
   events.on('unhandledRejection', onRejection);
   events.on('uncaughtException', onException);
   return () => {

@@ -56,7 +56,7 @@ export class HealthController {
         details?: Record<string, unknown>;
       };
       const down = Object.keys(result.error ?? {});
-      this.logger.warn(`not ready: ${JSON.stringify(result.error)}`);
+      this.logger.warn({ failing: result.error }, 'not ready');
       throw new Problem(
         503,
         'not_ready',

@@ -57,7 +57,8 @@ export class AccountDeletionService {
     for (const result of afterCommit) {
       if (result.status === 'rejected')
         this.logger.warn(
-          `account ${accountId} deleted; clean-up after the commit failed: ${describeError(result.reason)}`,
+          { accountId, error: describeError(result.reason) },
+          'account deleted; clean-up after the commit failed',
         );
     }
   }

@@ -129,7 +129,7 @@ export class IdentityService {
     await this.lifecycle
       .runAfterCommit({ accountId, deviceId, reason })
       .catch((error: unknown) =>
-        this.logger.warn(`revocation notice not sent for ${deviceId}: ${describeError(error)}`),
+        this.logger.warn({ deviceId, error: describeError(error) }, 'revocation notice not sent'),
       );
   }
 }

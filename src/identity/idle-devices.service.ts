@@ -41,7 +41,10 @@ export class IdleDevicesService {
         accounts.add(device.accountId);
       } catch (error) {
         // Revoked meanwhile by its account, or its account deleted: nothing left to do.
-        this.logger.warn(`idle device ${device.id} not unlinked: ${describeError(error)}`);
+        this.logger.warn(
+          { deviceId: device.id, error: describeError(error) },
+          'idle device not unlinked',
+        );
       }
     }
     let deleted = 0;
@@ -53,7 +56,8 @@ export class IdleDevicesService {
     }
     if (devices > 0)
       this.logger.log(
-        `idle: unlinked ${devices} devices, deleted ${deleted} accounts left without one`,
+        { unlinkedDevices: devices, deletedAccounts: deleted },
+        'idle devices unlinked, and the accounts left without one deleted',
       );
     return { devices, accounts: deleted };
   }

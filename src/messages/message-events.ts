@@ -50,7 +50,7 @@ export class MessageEvents {
       this.afterCommit
         .track(new Promise<void>((resolve) => resolve(listener(accepted))))
         .catch((error: Error) =>
-          this.logger.warn(`accepted listener failed: ${describeError(error)}`),
+          this.logger.warn({ error: describeError(error) }, 'accepted listener failed'),
         );
     }
   }
@@ -61,7 +61,7 @@ export class MessageEvents {
       this.afterCommit
         .track(listener(deviceId, acked))
         .catch((error: Error) =>
-          this.logger.warn(`acked listener failed: ${describeError(error)}`),
+          this.logger.warn({ error: describeError(error) }, 'acked listener failed'),
         );
     }
   }

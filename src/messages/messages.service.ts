@@ -132,7 +132,7 @@ export class MessagesService implements OnModuleInit {
       this.queues
         .unreserve(reserved, request.body.length)
         .catch((error: Error) =>
-          this.logger.warn(`queue places not given back: ${describeError(error)}`),
+          this.logger.warn({ error: describeError(error) }, 'queue places not given back'),
         );
     if (checked.kind === 'refused') {
       void giveBack();

@@ -51,7 +51,7 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
       });
     });
     this.server = server;
-    this.logger.log(`metrics on http://${host}:${this.port}/metrics`);
+    this.logger.log({ url: `http://${host}:${this.port}/metrics` }, 'metrics served');
   }
 
   /** The port the metrics server listens on (METRICS_PORT=0 picks a free one). */

@@ -100,7 +100,10 @@ export class PushProcessor extends LoggedWorkerHost<typeof QUEUES.push> {
       case 'gone':
         // The browser unsubscribed or the subscription expired: never push to it again.
         await this.subscriptions.deleteIfEndpoint(deviceId, target.endpoint);
-        this.logger.log(`push subscription of device ${deviceId} dropped (${outcome.status})`);
+        this.logger.log(
+          { deviceId, status: outcome.status },
+          'push subscription dropped (gone at the push service)',
+        );
         return;
       case 'retry':
         throw new PushRetryError(outcome.status, outcome.retryAfterMs);

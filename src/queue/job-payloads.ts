@@ -11,6 +11,8 @@ export interface FanoutTarget {
   deviceIds?: string[];
   /** For an urgent message: its expiry, until which sleeping devices get a high-urgency push. */
   urgentUntil?: string;
+  /** The request that sent it, for the log lines of its fan-out (absent when the reconciler re-enqueues). */
+  requestId?: string;
 }
 
 /** A wake-up push for one device; `urgentUntil` makes it an urgent one (see WakeupService). */

@@ -58,7 +58,9 @@ export abstract class LoggedWorkerHost<Q extends QueueName>
         `queue ${this.worker.name}: no handler for ${JSON.stringify(mismatch.unhandled)}, ` +
           `handlers for jobs it does not carry ${JSON.stringify(mismatch.unknown)} (see QUEUE_JOBS)`,
       );
-    this.worker.on('error', (error) => this.logger.warn(`worker error: ${describeError(error)}`));
+    this.worker.on('error', (error) =>
+      this.logger.warn({ error: describeError(error) }, 'worker error'),
+    );
     this.worker.on('completed', (job) =>
       this.observe(job.name, 'completed', job.processedOn, job.finishedOn),
     );

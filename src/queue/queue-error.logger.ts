@@ -17,7 +17,7 @@ export class QueueErrorLogger implements OnModuleInit {
   onModuleInit(): void {
     for (const queue of [this.fanout, this.retention]) {
       queue.on('error', (error) =>
-        this.logger.warn(`queue ${queue.name}: ${describeError(error)}`),
+        this.logger.warn({ queue: queue.name, error: describeError(error) }, 'queue error'),
       );
     }
   }

@@ -35,7 +35,10 @@ export class ScheduleKeeper implements OnApplicationShutdown {
   private async refresh(): Promise<void> {
     for (const schedule of [...this.schedules]) {
       await this.upsert(schedule).catch((error: Error) =>
-        this.logger.warn(`scheduler ${schedule.id}: ${describeError(error)}`),
+        this.logger.warn(
+          { scheduler: schedule.id, error: describeError(error) },
+          'scheduler not registered',
+        ),
       );
     }
   }

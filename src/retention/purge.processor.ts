@@ -65,7 +65,12 @@ export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
     const secrets = await this.identity.deleteExpiredSecrets();
     if (messages.droppedPartitions > 0 || messages.deletedMessages > 0) {
       this.logger.log(
-        `purge: dropped ${messages.droppedPartitions} expired partitions, deleted ${messages.deletedMessages} expired messages (ms: ${JSON.stringify(messages.stepMs)})`,
+        {
+          droppedPartitions: messages.droppedPartitions,
+          deletedMessages: messages.deletedMessages,
+          stepMs: messages.stepMs,
+        },
+        'purge: expired messages removed',
       );
     }
     if (messages.createdDays === null) {
@@ -83,7 +88,8 @@ export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
     const result = await this.messages.purgeExpiredSideRows(this.env.PURGE_BATCH_SIZE);
     if (!result.complete) {
       this.logger.warn(
-        `purge: ${result.deletedRows} expired claims and fan-out marks deleted, more left for the next run`,
+        { deletedRows: result.deletedRows },
+        'purge: expired claims and fan-out marks deleted, more left for the next run',
       );
     }
     return result;

@@ -6,6 +6,8 @@ export interface RoutedMessage {
   deviceIds: string[];
   /** For an urgent message: until when a device found asleep gets a high-urgency push. */
   urgentUntil?: string;
+  /** The request that sent it (log lines of the frames). */
+  requestId?: string;
 }
 
 /** That a device acked a message, for those of the sender's devices the receiving process holds. */

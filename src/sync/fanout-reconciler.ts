@@ -54,11 +54,11 @@ export class FanoutReconciler implements OnApplicationBootstrap, OnApplicationSh
       const messageIds = await this.messages.notFannedOut(GRACE_SECONDS, BATCH);
       if (messageIds.length > 0) {
         await this.producer.enqueue(messageIds.map((messageId) => ({ messageId })));
-        this.logger.log(`re-enqueued fan-out of ${messageIds.length} messages`);
+        this.logger.log({ messages: messageIds.length }, 're-enqueued lost fan-outs');
       }
       return messageIds.length;
     } catch (error) {
-      this.logger.warn(`reconcile failed: ${describeError(error)}`);
+      this.logger.warn({ error: describeError(error) }, 'reconcile failed');
       return 0;
     } finally {
       this.running = false;

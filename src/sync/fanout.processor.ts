@@ -1,3 +1,4 @@
+import { withRequestId } from '../common/request-context.js';
 import { Processor } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { ENV, type Env } from '../config/env.js';
@@ -46,10 +47,18 @@ export class FanoutProcessor extends LoggedWorkerHost<typeof QUEUES.fanout> {
   }
 
   private async withDevices(target: FanoutTarget): Promise<RoutedMessage> {
-    return {
+    const routed = {
       messageId: target.messageId,
       deviceIds: target.deviceIds ?? (await this.messages.pendingDeviceIds(target.messageId)),
       urgentUntil: target.urgentUntil,
+      requestId: target.requestId,
     };
+    withRequestId(target.requestId, () =>
+      this.logger.debug(
+        { messageId: routed.messageId, devices: routed.deviceIds.length },
+        'fan-out: routing a message',
+      ),
+    );
+    return routed;
   }
 }

@@ -57,7 +57,9 @@ export class ReceiptsNotifier implements OnModuleInit {
     );
     await this.routing
       .routeReceipts(receipts)
-      .catch((error: Error) => this.logger.warn(`receipts not routed: ${describeError(error)}`));
+      .catch((error: Error) =>
+        this.logger.warn({ error: describeError(error) }, 'receipts not routed'),
+      );
   }
 }
 

@@ -11,6 +11,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AfterCommitWork } from '../common/after-commit.js';
+import { withRequestId } from '../common/request-context.js';
 import { Problem } from '../common/problem.js';
 import { ENV, type Env } from '../config/env.js';
 import { PresenceService } from '../directory/presence.service.js';
@@ -94,7 +95,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       this.upgrade(request, socket, head).catch((error: unknown) => {
         // Nothing a client sends may end the process: whatever was missed is a 500 here.
-        this.logger.warn(`stream upgrade failed: ${describeError(error)}`);
+        this.logger.warn({ error: describeError(error) }, 'stream upgrade failed');
         refuse(socket, {
           ok: false,
           status: 500,
@@ -234,7 +235,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
         // The message stays pending in PostgreSQL: the next notification or
         // catch-up sends it; an ack that failed is the client's to send again.
         onError: (error, during) =>
-          this.logger.warn(`stream ${during} failed: ${describeError(error)}`),
+          this.logger.warn({ during, error: describeError(error) }, 'stream work failed'),
       },
       transport,
       { bufferBytes: this.env.STREAM_BUFFER_BYTES },
@@ -271,7 +272,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       await this.wakeups.clear(device.deviceId);
       await connection.catchUp();
     } catch (error) {
-      this.logger.warn(`stream open failed: ${describeError(error)}`);
+      this.logger.warn({ error: describeError(error) }, 'stream open failed');
       closeSoon(socket, CLOSE_UNAVAILABLE, 'unavailable');
     }
   }
@@ -303,7 +304,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       await this.wakeups
         .requestIfPending(connection.device.deviceId)
         .catch((error: Error) =>
-          this.logger.warn(`wake-up not requested: ${describeError(error)}`),
+          this.logger.warn({ error: describeError(error) }, 'wake-up not requested'),
         );
     }
   }
@@ -343,7 +344,10 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       this.wakeDevicesGone(event.messages);
     } catch (error) {
       // The message stays pending in PostgreSQL: the device gets it on its next catch-up.
-      this.logger.warn(`routed ${event.kind} not delivered: ${describeError(error)}`);
+      this.logger.warn(
+        { kind: event.kind, error: describeError(error) },
+        'routed event not delivered',
+      );
     }
   }
 
@@ -357,18 +361,33 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       .track(
         this.wakeups.requestForMessages(messages, (deviceId) => !this.connections.has(deviceId)),
       )
-      .catch((error: Error) => this.logger.warn(`wake-up not requested: ${describeError(error)}`));
+      .catch((error: Error) =>
+        this.logger.warn({ error: describeError(error) }, 'wake-up not requested'),
+      );
   }
 
   /** Tells the sockets held here of an accepted message: with its copy when it was accepted here. */
-  private notifyAccepted({ messageId, deviceIds, notices, copyFor }: AcceptedEvent): void {
+  private notifyAccepted({
+    messageId,
+    deviceIds,
+    notices,
+    copyFor,
+    requestId,
+  }: AcceptedEvent & { requestId?: string }): void {
+    let streams = 0;
     deviceIds.forEach((deviceId, index) => {
       const connections = this.connections.get(deviceId);
       if (!connections) return;
       const notice = notices?.[index];
       const live = notice && copyFor ? { notice, message: copyFor(deviceId) } : undefined;
       for (const connection of connections) connection.notify(messageId, live);
+      streams += connections.size;
     });
+    // Under the request that sent it: the accepting one's own, or the one a routed message names.
+    if (streams > 0)
+      withRequestId(requestId, () =>
+        this.logger.debug({ messageId, streams, live: Boolean(copyFor) }, 'message frames sent'),
+      );
   }
 
   /**
@@ -392,7 +411,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
           if (state !== 'live') this.endSession(connection, state);
         });
       } catch (error) {
-        this.logger.warn(`session check failed: ${describeError(error)}`);
+        this.logger.warn({ error: describeError(error) }, 'session check failed');
       }
     }
   }
@@ -412,7 +431,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
         for (const connection of this.connections.get(deviceId) ?? []) connection.resync();
       }
     } catch (error) {
-      this.logger.warn(`presence refresh failed: ${describeError(error)}`);
+      this.logger.warn({ error: describeError(error) }, 'presence refresh failed');
     }
   }
 
@@ -422,7 +441,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       for (let start = 0; start < held.length; start += SESSION_CHECK_BATCH)
         await this.auth.markSeen(held.slice(start, start + SESSION_CHECK_BATCH));
     } catch (error) {
-      this.logger.warn(`last-seen refresh failed: ${describeError(error)}`);
+      this.logger.warn({ error: describeError(error) }, 'last-seen refresh failed');
     }
   }
 
