@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { Logger as PinoLogger } from 'nestjs-pino';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { mountQueueDashboard } from './admin/queue-dashboard.js';
+import { mountApiDocs } from './api-docs/api-docs.js';
 import { AppModule } from './app.module.js';
 import { builtDemoDir, mountDemo } from './demo/demo-page.js';
 import { fastifyTrustProxy } from './common/client-address.js';
@@ -50,7 +51,10 @@ export async function createApp(env: Env): Promise<NestFastifyApplication> {
   recordHttpMetrics(app.getHttpAdapter().getInstance(), app.get(MetricsService));
   app.useGlobalFilters(new ProblemFilter());
   app.useGlobalPipes(new ZodValidationPipe(env));
-  if (env.ROLE !== 'worker') await mountQueueDashboard(app);
+  if (env.ROLE !== 'worker') {
+    await mountQueueDashboard(app);
+    mountApiDocs(app);
+  }
   if (env.ROLE !== 'worker' && env.SERVE_DEMO) {
     const demoDir = builtDemoDir();
     if (demoDir) await mountDemo(app, demoDir);

@@ -1,7 +1,9 @@
 import { QUEUE_DASHBOARD_PATH } from '../../src/admin/queue-dashboard.js';
+import { API_DOCS_PATH, OPENAPI_JSON_PATH } from '../../src/api-docs/api-docs.js';
 import { DEMO_PATH } from '../../src/demo/demo-page.js';
 import { readFileSync } from 'node:fs';
-import { buildOpenApi, OPENAPI_FILE } from '../../scripts/openapi.js';
+import { buildOpenApi } from '../../src/api-docs/openapi-document.js';
+import { OPENAPI_FILE } from '../../scripts/openapi.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /** Every "METHOD /path" fastify serves, read from its route tree (HEAD is implied by GET). */
@@ -42,9 +44,9 @@ describe('the HTTP reference (docs/openapi.json)', () => {
     );
     expect(served.length).toBeGreaterThan(15);
     // The queue dashboard is Bull Board's own UI and API, for operators
-    // (docs/operations.md), and the demo is static pages (docs/demo.md):
-    // neither is part of the HTTP reference.
-    const pages = [QUEUE_DASHBOARD_PATH, DEMO_PATH];
+    // (docs/operations.md), the demo is static pages (docs/demo.md), and the
+    // reference serves itself: none of them is part of the HTTP reference.
+    const pages = [QUEUE_DASHBOARD_PATH, DEMO_PATH, API_DOCS_PATH, OPENAPI_JSON_PATH];
     for (const path of pages) expect(served).toContain(`GET ${path}`);
     expect(inDoc).toEqual(
       served.filter((route) => !pages.some((path) => route.includes(` ${path}`))),
@@ -53,5 +55,14 @@ describe('the HTTP reference (docs/openapi.json)', () => {
 
   it('is the committed file, regenerated from the request schemas (npm run openapi)', () => {
     expect(JSON.parse(readFileSync(OPENAPI_FILE, 'utf8'))).toEqual(buildOpenApi());
+  });
+
+  it('is served: the document at /openapi.json, Swagger UI at /docs', async () => {
+    const served = await fetch(`${world.baseUrl}${OPENAPI_JSON_PATH}`);
+    expect(served.status).toBe(200);
+    expect(await served.json()).toEqual(buildOpenApi());
+    const viewer = await fetch(`${world.baseUrl}${API_DOCS_PATH}`);
+    expect(viewer.status).toBe(200);
+    expect(await viewer.text()).toContain('swagger-ui');
   });
 });
