@@ -1,13 +1,16 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { buildAsyncApi } from './asyncapi-document.js';
 import { buildOpenApi } from './openapi-document.js';
 
 export const API_DOCS_PATH = '/docs';
 export const OPENAPI_JSON_PATH = '/openapi.json';
+export const ASYNCAPI_JSON_PATH = '/asyncapi.json';
 
 /**
- * The HTTP reference, served: Swagger UI at /docs (try a call with a token
- * in "Authorize"), the document itself at /openapi.json.
+ * The references, served: Swagger UI at /docs (try a call with a token in
+ * "Authorize"), the HTTP document at /openapi.json, the stream's AsyncAPI
+ * document at /asyncapi.json.
  */
 export function mountApiDocs(app: NestFastifyApplication): void {
   const document = buildOpenApi() as unknown as OpenAPIObject;
@@ -16,4 +19,9 @@ export function mountApiDocs(app: NestFastifyApplication): void {
     raw: ['json'],
     customSiteTitle: 'Supernode API',
   });
+  const asyncapi = buildAsyncApi();
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .get(ASYNCAPI_JSON_PATH, (_request, reply) => reply.send(asyncapi));
 }

@@ -1,14 +1,20 @@
 import type { WebSocket } from 'ws';
-import { z } from 'zod';
 import { BoundedMap, BoundedSet } from '../common/bounded-set.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Problem } from '../common/problem.js';
 import { isUnavailable } from '../common/unavailable.js';
-import { uuidString } from '../common/validation.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { inboxMessageView } from '../messages/inbox-message.view.js';
 import type { PendingMessage, PendingPage } from '../messages/messages.repository.js';
 import { followsDirectly, type NoticeNumber } from '../messages/notice-numbers.js';
+import {
+  clientFrame,
+  type ErrorFrame,
+  type ExpiredFrame,
+  type MessageFrame,
+  type ReceiptFrame,
+  type ServerFrame,
+} from './stream-frames.js';
 
 const PAGE = 1000;
 // Default of StreamLimits.bufferBytes (STREAM_BUFFER_BYTES).
@@ -46,10 +52,6 @@ const MAX_REMEMBERED = 20_000;
 // Ids acked lately: a notice that comes after its message was sent and acked
 // (the common case when a device keeps up) then costs no read.
 const MAX_RECENTLY_ACKED = 4_096;
-
-const clientFrame = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('ack'), messageIds: z.array(uuidString()).min(1).max(1000) }),
-]);
 
 /** What a connection uses of the upgraded TCP socket under its WebSocket. */
 export interface FrameTransport {
@@ -137,7 +139,7 @@ export class StreamConnection {
    * (it has no place in it), and dropped when the socket is not reading,
    * since it is worth nothing late.
    */
-  sendEphemeral(frame: object): void {
+  sendEphemeral(frame: MessageFrame): void {
     if (this.socket.bufferedAmount > this.limits.bufferBytes) return;
     this.sendFrame(frame);
   }
@@ -193,7 +195,7 @@ export class StreamConnection {
     );
   }
 
-  sendFrame(frame: object, written?: () => void): void {
+  sendFrame(frame: ServerFrame, written?: () => void): void {
     if (!this.isOpen()) return;
     this.coalesceThisTurn();
     this.socket.send(JSON.stringify(frame), written);
@@ -203,13 +205,13 @@ export class StreamConnection {
    * A receipt: advisory (the sender's status call has the same), so it is
    * dropped for a socket that is not reading rather than queued.
    */
-  sendReceipt(frame: object): void {
+  sendReceipt(frame: ReceiptFrame | ExpiredFrame): void {
     if (this.socket.bufferedAmount > this.limits.bufferBytes) return;
     this.sendFrame(frame);
   }
 
   /** An error frame; a client that leaves too many of them unread is closed (1008). */
-  sendError(code: string, detail: string, extra: Record<string, unknown> = {}): void {
+  sendError(code: string, detail: string, extra: Pick<ErrorFrame, 'retryAfter'> = {}): void {
     if (!this.isOpen()) return;
     if (this.unreadErrorFrames >= MAX_UNREAD_ERROR_FRAMES) {
       closeSoon(this.socket, CLOSE_POLICY_VIOLATION, 'error_frames_unread');

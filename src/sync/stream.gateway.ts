@@ -37,6 +37,7 @@ import {
 import { countAck } from './ack-rate-limit.js';
 import { LiveRoutingService } from './live-routing.service.js';
 import { closeSoon, type FrameTransport, StreamConnection } from './stream-connection.js';
+import type { ErrorFrame, ExpiredFrame, MessageFrame, ReceiptFrame } from './stream-frames.js';
 import { checkUpgradeRequest, refusalResponse, type UpgradeRefusal } from './upgrade-request.js';
 
 // Close codes: docs/protocol.md lists them all.
@@ -208,7 +209,12 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
         code: CLOSE_RATE_LIMITED,
         reason: 'rate_limited',
         // Before the close: a client reads how long to wait.
-        frame: { type: 'error', code: 'rate_limited', detail: error.detail, retryAfter },
+        frame: {
+          type: 'error',
+          code: 'rate_limited',
+          detail: error.detail ?? 'Too many stream connections; wait before the next',
+          retryAfter,
+        },
       };
     }
     return { kind: 'open', ...authenticated };
@@ -317,14 +323,14 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       }
       if (event.kind === 'expired') {
         for (const { messageId, expiredDeviceIds, deviceIds } of event.expired) {
-          const frame = { type: 'expired', messageId, deviceIds: expiredDeviceIds };
+          const frame: ExpiredFrame = { type: 'expired', messageId, deviceIds: expiredDeviceIds };
           for (const connection of this.connectionsOf(deviceIds)) connection.sendFrame(frame);
         }
         return;
       }
       if (event.kind === 'ephemeral') {
         for (const [deviceId, wrappedKey] of Object.entries(event.wrappedKeys)) {
-          const frame = {
+          const frame: MessageFrame = {
             type: 'message',
             ephemeral: true,
             message: { ...event.message, wrappedKey },
@@ -335,7 +341,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       }
       if (event.kind === 'receipts') {
         for (const { messageId, ackedByDeviceId, deviceIds } of event.receipts) {
-          const frame = { type: 'receipt', messageId, deviceId: ackedByDeviceId };
+          const frame: ReceiptFrame = { type: 'receipt', messageId, deviceId: ackedByDeviceId };
           for (const connection of this.connectionsOf(deviceIds)) connection.sendReceipt(frame);
         }
         return;
@@ -457,7 +463,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
 
 type Admission =
   | { kind: 'open'; device: AuthenticatedDevice; session: TokenSession }
-  | { kind: 'refused'; code: number; reason: string; frame?: object };
+  | { kind: 'refused'; code: number; reason: string; frame?: ErrorFrame };
 
 function refuse(socket: Duplex, refused: UpgradeRefusal): void {
   if (socket.destroyed) return;
