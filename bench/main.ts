@@ -17,6 +17,7 @@ import {
   Skip,
 } from './lib/context.js';
 import { markdownReport, markdownTable } from './lib/format.js';
+import { type HarnessFlags, parseHarnessFlags } from './lib/harness-flags.js';
 import { KeepAliveHttp } from './lib/http.js';
 import {
   createBenchDatabase,
@@ -84,32 +85,17 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const names: string[] = [];
-  const overrides: Partial<Settings> = {};
-  let quick = false;
-  let withCeilings = true;
-  let keep = false;
-  for (const arg of argv) {
-    const [flag, value] = arg.split('=');
-    if (arg === '--quick') quick = true;
-    else if (arg === '--no-ceilings') withCeilings = false;
-    else if (arg === '--keep') keep = true;
-    else if (flag === '--budget') overrides.budgetSeconds = Number(value);
-    else if (flag === '--concurrency') overrides.concurrency = Number(value);
-    else if (flag === '--rate') overrides.latencyRate = Number(value);
-    else if (flag === '--api-processes') overrides.apiProcesses = Number(value);
-    else if (arg === '--help' || arg === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (arg.startsWith('-')) throw new Error(`unknown option ${arg}\n${USAGE}`);
-    else names.push(arg);
+  let flags: HarnessFlags;
+  try {
+    flags = parseHarnessFlags(argv);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${USAGE}`);
   }
-  for (const [name, value] of Object.entries(overrides)) {
-    if (!Number.isFinite(value) || (value as number) <= 0)
-      throw new Error(`bad --${name}: ${value}`);
+  if (flags.help) {
+    console.log(USAGE);
+    process.exit(0);
   }
-  if (overrides.apiProcesses !== undefined && !Number.isInteger(overrides.apiProcesses))
-    throw new Error(`bad --api-processes: ${overrides.apiProcesses} (a whole number)`);
+  const { names, quick, withCeilings, keep, overrides } = flags;
   const wanted = new Set<string>();
   for (const name of names.length ? names : ['ceilings', 'scenarios']) {
     if (name === 'ceilings' || name === 'scenarios') {
