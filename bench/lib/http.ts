@@ -17,7 +17,9 @@ interface InFlight {
  * sending a fifth less (BENCHMARKS.md; fetch, undici inside Node, costs
  * more than node:http). It is still HTTP over TCP: the server cannot tell
  * it from any other client. The load processes hand it to the SDK as its
- * `transport`.
+ * `transport`. Kept over undici's Pool because it measurably wins: less
+ * client CPU per request and a higher rate at every concurrency tried
+ * (`npm run bench:http-client`, figures in bench/README.md).
  *
  * Chunked answers are refused with an error rather than misread: the
  * server's JSON and problem+json answers all carry a Content-Length.
