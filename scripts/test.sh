@@ -15,6 +15,8 @@ command -v promtool >/dev/null || install_package prometheus
 command -v systemd-analyze >/dev/null || install_package systemd
 # The SDK's browser test drives Debian's Chromium (playwright-core, headless).
 command -v chromium >/dev/null || install_package chromium
+# The connection-budget test counts each process's sockets with ss (iproute2).
+command -v ss >/dev/null || install_package iproute2
 # The CLI's chat is driven in a terminal multiplexer.
 command -v tmux >/dev/null || install_package tmux
 npm run --silent build

@@ -224,6 +224,9 @@ const envSchema = z
     // PostgreSQL cancels any statement of the server's pool running longer
     // (the purge's maintenance excepted); the request gets a 503.
     DATABASE_STATEMENT_TIMEOUT_MS: integer(10_000, 100),
+    // Each process's PostgreSQL connections at most (docs/scale-out.md: the
+    // fleet's sum must fit max_connections).
+    DATABASE_POOL_MAX: integer(20, 1),
     // Sends waiting for the database beyond this many are refused with 503 at
     // once rather than queued in memory while PostgreSQL is slow.
     INGEST_QUEUE_LIMIT: integer(1000, 1),

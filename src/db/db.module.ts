@@ -18,7 +18,7 @@ export const CLIENT_TIMEOUT_MARGIN_MS = 5000;
 export function createPool(env: Env): pg.Pool {
   const pool = new pg.Pool({
     connectionString: env.DATABASE_URL,
-    max: 20,
+    max: env.DATABASE_POOL_MAX,
     // Fail fast instead of hanging when PostgreSQL is unreachable.
     connectionTimeoutMillis: 3000,
     // No statement may hold a connection and a core for long: PostgreSQL
