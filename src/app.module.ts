@@ -1,4 +1,5 @@
 import { LoggingModule } from './common/logging.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { DynamicModule, Module } from '@nestjs/common';
 import { AdminModule } from './admin/admin.module.js';
 import { CallsModule } from './calls/calls.module.js';
@@ -33,6 +34,7 @@ export class AppModule {
         AfterCommitModule,
         DbModule,
         RedisModule,
+        RateLimitModule,
         QueueModule,
         HealthModule,
         MetricsModule,

@@ -9,7 +9,7 @@ import {
   Query,
   UseGuards,
 } from '@nestjs/common';
-import { RateLimitGuard, RateLimitPerAccount } from '../common/rate-limit.guard.js';
+import { RateLimitGuard, RateLimitPerAccount } from '../rate-limit/rate-limit.guard.js';
 import { parseUuidParam } from '../common/validation.js';
 import { AuthGuard, Caller } from '../identity/auth.guard.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, UseGuards } from '@nestjs/common';
 import { Problem } from '../common/problem.js';
-import { RateLimitGuard, RateLimitPerAccount } from '../common/rate-limit.guard.js';
+import { RateLimitGuard, RateLimitPerAccount } from '../rate-limit/rate-limit.guard.js';
 import { parseUuidParam } from '../common/validation.js';
 import { AuthGuard, Caller } from '../identity/auth.guard.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';

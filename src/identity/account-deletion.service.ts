@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { describeError } from '../common/describe-error.js';
 import { Problem } from '../common/problem.js';
-import { RateLimiter } from '../common/rate-limiter.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { DeviceLifecycle } from './device-lifecycle.js';
 import { IdentityRepository } from './identity.repository.js';
 

@@ -3,7 +3,7 @@ import {
   RateLimitGuard,
   RateLimitPerAccount,
   RateLimitPerAddress,
-} from '../common/rate-limit.guard.js';
+} from '../rate-limit/rate-limit.guard.js';
 import { parseUuidParam } from '../common/validation.js';
 import { AuthGuard, Caller } from './auth.guard.js';
 import { AccountDeletionService } from './account-deletion.service.js';

@@ -1,6 +1,4 @@
 import { Module } from '@nestjs/common';
-import { RateLimitGuard } from '../common/rate-limit.guard.js';
-import { RateLimiter } from '../common/rate-limiter.js';
 import { AccountDeletionService } from './account-deletion.service.js';
 import { AuthGuard } from './auth.guard.js';
 import { IdleDevicesService } from './idle-devices.service.js';
@@ -20,17 +18,7 @@ import { IdentityService } from './identity.service.js';
     AuthService,
     AuthGuard,
     DeviceLifecycle,
-    RateLimiter,
-    RateLimitGuard,
   ],
-  exports: [
-    IdentityService,
-    IdleDevicesService,
-    AuthService,
-    AuthGuard,
-    DeviceLifecycle,
-    RateLimiter,
-    RateLimitGuard,
-  ],
+  exports: [IdentityService, IdleDevicesService, AuthService, AuthGuard, DeviceLifecycle],
 })
 export class IdentityModule {}

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { describeError } from '../common/describe-error.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Problem } from '../common/problem.js';
-import { RateLimiter } from '../common/rate-limiter.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { ENV, type Env } from '../config/env.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';

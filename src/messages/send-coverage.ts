@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Problem } from '../common/problem.js';
-import { RateLimiter } from '../common/rate-limiter.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { ENV, type Env } from '../config/env.js';
 import { ConversationsService } from '../conversations/conversations.service.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';

@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Put, UseGuards } from '@nestjs/common';
-import { RateLimitGuard, RateLimitPerAccount } from '../common/rate-limit.guard.js';
+import { RateLimitGuard, RateLimitPerAccount } from '../rate-limit/rate-limit.guard.js';
 import { AuthGuard, Caller } from '../identity/auth.guard.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { PushSubscriptionDto } from './dto/push.dto.js';

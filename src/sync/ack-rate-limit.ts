@@ -1,5 +1,5 @@
 import { Problem } from '../common/problem.js';
-import type { RateLimiter } from '../common/rate-limiter.js';
+import type { RateLimiter } from '../rate-limit/rate-limiter.js';
 import type { Env } from '../config/env.js';
 
 /**

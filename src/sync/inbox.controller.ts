@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Inject, Post, Query, UseGuards } from '@nestjs/common';
-import { RateLimiter } from '../common/rate-limiter.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { ENV, type Env } from '../config/env.js';
 import { AuthGuard, Caller } from '../identity/auth.guard.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';

@@ -15,7 +15,7 @@ import { withRequestId } from '../common/request-context.js';
 import { Problem } from '../common/problem.js';
 import { ENV, type Env } from '../config/env.js';
 import { PresenceService } from '../directory/presence.service.js';
-import { RateLimiter } from '../common/rate-limiter.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import {
   type AuthenticatedDevice,
   AuthService,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { deleteKeysNaming, REDIS, REDIS_KEYS, RedisKeys } from '../redis/redis.module.js';
-import { Problem } from './problem.js';
+import { Problem } from '../common/problem.js';
 
 /** The counts a sliding-window decision is made from. */
 export interface WindowCounts {

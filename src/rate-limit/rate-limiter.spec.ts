@@ -1,5 +1,5 @@
 import { useRedisWorld } from '../../test/support/redis-world.js';
-import { Problem } from './problem.js';
+import { Problem } from '../common/problem.js';
 import { RateLimiter, retryAfterSeconds, slidingCount } from './rate-limiter.js';
 
 describe('sliding-window arithmetic', () => {

@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable, SetMetadata } from '
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { ENV, type Env } from '../config/env.js';
-import { rateLimitAddressKey } from './client-address.js';
+import { rateLimitAddressKey } from '../common/client-address.js';
 import { RateLimiter } from './rate-limiter.js';
 
 type AddressLimitVariable = 'RATE_LIMIT_ACCOUNT_CREATE' | 'RATE_LIMIT_AUTH';
