@@ -5,7 +5,8 @@ import type { Duplex } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import type { Env } from '../config/env.js';
 import { Problem, problemBody } from './problem.js';
-import { requestIdFor, withRequestId } from './request-context.js';
+import { logRequests } from './logging.js';
+import { requestIdFor } from './request-context.js';
 import { sendProblem, toProblem } from './problem.filter.js';
 
 // What happens to a request before any controller sees it: how long it may
@@ -104,14 +105,12 @@ export function prepareHttpEdge(
     // fastify's own parser (it refuses __proto__ and constructor keys); it calls done.
     void parseJson(request, body.toString(), done);
   });
-  // The request id goes back in the answer, to the logger (pino-http reads
-  // the raw request's), and with all the work of the request (its log lines,
-  // the jobs it enqueues).
+  // The request id goes back in the answer (and with a send's fan-out: RequestId).
   server.addHook('onRequest', (request, reply, done) => {
-    (request.raw as IncomingMessage & { id: string }).id = request.id;
     reply.header('x-request-id', request.id);
-    withRequestId(request.id, done);
+    done();
   });
+  logRequests(server, env);
   // A process shutting down still gets requests on keep-alive connections
   // (in-flight ones finish): they are answered 503 with Retry-After and the
   // connection closed, so that the client sends again, to another process.

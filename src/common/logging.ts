@@ -1,9 +1,7 @@
-import { RequestMethod } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Logger } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
 import { LoggerModule } from 'nestjs-pino';
-import type pino from 'pino';
 import { ENV, type Env } from '../config/env.js';
-import { currentRequestId } from './request-context.js';
 
 // LOG_LEVEL speaks Nest's names; pino has its own.
 const PINO_LEVELS: Record<Env['LOG_LEVEL'], string> = {
@@ -29,53 +27,24 @@ export const REDACTED_FIELDS = [
   'signature',
 ].flatMap((field) => [field, `*.${field}`]);
 
-/** The path of a URL without its query (the stream's may carry a token). */
-const pathOnly = (url: string | undefined): string | undefined => url?.split('?')[0];
-
 /**
  * JSON logs through pino (nestjs-pino), one line per event with its fields;
- * pretty, one line each, when written to a terminal. Every line of work that
- * stems from a request carries its `requestId` (request-context.ts). Requests
- * are logged at debug when they succeed, info when refused, error on a 5xx.
+ * pretty, one line each, when written to a terminal. A request's own line,
+ * and those of a send's fan-out and frames, carry its `requestId`.
+ *
+ * nestjs-pino's per-request middleware (pino-http: a child logger, a context
+ * and a listener for every request) is not used: measured side by side
+ * (npm run bench:ab), it cost the send path a quarter of its rate. Requests
+ * are logged by logRequests below instead.
  */
 export const LoggingModule = LoggerModule.forRootAsync({
   inject: [ENV],
   useFactory: (env: Env) => ({
-    // Every route (nestjs-pino's own default matched none of Nest's here).
-    forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
+    // No route gets the middleware.
+    forRoutes: [],
     pinoHttp: {
       level: PINO_LEVELS[env.LOG_LEVEL],
-      // The id fastify gave the request (X-Request-Id or a fresh UUID).
-      genReqId: (request: IncomingMessage) => (request as IncomingMessage & { id: string }).id,
-      // A request's own logger has it bound already; other work (a job, a
-      // routed message) gets it from the request context.
-      customAttributeKeys: { reqId: 'requestId' },
-      mixin: (_fields: object, _level: number, logger: Pick<pino.Logger, 'bindings'>) => {
-        const requestId = currentRequestId();
-        return requestId && !('requestId' in logger.bindings()) ? { requestId } : {};
-      },
       redact: { paths: REDACTED_FIELDS, censor: '[redacted]' },
-      // Method, path and status only: no headers, no query, no body.
-      serializers: {
-        req: (request: IncomingMessage & { id?: string }) => ({
-          id: request.id,
-          method: request.method,
-          path: pathOnly(request.url),
-        }),
-        res: (response: ServerResponse) => ({ statusCode: response.statusCode }),
-      },
-      customLogLevel: (_request: IncomingMessage, response: ServerResponse, error?: Error) =>
-        error || response.statusCode >= 500
-          ? 'error'
-          : response.statusCode >= 400
-            ? 'info'
-            : 'debug',
-      // Probes and scrapes would drown the rest.
-      autoLogging: {
-        ignore: (request: IncomingMessage & { originalUrl?: string }) =>
-          /^\/(health|metrics)\b/.test(request.originalUrl ?? request.url ?? ''),
-      },
-      quietReqLogger: true,
       transport: process.stdout.isTTY
         ? {
             target: 'pino-pretty',
@@ -85,3 +54,31 @@ export const LoggingModule = LoggerModule.forRootAsync({
     },
   }),
 });
+
+// Probes and scrapes would drown the rest.
+const UNLOGGED_PATHS = /^\/(health|metrics)\b/;
+
+/**
+ * One line per finished request (`request completed`: method, path without
+ * its query, status, time): at debug when it succeeded, info when refused,
+ * error on a 5xx. Successes cost nothing unless LOG_LEVEL is debug or verbose.
+ */
+export function logRequests(server: FastifyInstance, env: Env): void {
+  const logger = new Logger('HTTP');
+  const successesLogged = env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'verbose';
+  server.addHook('onResponse', (request, reply, done) => {
+    const status = reply.statusCode;
+    if ((status < 400 && !successesLogged) || UNLOGGED_PATHS.test(request.url)) return done();
+    const fields = {
+      requestId: request.id,
+      method: request.method,
+      path: request.url.split('?')[0],
+      statusCode: status,
+      responseTime: Math.round(reply.elapsedTime),
+    };
+    if (status >= 500) logger.error(fields, 'request completed');
+    else if (status >= 400) logger.log(fields, 'request completed');
+    else logger.debug(fields, 'request completed');
+    done();
+  });
+}

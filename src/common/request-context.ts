@@ -1,23 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-
-/**
- * The request a piece of work belongs to, carried through async calls: set
- * for each HTTP request, and again around each job or routed message that
- * stems from one, so that every log line of that work names the request
- * (the logger's mixin reads it).
- */
-const requestContext = new AsyncLocalStorage<{ requestId: string }>();
-
-/** The request id of the work running now, if it stems from a request. */
-export function currentRequestId(): string | undefined {
-  return requestContext.getStore()?.requestId;
-}
-
-/** Runs `work` as part of the request `requestId` (no-op without one). */
-export function withRequestId<T>(requestId: string | undefined, work: () => T): T {
-  return requestId ? requestContext.run({ requestId }, work) : work();
-}
+import type { FastifyRequest } from 'fastify';
 
 // A client's own X-Request-Id is kept when it is short and plain (it is
 // logged); anything else gets a fresh one.
@@ -28,3 +11,14 @@ export function requestIdFor(header: string | string[] | undefined): string {
   const given = Array.isArray(header) ? header[0] : header;
   return given && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
 }
+
+/**
+ * The id of the request being handled, for work that outlives it (a send's
+ * fan-out job and frames log it). Passed by hand rather than through an
+ * AsyncLocalStorage: on Node 20 that costs every promise of the process,
+ * measured at a fifth of the send path's rate.
+ */
+export const RequestId = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): string =>
+    context.switchToHttp().getRequest<FastifyRequest>().id,
+);

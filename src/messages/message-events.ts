@@ -17,6 +17,8 @@ export interface AcceptedEvent {
    * holds in memory; absent when this send did not store it (a retry).
    */
   copyFor?: (deviceId: string) => PendingMessage;
+  /** The HTTP request that sent it (log lines of its fan-out and frames). */
+  requestId?: string;
 }
 
 type AcceptedListener = (accepted: AcceptedEvent) => void | Promise<void>;

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { RequestId } from '../common/request-context.js';
 import { parseUuidParam } from '../common/validation.js';
 import { AuthGuard, Caller } from '../identity/auth.guard.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
@@ -16,9 +17,13 @@ export class MessagesController {
 
   @Post()
   @HttpCode(201)
-  send(@Caller() caller: AuthenticatedDevice, @Body() body: SendMessageDto) {
+  send(
+    @Caller() caller: AuthenticatedDevice,
+    @Body() body: SendMessageDto,
+    @RequestId() requestId: string,
+  ) {
     if (body.ephemeral) return this.ephemeral.send(caller, body);
-    return this.messages.send(caller, body);
+    return this.messages.send(caller, body, requestId);
   }
 
   @Get(':messageId/status')

@@ -115,7 +115,12 @@ export class MessagesService implements OnModuleInit {
     });
   }
 
-  async send(sender: AuthenticatedDevice, request: SendMessageDto): Promise<AcceptedMessage> {
+  /** `requestId`: the HTTP request's, carried to the log lines of the fan-out. */
+  async send(
+    sender: AuthenticatedDevice,
+    request: SendMessageDto,
+    requestId?: string,
+  ): Promise<AcceptedMessage> {
     const ttlSeconds = checkSendLimits(request, this.env);
     // Places in the devices' queues (Redis) are taken beside the coverage
     // check, not after it, and given back if the message is not stored.
@@ -185,7 +190,12 @@ export class MessagesService implements OnModuleInit {
       notices = await this.noticeNumbers.take(deviceIds);
     } catch {
       // Stored, so it is fanned out; the sender's retry (same clientMessageId) gets the 201.
-      this.events.emitAccepted({ messageId: accepted.messageId, deviceIds, urgentUntil });
+      this.events.emitAccepted({
+        messageId: accepted.messageId,
+        deviceIds,
+        urgentUntil,
+        requestId,
+      });
       throw Problem.unavailable('The message was stored but not confirmed; send it again');
     }
     this.events.emitAccepted({
@@ -194,6 +204,7 @@ export class MessagesService implements OnModuleInit {
       urgentUntil,
       notices,
       copyFor: stored ? copyOf(sender, request, stored) : undefined,
+      requestId,
     });
     return {
       messageId: accepted.messageId,

@@ -1,4 +1,3 @@
-import { withRequestId } from '../common/request-context.js';
 import { Processor } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { ENV, type Env } from '../config/env.js';
@@ -53,11 +52,13 @@ export class FanoutProcessor extends LoggedWorkerHost<typeof QUEUES.fanout> {
       urgentUntil: target.urgentUntil,
       requestId: target.requestId,
     };
-    withRequestId(target.requestId, () =>
-      this.logger.debug(
-        { messageId: routed.messageId, devices: routed.deviceIds.length },
-        'fan-out: routing a message',
-      ),
+    this.logger.debug(
+      {
+        requestId: target.requestId,
+        messageId: routed.messageId,
+        devices: routed.deviceIds.length,
+      },
+      'fan-out: routing a message',
     );
     return routed;
   }

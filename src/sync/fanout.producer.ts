@@ -2,7 +2,6 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { Batcher } from '../common/batcher.js';
-import { currentRequestId } from '../common/request-context.js';
 import { PresenceService } from '../directory/presence.service.js';
 import { MessageEvents } from '../messages/message-events.js';
 import { MessagesService } from '../messages/messages.service.js';
@@ -77,9 +76,8 @@ export class FanoutProducer implements OnModuleInit {
 
   onModuleInit(): void {
     // Ids only go into the job: never the copy of the message the event may carry.
-    // The listener runs within the send's request: its id goes with the job.
-    this.events.onAccepted(async ({ messageId, deviceIds, urgentUntil }) => {
-      const requestId = currentRequestId();
+    // The request id goes with the job, for its log lines.
+    this.events.onAccepted(async ({ messageId, deviceIds, urgentUntil, requestId }) => {
       await this.accepted.load({ messageId, deviceIds, urgentUntil, requestId });
     });
   }

@@ -11,7 +11,6 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AfterCommitWork } from '../common/after-commit.js';
-import { withRequestId } from '../common/request-context.js';
 import { Problem } from '../common/problem.js';
 import { ENV, type Env } from '../config/env.js';
 import { PresenceService } from '../directory/presence.service.js';
@@ -379,7 +378,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     notices,
     copyFor,
     requestId,
-  }: AcceptedEvent & { requestId?: string }): void {
+  }: AcceptedEvent): void {
     let streams = 0;
     deviceIds.forEach((deviceId, index) => {
       const connections = this.connections.get(deviceId);
@@ -389,10 +388,10 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       for (const connection of connections) connection.notify(messageId, live);
       streams += connections.size;
     });
-    // Under the request that sent it: the accepting one's own, or the one a routed message names.
     if (streams > 0)
-      withRequestId(requestId, () =>
-        this.logger.debug({ messageId, streams, live: Boolean(copyFor) }, 'message frames sent'),
+      this.logger.debug(
+        { requestId, messageId, streams, live: Boolean(copyFor) },
+        'message frames sent',
       );
   }
 
