@@ -3,6 +3,7 @@
 // Everything goes through the SDK exactly as a web app would use it.
 import {
   type DeviceIdentity,
+  messageText,
   type ReceivedMessage,
   SupernodeClient,
   SupernodeError,
@@ -37,7 +38,6 @@ const element = <T extends HTMLElement>(selector: string): T => {
 
 let client: SupernodeClient;
 let history: ChatLine[] = [];
-const handles = new Map<string, string>();
 
 function showError(error: unknown): void {
   element('#error').textContent =
@@ -48,22 +48,6 @@ function showError(error: unknown): void {
 
 function showStatus(text: string): void {
   element('#status').textContent = text;
-}
-
-async function handleOf(accountId: string): Promise<string> {
-  let handle = handles.get(accountId);
-  if (!handle) {
-    handle = (await client.devicesOf(accountId)).handle;
-    handles.set(accountId, handle);
-  }
-  return handle;
-}
-
-function textOf(content: unknown): string {
-  const message = content as { type?: string; text?: unknown };
-  return message?.type === 'text' && typeof message.text === 'string'
-    ? message.text
-    : JSON.stringify(content);
 }
 
 function render(line: ChatLine): void {
@@ -95,14 +79,13 @@ async function onMessage(message: ReceivedMessage): Promise<void> {
   const mine = message.senderAccountId === client.accountId;
   await addLine({
     messageId: message.messageId,
-    label: mine ? 'you, from another device' : await handleOf(message.senderAccountId),
-    text: textOf(message.content),
+    label: mine ? 'you, from another device' : await client.handleOf(message.senderAccountId),
+    text: messageText(message.content),
     mine,
   });
 }
 
 async function enterChat(handle: string): Promise<void> {
-  handles.set(client.accountId, handle);
   element('#whoami').textContent = `Signed in as ${handle}.`;
   element('#setup').hidden = true;
   element('#chat').hidden = false;
@@ -151,7 +134,7 @@ onSubmit('#link', async (fields) => {
   client = await SupernodeClient.linkDevice(server, field(fields, 'code').trim(), {
     deviceName,
   });
-  const handle = await handleOf(client.accountId);
+  const handle = await client.handleOf(client.accountId);
   await save(handle);
   await enterChat(handle);
 });

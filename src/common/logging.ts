@@ -55,6 +55,13 @@ export const LoggingModule = LoggerModule.forRootAsync({
   }),
 });
 
+/**
+ * Whether debug lines are written. Hot paths (every request, every message)
+ * check it before building a debug line's fields at all.
+ */
+export const debugLogging = (env: Env): boolean =>
+  env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'verbose';
+
 // Probes and scrapes would drown the rest.
 const UNLOGGED_PATHS = /^\/(health|metrics)\b/;
 
@@ -65,7 +72,7 @@ const UNLOGGED_PATHS = /^\/(health|metrics)\b/;
  */
 export function logRequests(server: FastifyInstance, env: Env): void {
   const logger = new Logger('HTTP');
-  const successesLogged = env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'verbose';
+  const successesLogged = debugLogging(env);
   server.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
     if ((status < 400 && !successesLogged) || UNLOGGED_PATHS.test(request.url)) return done();

@@ -1,3 +1,4 @@
+import { debugLogging } from '../common/logging.js';
 import { Processor } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { ENV, type Env } from '../config/env.js';
@@ -52,14 +53,15 @@ export class FanoutProcessor extends LoggedWorkerHost<typeof QUEUES.fanout> {
       urgentUntil: target.urgentUntil,
       requestId: target.requestId,
     };
-    this.logger.debug(
-      {
-        requestId: target.requestId,
-        messageId: routed.messageId,
-        devices: routed.deviceIds.length,
-      },
-      'fan-out: routing a message',
-    );
+    if (debugLogging(this.env))
+      this.logger.debug(
+        {
+          requestId: target.requestId,
+          messageId: routed.messageId,
+          devices: routed.deviceIds.length,
+        },
+        'fan-out: routing a message',
+      );
     return routed;
   }
 }

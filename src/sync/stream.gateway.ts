@@ -11,6 +11,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AfterCommitWork } from '../common/after-commit.js';
+import { debugLogging } from '../common/logging.js';
 import { Problem } from '../common/problem.js';
 import { ENV, type Env } from '../config/env.js';
 import { PresenceService } from '../directory/presence.service.js';
@@ -388,7 +389,8 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       for (const connection of connections) connection.notify(messageId, live);
       streams += connections.size;
     });
-    if (streams > 0)
+    // Per accepted message: the line is built only when it is written.
+    if (streams > 0 && debugLogging(this.env))
       this.logger.debug(
         { requestId, messageId, streams, live: Boolean(copyFor) },
         'message frames sent',

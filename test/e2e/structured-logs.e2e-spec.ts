@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { type HttpTransport, SupernodeClient } from '@supernode/client';
+import { fetchTransport, SupernodeClient } from '@supernode/client';
 import { newAccount, uniqueHandle } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';
 import { freePort, type ServerProcess, startServerProcess } from '../support/processes.js';
@@ -23,28 +23,6 @@ function logLines(server: ServerProcess): LogLine[] {
         throw new Error(`a log line that is not JSON: ${line}`);
       }
     });
-}
-
-/** The SDK's fetch transport, sending X-Request-Id when one is set. */
-function transportWithRequestIds(
-  baseUrl: string,
-  requestId: () => string | undefined,
-): HttpTransport {
-  return {
-    async request(method, requestPath, { token, json }) {
-      const headers: Record<string, string> = {};
-      if (json !== undefined) headers['content-type'] = 'application/json';
-      if (token) headers.authorization = `Bearer ${token}`;
-      const id = requestId();
-      if (id) headers['x-request-id'] = id;
-      const response = await fetch(new URL(requestPath, baseUrl), { method, headers, body: json });
-      return {
-        status: response.status,
-        text: await response.text(),
-        retryAfter: response.headers.get('retry-after'),
-      };
-    },
-  };
 }
 
 // What an operator reads: JSON lines with fields, one request id from the
@@ -75,7 +53,10 @@ describe('structured logs', () => {
   it('carries the request id from the send through the fan-out job to the frame, as JSON fields', async () => {
     let nextRequestId: string | undefined;
     const alice = await SupernodeClient.createAccount(sending.baseUrl, uniqueHandle('alice'), {
-      transport: transportWithRequestIds(sending.baseUrl, () => nextRequestId),
+      transport: fetchTransport(sending.baseUrl, {
+        headers: (): Record<string, string> =>
+          nextRequestId ? { 'x-request-id': nextRequestId } : {},
+      }),
     });
     const bob = await newAccount(receiving.baseUrl, 'bob');
     inbox = await LiveInbox.connect(bob);

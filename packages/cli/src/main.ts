@@ -1,6 +1,11 @@
 import { Command } from 'commander';
 import readline from 'node:readline';
-import { type ReceivedMessage, SupernodeClient, SupernodeError } from '@supernode/client';
+import {
+  messageText,
+  type ReceivedMessage,
+  SupernodeClient,
+  SupernodeError,
+} from '@supernode/client';
 import {
   defaultDeviceFile,
   DeviceFileError,
@@ -40,36 +45,23 @@ async function signedIn(): Promise<{
   };
 }
 
-/** Account id → handle, asked of the directory once each. */
-function handleBook(client: SupernodeClient, own: SavedDevice) {
-  const handles = new Map([[own.identity.accountId, own.handle]]);
-  return async (accountId: string): Promise<string> => {
-    let handle = handles.get(accountId);
-    if (!handle) {
-      handle = (await client.devicesOf(accountId)).handle;
-      handles.set(accountId, handle);
-    }
-    return handle;
-  };
-}
-
-function textOf(content: unknown): string {
-  const message = content as { type?: string; text?: unknown } | null;
-  return message?.type === 'text' && typeof message.text === 'string'
-    ? message.text
-    : JSON.stringify(content);
-}
-
-async function describe(
-  message: ReceivedMessage,
-  own: SavedDevice,
-  handleOf: (accountId: string) => Promise<string>,
-): Promise<string> {
+/** A message as a line: who wrote it, and its text. */
+async function describe(message: ReceivedMessage, client: SupernodeClient): Promise<string> {
   const from =
-    message.senderAccountId === own.identity.accountId
+    message.senderAccountId === client.accountId
       ? 'you (another device)'
-      : await handleOf(message.senderAccountId);
-  return `${from}: ${textOf(message.content)}`;
+      : await client.handleOf(message.senderAccountId);
+  return `${from}: ${messageText(message.content)}`;
+}
+
+/** Keeps a device just registered or linked in the device file. */
+async function saveNewDevice(client: SupernodeClient, server: string, handle: string) {
+  await writeDeviceFile(deviceFile(), {
+    server,
+    handle,
+    identity: client.identity,
+    token: client.currentToken,
+  });
 }
 
 program
@@ -83,12 +75,7 @@ program
     const client = await SupernodeClient.createAccount(options.server, handle, {
       deviceName: options.deviceName,
     });
-    await writeDeviceFile(deviceFile(), {
-      server: options.server,
-      handle,
-      identity: client.identity,
-      token: client.currentToken,
-    });
+    await saveNewDevice(client, options.server, handle);
     console.log(`registered ${handle} (account ${client.accountId}, device ${client.deviceId})`);
     console.log(`keys saved in ${deviceFile()}`);
   });
@@ -127,13 +114,8 @@ link
     const client = await SupernodeClient.linkDevice(options.server, code.trim(), {
       deviceName: options.deviceName,
     });
-    const { handle } = await client.devicesOf(client.accountId);
-    await writeDeviceFile(deviceFile(), {
-      server: options.server,
-      handle,
-      identity: client.identity,
-      token: client.currentToken,
-    });
+    const handle = await client.handleOf(client.accountId);
+    await saveNewDevice(client, options.server, handle);
     console.log(`linked: this machine is now a device of ${handle} (device ${client.deviceId})`);
   });
 
@@ -168,10 +150,9 @@ program
   .command('inbox')
   .description('print the messages waiting for this device, and acknowledge them')
   .action(async () => {
-    const { client, saved, done } = await signedIn();
-    const handleOf = handleBook(client, saved);
+    const { client, done } = await signedIn();
     const handled = await client.sync(async (message) => {
-      console.log(`${message.acceptedAt}  ${await describe(message, saved, handleOf)}`);
+      console.log(`${message.acceptedAt}  ${await describe(message, client)}`);
     });
     await done();
     if (handled.length === 0) console.error('(nothing waiting)');
@@ -184,7 +165,6 @@ program
   .action(async (handle: string) => {
     const { client, saved, done } = await signedIn();
     const peer = await client.lookupHandle(handle);
-    const handleOf = handleBook(client, saved);
     const terminal = readline.createInterface({
       input: process.stdin,
       output: process.stdout,
@@ -198,7 +178,7 @@ program
       terminal.prompt(true);
     };
     const stream = await client.connect({
-      onMessage: async (message) => print(await describe(message, saved, handleOf)),
+      onMessage: async (message) => print(await describe(message, client)),
       onError: (error) => print(`(${error.message})`),
     });
     print(

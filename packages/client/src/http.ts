@@ -30,11 +30,18 @@ export interface HttpTransport {
  */
 export function fetchTransport(
   baseUrl: string,
-  { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
+  {
+    timeoutMs = 30_000,
+    headers: extraHeaders,
+  }: {
+    timeoutMs?: number;
+    /** Headers to add to each request, read as it goes (an X-Request-Id, say). */
+    headers?: () => Record<string, string>;
+  } = {},
 ): HttpTransport {
   return {
     async request(method, path, { token, json }) {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...extraHeaders?.() };
       if (json !== undefined) headers['content-type'] = 'application/json';
       if (token) headers.authorization = `Bearer ${token}`;
       const response = await fetch(new URL(path, baseUrl), {

@@ -5,4 +5,5 @@ export * from './device-directory.js';
 export * from './message-crypto.js';
 export * from './message-stream.js';
 export type * from './types.js';
+export { messageText } from './types.js';
 export { fetchTransport, requestJson, type HttpAnswer, type HttpTransport } from './http.js';

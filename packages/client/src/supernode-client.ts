@@ -79,6 +79,8 @@ export class SupernodeClient {
   protected readonly directory = new DeviceDirectory();
   /** Shared keys with the devices this one writes to and reads from, computed once each. */
   private readonly boxKeys: SharedBoxKeys;
+  /** Handles of the accounts met so far (handleOf). */
+  private readonly handles = new Map<string, string>();
 
   protected constructor(
     readonly baseUrl: string,
@@ -210,6 +212,16 @@ export class SupernodeClient {
   /** An account's current devices' public keys, by account id. */
   devicesOf(accountId: string): Promise<DirectoryEntry> {
     return this.request('GET', `/v1/accounts/${encodeURIComponent(accountId)}/devices`);
+  }
+
+  /** An account's handle (to show who wrote), asked of the directory once per account. */
+  async handleOf(accountId: string): Promise<string> {
+    let handle = this.handles.get(accountId);
+    if (handle === undefined) {
+      handle = (await this.devicesOf(accountId)).handle;
+      this.handles.set(accountId, handle);
+    }
+    return handle;
   }
 
   // --- messages ---

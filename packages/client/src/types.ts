@@ -164,3 +164,11 @@ export interface TypingSignal {
   type: 'typing';
   typing: boolean;
 }
+
+/** The text of a message's content: `text` of a {"type":"text"} message, else the JSON itself. */
+export function messageText(content: unknown): string {
+  const message = content as { type?: unknown; text?: unknown } | null;
+  return message?.type === 'text' && typeof message.text === 'string'
+    ? message.text
+    : JSON.stringify(content);
+}
