@@ -112,11 +112,18 @@ describe('several processes: two API processes and a worker', () => {
     const bobOnB = await SupernodeClient.fromIdentity(apiB.baseUrl, bobOnA.identity);
     const redis = new Redis(world.env.REDIS_URL);
     const presenceKey = `${world.env.REDIS_PREFIX}:presence:${bobOnA.deviceId}`;
-    const onA = await LiveInbox.connect(bobOnA);
+    // One socket's ack covers the device, and the other would then find
+    // nothing left to send: each holds its ack until both have the message.
     let onB: LiveInbox | undefined;
+    const bothHaveIt = async () => {
+      await waitFor('both sockets to have the message', () =>
+        Boolean(onA.messages.length > 0 && onB?.messages.length),
+      );
+    };
+    const onA = await LiveInbox.connect(bobOnA, { beforeAck: bothHaveIt });
     try {
       const processA = await waitFor('presence to name A', () => redis.get(presenceKey));
-      onB = await LiveInbox.connect(bobOnB);
+      onB = await LiveInbox.connect(bobOnB, { beforeAck: bothHaveIt });
       await waitFor(
         'presence to name B',
         async () => ![null, processA].includes(await redis.get(presenceKey)),

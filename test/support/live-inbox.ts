@@ -10,11 +10,20 @@ export class LiveInbox {
   connects = 0;
   stream!: MessageStream;
 
-  static async connect(client: SupernodeClient): Promise<LiveInbox> {
+  /**
+   * `beforeAck`, when given, runs after a message is recorded and before it
+   * is acked (the SDK acks when the handler returns): a test holds the ack
+   * back while another socket of the same device must still see the message.
+   */
+  static async connect(
+    client: SupernodeClient,
+    options: { beforeAck?: (message: ReceivedMessage) => Promise<void> } = {},
+  ): Promise<LiveInbox> {
     const inbox = new LiveInbox();
     inbox.stream = await client.connect({
-      onMessage: (message) => {
+      onMessage: async (message) => {
         inbox.messages.push(message);
+        await options.beforeAck?.(message);
       },
       onReceipt: (receipt) => inbox.receipts.push(receipt),
       onError: (error) => inbox.errors.push(error),
