@@ -1,5 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { buildAsyncApi } from './asyncapi-document.js';
 import { buildOpenApi } from './openapi-document.js';
 
@@ -13,8 +13,7 @@ export const ASYNCAPI_JSON_PATH = '/asyncapi.json';
  * document at /asyncapi.json.
  */
 export function mountApiDocs(app: NestFastifyApplication): void {
-  const document = buildOpenApi() as unknown as OpenAPIObject;
-  SwaggerModule.setup(API_DOCS_PATH.slice(1), app, document, {
+  SwaggerModule.setup(API_DOCS_PATH.slice(1), app, buildOpenApi(app), {
     jsonDocumentUrl: OPENAPI_JSON_PATH.slice(1),
     raw: ['json'],
     customSiteTitle: 'Supernode API',

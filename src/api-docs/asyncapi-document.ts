@@ -1,5 +1,5 @@
 import type { ClientFrame, ServerFrame } from '../sync/stream-frames.js';
-import { buildOpenApi } from './openapi-document.js';
+import { COMPONENT_SCHEMAS } from './openapi-schemas.js';
 
 // The stream's reference (docs/asyncapi.json, served at /asyncapi.json):
 // AsyncAPI 3 for GET /v1/stream. Each frame type of stream-frames.ts must
@@ -80,7 +80,6 @@ const messageRefs = (frames: object) =>
   Object.keys(frames).map((name) => ({ $ref: `#/channels/stream/messages/${name}` }));
 
 export function buildAsyncApi(): Json {
-  const openapi = buildOpenApi() as { components: { schemas: Record<string, Json> } };
   const messages = Object.fromEntries(
     [...Object.entries(SERVER_FRAMES), ...Object.entries(CLIENT_FRAMES)].map(([name, message]) => [
       name,
@@ -124,6 +123,6 @@ export function buildAsyncApi(): Json {
         messages: messageRefs(CLIENT_FRAMES),
       },
     },
-    components: { schemas: { InboxMessage: openapi.components.schemas.InboxMessage } },
+    components: { schemas: { InboxMessage: COMPONENT_SCHEMAS.InboxMessage } },
   };
 }

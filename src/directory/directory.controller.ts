@@ -1,4 +1,13 @@
 import { Controller, Get, Param, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAnswer,
+  ApiDeviceAuth,
+  ApiProblems,
+  ApiUuidParam,
+  DEVICE_AUTH_PROBLEMS,
+} from '../api-docs/openapi-decorators.js';
+import { schemaRef } from '../api-docs/openapi-schemas.js';
 import { Problem } from '../common/problem.js';
 import { RateLimitGuard, RateLimitPerAccount } from '../rate-limit/rate-limit.guard.js';
 import { parseUuidParam } from '../common/validation.js';
@@ -11,9 +20,22 @@ import { DirectoryService } from './directory.service.js';
 // RateLimitGuard after AuthGuard: look-ups count per account (one counter for
 // both routes), so walking the handle space is slow whichever route is used.
 @UseGuards(AuthGuard, RateLimitGuard)
+@ApiTags('directory')
+@ApiDeviceAuth()
 export class DirectoryController {
   constructor(private readonly directory: DirectoryService) {}
 
+  @ApiOperation({
+    operationId: 'lookUpHandle',
+    summary: 'An account and its current devices by handle',
+  })
+  @ApiParam({ name: 'handle', schema: { type: 'string' } })
+  @ApiAnswer(200, schemaRef('DirectoryEntry'))
+  @ApiProblems({
+    ...DEVICE_AUTH_PROBLEMS,
+    404: 'account_not_found',
+    429: 'rate_limited (per account, Retry-After)',
+  })
   @Get('directory/:handle')
   @RateLimitPerAccount('directory', 'RATE_LIMIT_DIRECTORY')
   async byHandle(@Caller() caller: AuthenticatedDevice, @Param('handle') handle: string) {
@@ -22,6 +44,14 @@ export class DirectoryController {
     return this.directory.lookupHandle(caller.accountId, handle);
   }
 
+  @ApiOperation({ operationId: 'accountDevices', summary: 'An account’s current devices' })
+  @ApiUuidParam('accountId')
+  @ApiAnswer(200, schemaRef('DirectoryEntry'))
+  @ApiProblems({
+    ...DEVICE_AUTH_PROBLEMS,
+    404: 'account_not_found',
+    429: 'rate_limited (per account, Retry-After)',
+  })
   @Get('accounts/:accountId/devices')
   @RateLimitPerAccount('directory', 'RATE_LIMIT_DIRECTORY')
   async devicesOf(@Caller() caller: AuthenticatedDevice, @Param('accountId') accountId: string) {

@@ -1,4 +1,7 @@
 import { Controller, Get, Inject, Logger, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiProblems } from '../api-docs/openapi-decorators.js';
+import { LIVENESS } from '../api-docs/openapi-schemas.js';
 import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
@@ -9,6 +12,7 @@ import { REDIS } from '../redis/redis.module.js';
 const CHECK_TIMEOUT_MS = 2000;
 
 @Controller('health')
+@ApiTags('operations')
 export class HealthController {
   private readonly logger = new Logger(HealthController.name);
 
@@ -20,6 +24,8 @@ export class HealthController {
   ) {}
 
   /** The process is up and serving. */
+  @ApiOperation({ operationId: 'liveness', summary: 'The process is up' })
+  @ApiAnswer(200, LIVENESS)
   @Get('live')
   live() {
     return { status: 'ok' };
@@ -30,6 +36,9 @@ export class HealthController {
    * down. The drivers' error text (hosts, ports, users) goes to the log only:
    * this answer is public.
    */
+  @ApiOperation({ operationId: 'readiness', summary: 'PostgreSQL and Redis answer' })
+  @ApiAnswer(200, { type: 'object' })
+  @ApiProblems({ 503: 'not_ready (down names the parts)' })
   @Get('ready')
   async ready() {
     try {

@@ -8,6 +8,8 @@ import {
   Injectable,
   UseGuards,
 } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiProblems, ApiTextAnswer } from '../api-docs/openapi-decorators.js';
 import type { FastifyRequest } from 'fastify';
 import { Problem } from '../common/problem.js';
 import { ENV, type Env } from '../config/env.js';
@@ -37,9 +39,20 @@ export class MetricsAccessGuard implements CanActivate {
 
 @Controller('metrics')
 @UseGuards(MetricsAccessGuard)
+@ApiTags('operations')
 export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
+  @ApiOperation({
+    operationId: 'metrics',
+    summary:
+      'Prometheus metrics (with METRICS_TOKEN set: bearer token needed; with METRICS_PORT set: served on that port only)',
+  })
+  @ApiTextAnswer('text/plain', 'text/plain')
+  @ApiProblems({
+    401: 'token_invalid (METRICS_TOKEN set)',
+    404: 'not_found (METRICS_PORT set)',
+  })
   @Get()
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   render(): Promise<string> {

@@ -22,6 +22,6 @@ export class ConversationListQueryDto extends zodDto(
       .max(CONVERSATION_PAGE_MAX)
       .default(CONVERSATION_PAGE_DEFAULT),
     // The `next` of the previous page: the last conversation id it held.
-    after: uuidString().optional(),
+    after: uuidString().optional().describe('The `next` of the previous page'),
   }),
 ) {}
