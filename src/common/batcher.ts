@@ -1,3 +1,5 @@
+import type { Context } from '@opentelemetry/api';
+import { activeContext, inBatchSpan } from '../telemetry/trace-context.js';
 /**
  * Coalesces the calls made in the same turn of the event loop into one batch
  * call, so that N concurrent requests cost one database or Redis round trip
@@ -18,7 +20,7 @@
  * cannot make the queue, and the memory it holds, grow without bound.
  */
 export class Batcher<I, R> {
-  private pending = new Map<unknown, { input: I; waiters: Waiter<R>[] }>();
+  private pending = new Map<unknown, Entry<I, R>>();
   private scheduled = false;
   private inFlight = 0;
 
@@ -34,6 +36,12 @@ export class Batcher<I, R> {
       /** At most this many distinct inputs wait; a call past it is refused with `overloaded()`. */
       maxWaiting?: number;
       overloaded?: () => Error;
+      /**
+       * With tracing on, each batch runs in a span of this name, in the trace
+       * of its first call and linked to the others' (their statements would
+       * otherwise join whichever trace happened to flush).
+       */
+      spanName?: string;
     } = {},
   ) {}
 
@@ -45,7 +53,12 @@ export class Batcher<I, R> {
       else if (this.pending.size >= (this.options.maxWaiting ?? Number.POSITIVE_INFINITY)) {
         reject(this.options.overloaded?.() ?? new Error('batcher overloaded'));
         return;
-      } else this.pending.set(key, { input, waiters: [{ resolve, reject }] });
+      } else
+        this.pending.set(key, {
+          input,
+          waiters: [{ resolve, reject }],
+          caller: this.options.spanName ? activeContext() : undefined,
+        });
       if (this.pending.size >= this.maxBatch) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -66,7 +79,7 @@ export class Batcher<I, R> {
     if (this.options.maxInFlight && this.inFlight >= this.options.maxInFlight) return;
     const entries = this.takeBatch();
     this.inFlight++;
-    this.start(entries.map((entry) => entry.input))
+    this.start(entries)
       .then(
         (results) => {
           entries.forEach((entry, index) => {
@@ -85,21 +98,24 @@ export class Batcher<I, R> {
   }
 
   // A `run` that throws instead of rejecting still fails its callers and frees its slot.
-  private start(inputs: I[]): Promise<R[]> {
+  private start(entries: Entry<I, R>[]): Promise<R[]> {
+    const inputs = entries.map((entry) => entry.input);
     try {
-      return this.run(inputs);
+      if (!this.options.spanName) return this.run(inputs);
+      const callers = entries.flatMap((entry) => (entry.caller ? [entry.caller] : []));
+      return inBatchSpan(this.options.spanName, callers, () => this.run(inputs));
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
-  private takeBatch(): { input: I; waiters: Waiter<R>[] }[] {
+  private takeBatch(): Entry<I, R>[] {
     if (this.pending.size <= this.maxBatch) {
       const entries = [...this.pending.values()];
       this.pending = new Map();
       return entries;
     }
-    const entries: { input: I; waiters: Waiter<R>[] }[] = [];
+    const entries: Entry<I, R>[] = [];
     for (const [key, entry] of this.pending) {
       if (entries.length === this.maxBatch) break;
       entries.push(entry);
@@ -107,6 +123,13 @@ export class Batcher<I, R> {
     }
     return entries;
   }
+}
+
+interface Entry<I, R> {
+  input: I;
+  waiters: Waiter<R>[];
+  /** The first call's context, kept only for a traced batcher. */
+  caller?: Context;
 }
 
 interface Waiter<R> {

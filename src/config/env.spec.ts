@@ -1,4 +1,4 @@
-import { EnvError, loadEnv } from './env.js';
+import { EnvError, loadEnv, tracingOn } from './env.js';
 
 describe('loadEnv: settings that go in pairs', () => {
   const key = 'A'.repeat(87);
@@ -44,5 +44,22 @@ describe('loadEnv: the at-rest master key', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain(short);
     }
+  });
+});
+
+describe('loadEnv: tracing', () => {
+  it('is on with an OTLP endpoint, off without one (or with an empty one)', () => {
+    expect(tracingOn(loadEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }))).toBe(true);
+    expect(
+      tracingOn(loadEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' })),
+    ).toBe(true);
+    expect(tracingOn(loadEnv({}))).toBe(false);
+    expect(tracingOn(loadEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: '' }))).toBe(false);
+  });
+
+  it('refuses an endpoint that is not an http(s) URL, naming the variable', () => {
+    expect(() => loadEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(
+      /OTEL_EXPORTER_OTLP_ENDPOINT/,
+    );
   });
 });

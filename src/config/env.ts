@@ -100,6 +100,11 @@ const envSchema = z
       .enum(['true', 'false'])
       .default('true')
       .transform((value) => value === 'true'),
+    // Traces over OTLP/HTTP (JSON) to this collector: the OpenTelemetry
+    // SDK's own variables (OTEL_SERVICE_NAME, OTEL_BSP_* apply too). Unset:
+    // no tracing, and its SDK is not loaded (docs/operations.md).
+    OTEL_EXPORTER_OTLP_ENDPOINT: unsetIfEmpty(z.url({ protocol: /^https?$/ })),
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: unsetIfEmpty(z.url({ protocol: /^https?$/ })),
     // /metrics on its own small server (off the public port) and/or behind a
     // bearer token; with neither it is served openly on the public port.
     METRICS_PORT: unsetIfEmpty(z.coerce.number().int().min(0).max(65535)),
@@ -267,3 +272,8 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
 }
 
 export const ENV = Symbol('config:env');
+
+/** Whether traces are exported (an OTLP endpoint is configured). */
+export const tracingOn = (env: Env): boolean =>
+  env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined ||
+  env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined;

@@ -242,6 +242,7 @@ export class MessagesRepository {
     this.inserts = new Batcher((batch: NewMessage[]) => this.insertBatch(batch), {
       maxBatch: 200,
       maxInFlight: 2,
+      spanName: 'messages: insert batch',
       keyOf: (message) => `${message.senderDeviceId}:${message.clientMessageId}`,
       // While PostgreSQL is slow, sends past the bound are refused (503)
       // instead of holding their bodies in memory for as long as it takes.

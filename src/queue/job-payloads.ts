@@ -1,4 +1,5 @@
 import type { Job } from 'bullmq';
+import type { TraceCarrier } from '../telemetry/trace-context.js';
 import type { JobName, JOBS } from './queue-names.js';
 
 /**
@@ -13,6 +14,8 @@ export interface FanoutTarget {
   urgentUntil?: string;
   /** The request that sent it, for the log lines of its fan-out (absent when the reconciler re-enqueues). */
   requestId?: string;
+  /** With tracing on: the send's trace, continued by the routing and the frames. */
+  trace?: TraceCarrier;
 }
 
 /** A wake-up push for one device; `urgentUntil` makes it an urgent one (see WakeupService). */

@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
-import { ENV, type Env } from '../config/env.js';
+import { BullMQOtel } from 'bullmq-otel';
+import { ENV, type Env, tracingOn } from '../config/env.js';
 import { PUSH_BACKOFF, QUEUES } from './queue-names.js';
 import { QueueDepthMetrics } from './queue-depth.metrics.js';
 import { QueueErrorLogger } from './queue-error.logger.js';
@@ -26,9 +27,14 @@ const DEFAULT_JOB_OPTIONS = {
       // command to share a write with, and ioredis builds each auto-pipeline
       // by copying every BullMQ script onto it (measured: more worker CPU
       // with it than without).
+      // With tracing on, adding and running a job are spans of the trace
+      // that added it (BullMQ carries the context in the job).
       useFactory: (env: Env) => ({
         connection: { url: env.REDIS_URL, maxRetriesPerRequest: null },
         prefix: `${env.REDIS_PREFIX}:bull`,
+        ...(tracingOn(env)
+          ? { telemetry: new BullMQOtel({ tracerName: 'supernode-queues' }) }
+          : {}),
       }),
     }),
     BullModule.registerQueueAsync({

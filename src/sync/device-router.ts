@@ -1,4 +1,5 @@
 import type { InboxMessage } from '../messages/inbox-message.view.js';
+import type { TraceCarrier } from '../telemetry/trace-context.js';
 
 /** A message and those of its devices that the receiving process holds. */
 export interface RoutedMessage {
@@ -8,6 +9,8 @@ export interface RoutedMessage {
   urgentUntil?: string;
   /** The request that sent it (log lines of the frames). */
   requestId?: string;
+  /** With tracing on: the send's trace, which the frames' span continues. */
+  trace?: TraceCarrier;
 }
 
 /** That a device acked a message, for those of the sender's devices the receiving process holds. */

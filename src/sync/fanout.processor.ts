@@ -52,6 +52,7 @@ export class FanoutProcessor extends LoggedWorkerHost<typeof QUEUES.fanout> {
       deviceIds: target.deviceIds ?? (await this.messages.pendingDeviceIds(target.messageId)),
       urgentUntil: target.urgentUntil,
       requestId: target.requestId,
+      trace: target.trace,
     };
     if (debugLogging(this.env))
       this.logger.debug(

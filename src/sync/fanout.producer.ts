@@ -8,6 +8,7 @@ import { MessagesService } from '../messages/messages.service.js';
 import { WakeupService } from '../push/wakeup.service.js';
 import type { FanoutTarget, JobPayloads } from '../queue/job-payloads.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
+import { carryTrace, inCarriedContext } from '../telemetry/trace-context.js';
 
 type FanoutJobData = JobPayloads[typeof JOBS.fanoutMessage];
 type AddressedMessage = FanoutTarget & { deviceIds: string[] };
@@ -77,8 +78,15 @@ export class FanoutProducer implements OnModuleInit {
   onModuleInit(): void {
     // Ids only go into the job: never the copy of the message the event may carry.
     // The request id goes with the job, for its log lines.
+    // So is the send's trace, which the job, the routing and the frames continue.
     this.events.onAccepted(async ({ messageId, deviceIds, urgentUntil, requestId }) => {
-      await this.accepted.load({ messageId, deviceIds, urgentUntil, requestId });
+      await this.accepted.load({
+        messageId,
+        deviceIds,
+        urgentUntil,
+        requestId,
+        trace: carryTrace(),
+      });
     });
   }
 
@@ -103,7 +111,7 @@ export class FanoutProducer implements OnModuleInit {
 
   async enqueue(targets: FanoutTarget[]): Promise<void> {
     if (targets.length === 0) return;
-    const jobs = [];
+    const jobs: Parameters<typeof this.queue.addBulk>[0] = [];
     for (let start = 0; start < targets.length; start += MAX_MESSAGES_PER_JOB) {
       const messages = targets.slice(start, start + MAX_MESSAGES_PER_JOB);
       jobs.push({
@@ -112,6 +120,7 @@ export class FanoutProducer implements OnModuleInit {
         opts: { jobId: fanoutJobId(messages[0].messageId) },
       });
     }
-    await this.queue.addBulk(jobs);
+    // The jobs join the first message's trace (the others carry their own in the payload).
+    await inCarriedContext(targets[0].trace, () => this.queue.addBulk(jobs));
   }
 }

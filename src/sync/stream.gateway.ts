@@ -34,6 +34,7 @@ import {
   type RoutedEvent,
   type RoutedMessage,
 } from './device-router.js';
+import { carryTrace, inCarriedSpan, type TraceCarrier } from '../telemetry/trace-context.js';
 import { countAck } from './ack-rate-limit.js';
 import { LiveRoutingService } from './live-routing.service.js';
 import { closeSoon, type FrameTransport, StreamConnection } from './stream-connection.js';
@@ -117,7 +118,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     // waiting for the fan-out's round trips; a job's routed notice for them
     // (when another device of the message is elsewhere) comes later and then
     // costs nothing (already sent).
-    this.events.onAccepted((accepted) => this.notifyAccepted(accepted));
+    this.events.onAccepted((accepted) => this.notifyAccepted(accepted, carryTrace()));
     this.ephemeralSends.deliverWith((message) => this.routing.routeEphemeral(message));
     await this.router.listen(this.presence.processId, (event) => this.onRouted(event));
     this.heartbeat = setInterval(() => void this.beat(), this.env.WS_HEARTBEAT_SECONDS * 1000);
@@ -346,7 +347,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
         }
         return;
       }
-      for (const message of event.messages) this.notifyAccepted(message);
+      for (const message of event.messages) this.notifyAccepted(message, message.trace);
       this.wakeDevicesGone(event.messages);
     } catch (error) {
       // The message stays pending in PostgreSQL: the device gets it on its next catch-up.
@@ -372,22 +373,25 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       );
   }
 
-  /** Tells the sockets held here of an accepted message: with its copy when it was accepted here. */
-  private notifyAccepted({
-    messageId,
-    deviceIds,
-    notices,
-    copyFor,
-    requestId,
-  }: AcceptedEvent): void {
+  /**
+   * Tells the sockets held here of an accepted message: with its copy when it
+   * was accepted here. With tracing on, in a span of the send's trace.
+   */
+  private notifyAccepted(
+    { messageId, deviceIds, notices, copyFor, requestId }: AcceptedEvent,
+    trace: TraceCarrier | undefined,
+  ): void {
+    if (!deviceIds.some((deviceId) => this.connections.has(deviceId))) return;
     let streams = 0;
-    deviceIds.forEach((deviceId, index) => {
-      const connections = this.connections.get(deviceId);
-      if (!connections) return;
-      const notice = notices?.[index];
-      const live = notice && copyFor ? { notice, message: copyFor(deviceId) } : undefined;
-      for (const connection of connections) connection.notify(messageId, live);
-      streams += connections.size;
+    inCarriedSpan('stream: message frames', trace, { 'supernode.message_id': messageId }, () => {
+      deviceIds.forEach((deviceId, index) => {
+        const connections = this.connections.get(deviceId);
+        if (!connections) return;
+        const notice = notices?.[index];
+        const live = notice && copyFor ? { notice, message: copyFor(deviceId) } : undefined;
+        for (const connection of connections) connection.notify(messageId, live);
+        streams += connections.size;
+      });
     });
     // Per accepted message: the line is built only when it is written.
     if (streams > 0 && debugLogging(this.env))
