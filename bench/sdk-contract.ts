@@ -25,7 +25,7 @@ import type { KeepAliveHttp } from './lib/http.js';
  *    with POST /v1/messages refuses it as invalid, one without answers 404;
  *    a scenario whose endpoint is missing is reported as "not available".
  * 2. purge: the worker runs job `purge-expired` of BullMQ queue `retention`
- *    (prefix `<REDIS_PREFIX>:bull`, as in src/queue/queue-names.ts): the
+ *    (prefix `<REDIS_PREFIX>:{bull}`, as in src/queue/queue-names.ts): the
  *    harness enqueues one and reads its processedOn/finishedOn. The expired
  *    messages are seeded straight into PostgreSQL (1,000,000 of them cannot
  *    go through the API in the time budget), into the tables and columns
@@ -43,7 +43,7 @@ export const STREAM_PATH = '/v1/stream';
 export const CONVERSATIONS_PATH = '/v1/conversations';
 export const PURGE_QUEUE = 'retention';
 export const PURGE_JOB = 'purge-expired';
-export const bullPrefix = (redisPrefix: string): string => `${redisPrefix}:bull`;
+export const bullPrefix = (redisPrefix: string): string => `${redisPrefix}:{bull}`;
 
 /**
  * Columns the purge scenario writes when it seeds expired messages (the

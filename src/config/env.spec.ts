@@ -63,3 +63,20 @@ describe('loadEnv: tracing', () => {
     );
   });
 });
+
+describe('loadEnv: a Redis Cluster', () => {
+  it('takes seed nodes as comma-separated redis:// URLs, and none by default', () => {
+    expect(
+      loadEnv({ REDIS_CLUSTER_NODES: 'redis://10.0.0.1:7000, redis://10.0.0.2:7000' })
+        .REDIS_CLUSTER_NODES,
+    ).toEqual(['redis://10.0.0.1:7000', 'redis://10.0.0.2:7000']);
+    expect(loadEnv({}).REDIS_CLUSTER_NODES).toEqual([]);
+  });
+
+  it('refuses a node that is not a redis:// URL, naming the variable', () => {
+    expect(() => loadEnv({ REDIS_CLUSTER_NODES: '10.0.0.1:7000' })).toThrow(/REDIS_CLUSTER_NODES/);
+    expect(() => loadEnv({ REDIS_CLUSTER_NODES: 'http://10.0.0.1:7000' })).toThrow(
+      /REDIS_CLUSTER_NODES/,
+    );
+  });
+});

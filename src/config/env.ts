@@ -74,6 +74,19 @@ const envSchema = z
   .object({
     DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/supernode'),
     REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    // A Redis Cluster instead (docs/scale-out.md): some of its nodes, as
+    // comma-separated redis:// URLs; the rest are found from them. Set, it
+    // wins over REDIS_URL.
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((node) => node.trim())
+          .filter((node) => node !== ''),
+      )
+      .pipe(z.array(z.url({ protocol: /^redis$/ }))),
     // Prefix for every Redis key (BullMQ and ours): lets tests and several
     // deployments share one Redis without seeing each other.
     REDIS_PREFIX: z

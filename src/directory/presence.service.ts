@@ -1,8 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { ENV, type Env } from '../config/env.js';
-import { REDIS, REDIS_KEYS, type RedisKeys } from '../redis/redis.module.js';
+import {
+  REDIS,
+  REDIS_KEYS,
+  type RedisKeys,
+  type RedisClient,
+  perSlot,
+} from '../redis/redis.module.js';
 
 // Deletes the key only if this process still owns it: a device that moved to
 // another process must not be marked offline by the old one.
@@ -20,7 +25,7 @@ export class PresenceService {
   private readonly ttlSeconds: number;
 
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
     @Inject(ENV) env: Env,
   ) {
@@ -37,11 +42,14 @@ export class PresenceService {
    */
   async refresh(deviceIds: string[]): Promise<string[]> {
     if (deviceIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const deviceId of deviceIds)
-      pipeline.set(this.keyOf(deviceId), this.processId, 'EX', this.ttlSeconds, 'GET');
-    const results = (await pipeline.exec()) ?? [];
-    return deviceIds.filter((_deviceId, index) => results[index]?.[1] !== this.processId);
+    // One command per key (a cluster spreads them over its nodes);
+    // auto-pipelining sends those of one node in one write.
+    const previous = await Promise.all(
+      deviceIds.map((deviceId) =>
+        this.redis.set(this.keyOf(deviceId), this.processId, 'EX', this.ttlSeconds, 'GET'),
+      ),
+    );
+    return deviceIds.filter((_deviceId, index) => previous[index] !== this.processId);
   }
 
   /** Forgets a revoked device's presence, whichever process held it. */
@@ -57,7 +65,12 @@ export class PresenceService {
   async locate(deviceIds: string[]): Promise<Map<string, string>> {
     const located = new Map<string, string>();
     if (deviceIds.length === 0) return located;
-    const owners = await this.redis.mget(deviceIds.map((deviceId) => this.keyOf(deviceId)));
+    // One MGET per hash slot on a cluster, one in all on a standalone Redis.
+    const owners = await perSlot(
+      this.redis,
+      deviceIds.map((deviceId) => this.keyOf(deviceId)),
+      (keys) => this.redis.mget(keys),
+    );
     deviceIds.forEach((deviceId, index) => {
       const owner = owners[index];
       if (owner) located.set(deviceId, owner);

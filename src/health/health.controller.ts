@@ -3,11 +3,10 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiAnswer, ApiProblems } from '../api-docs/openapi-decorators.js';
 import { LIVENESS } from '../api-docs/openapi-schemas.js';
 import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { Problem } from '../common/problem.js';
 import { PG_POOL } from '../db/db.module.js';
-import { REDIS } from '../redis/redis.module.js';
+import { REDIS, type RedisClient } from '../redis/redis.module.js';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -20,7 +19,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     @Inject(PG_POOL) private readonly pool: pg.Pool,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
   ) {}
 
   /** The process is up and serving. */

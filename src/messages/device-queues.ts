@@ -1,7 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { ENV, type Env } from '../config/env.js';
-import { REDIS, REDIS_KEYS, type RedisKeys } from '../redis/redis.module.js';
+import {
+  perSlot,
+  REDIS,
+  REDIS_KEYS,
+  type RedisClient,
+  type RedisKeys,
+} from '../redis/redis.module.js';
 
 // Takes `count` messages off a device's queue; the bytes go down in
 // proportion (the acks and the purge know how many messages went, not their
@@ -45,7 +50,7 @@ for i, key in ipairs(KEYS) do
 end
 return 0`;
 
-type WithQueueScripts = Redis & {
+type WithQueueScripts = RedisClient & {
   releaseQueue(keys: 1, key: string, count: number): Promise<number>;
   reserveQueues(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
   unreserveQueues(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number>;
@@ -66,7 +71,7 @@ export class DeviceQueues {
   private readonly redis: WithQueueScripts;
 
   constructor(
-    @Inject(REDIS) redis: Redis,
+    @Inject(REDIS) redis: RedisClient,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
     @Inject(ENV) private readonly env: Env,
   ) {
@@ -85,14 +90,20 @@ export class DeviceQueues {
    */
   async reserve(deviceIds: string[], bodyBytes: number): Promise<Set<string>> {
     if (deviceIds.length === 0) return new Set();
-    const full = await this.redis.reserveQueues(
-      deviceIds.length,
-      ...deviceIds.map((deviceId) => this.keyOf(deviceId)),
-      bodyBytes,
-      this.env.MAX_PENDING_MESSAGES_PER_DEVICE,
-      this.env.MAX_PENDING_BYTES_PER_DEVICE,
-      // Nothing pending outlives MAX_TTL_SECONDS: a counter nobody adds to for longer goes.
-      this.env.MAX_TTL_SECONDS + 3600,
+    // Each device's counter stands alone: on a cluster, one call per hash slot.
+    const full = await perSlot(
+      this.redis,
+      deviceIds.map((deviceId) => this.keyOf(deviceId)),
+      (keys) =>
+        this.redis.reserveQueues(
+          keys.length,
+          ...keys,
+          bodyBytes,
+          this.env.MAX_PENDING_MESSAGES_PER_DEVICE,
+          this.env.MAX_PENDING_BYTES_PER_DEVICE,
+          // Nothing pending outlives MAX_TTL_SECONDS: a counter nobody adds to for longer goes.
+          this.env.MAX_TTL_SECONDS + 3600,
+        ),
     );
     return new Set(deviceIds.filter((_deviceId, index) => full[index] === 1));
   }
@@ -100,10 +111,13 @@ export class DeviceQueues {
   /** Gives back the places `reserve` took for a message that was not stored. */
   async unreserve(deviceIds: string[], bodyBytes: number): Promise<void> {
     if (deviceIds.length === 0) return;
-    await this.redis.unreserveQueues(
-      deviceIds.length,
-      ...deviceIds.map((deviceId) => this.keyOf(deviceId)),
-      bodyBytes,
+    await perSlot(
+      this.redis,
+      deviceIds.map((deviceId) => this.keyOf(deviceId)),
+      async (keys) => {
+        await this.redis.unreserveQueues(keys.length, ...keys, bodyBytes);
+        return keys;
+      },
     );
   }
 

@@ -1,11 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { Problem } from '../common/problem.js';
 import { ENV, type Env } from '../config/env.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { deleteKeysNaming, REDIS, REDIS_KEYS, type RedisKeys } from '../redis/redis.module.js';
+import {
+  deleteKeysNaming,
+  REDIS,
+  REDIS_KEYS,
+  type RedisKeys,
+  type RedisClient,
+} from '../redis/redis.module.js';
 import type { SendMessageDto } from './dto/messages.dto.js';
 import { type InboxMessage, inboxMessageView } from './inbox-message.view.js';
 import { copyOf } from './message-copy.js';
@@ -48,7 +53,7 @@ export class EphemeralSendService {
   constructor(
     private readonly coverage: SendCoverage,
     private readonly metrics: MetricsService,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
     @Inject(ENV) private readonly env: Env,
   ) {}

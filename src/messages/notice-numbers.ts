@@ -1,7 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { REDIS, REDIS_KEYS, type RedisKeys } from '../redis/redis.module.js';
+import {
+  perSlot,
+  REDIS,
+  REDIS_KEYS,
+  type RedisClient,
+  type RedisKeys,
+} from '../redis/redis.module.js';
 
 /**
  * A device's notice number: the n-th message addressed to it, counted in
@@ -34,7 +39,7 @@ for i, key in ipairs(KEYS) do
 end
 return taken`;
 
-type WithTake = Redis & {
+type WithTake = RedisClient & {
   takeNoticeNumbers(keyCount: number, ...keysThenEpoch: string[]): Promise<string[]>;
 };
 
@@ -49,7 +54,7 @@ export class NoticeNumbers {
   private readonly redis: WithTake;
 
   constructor(
-    @Inject(REDIS) redis: Redis,
+    @Inject(REDIS) redis: RedisClient,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
   ) {
     if (!('takeNoticeNumbers' in redis)) redis.defineCommand('takeNoticeNumbers', { lua: TAKE });
@@ -59,10 +64,12 @@ export class NoticeNumbers {
   /** The next number of each device, in the order of `deviceIds`. */
   async take(deviceIds: string[]): Promise<NoticeNumber[]> {
     if (deviceIds.length === 0) return [];
-    const taken = await this.redis.takeNoticeNumbers(
-      deviceIds.length,
-      ...deviceIds.map((deviceId) => this.keyOf(deviceId)),
-      this.nextEpoch(),
+    // Each device's counter stands alone: on a cluster, one call per hash slot.
+    const epoch = this.nextEpoch();
+    const taken = await perSlot(
+      this.redis,
+      deviceIds.map((deviceId) => this.keyOf(deviceId)),
+      (keys) => this.redis.takeNoticeNumbers(keys.length, ...keys, epoch),
     );
     return taken.map(parseNotice);
   }

@@ -14,6 +14,14 @@ export const JOBS = {
   unlinkIdleDevices: 'unlink-idle-devices',
 } as const;
 
+/**
+ * The key prefix of every queue: `{bull}` is a Redis Cluster hash tag, so
+ * that all of a queue's keys, which BullMQ's scripts name several at a time,
+ * fall in one slot. (All queues share that slot, hence one shard: see
+ * docs/scale-out.md.)
+ */
+export const bullPrefix = (redisPrefix: string): string => `${redisPrefix}:{bull}`;
+
 /** The push queue's backoff type: the push processor's strategy (Retry-After, else exponential). */
 export const PUSH_BACKOFF = 'push';
 

@@ -2,7 +2,8 @@ import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { BullMQOtel } from 'bullmq-otel';
 import { ENV, type Env, tracingOn } from '../config/env.js';
-import { PUSH_BACKOFF, QUEUES } from './queue-names.js';
+import { createRedis } from '../redis/redis.module.js';
+import { bullPrefix, PUSH_BACKOFF, QUEUES } from './queue-names.js';
 import { QueueDepthMetrics } from './queue-depth.metrics.js';
 import { QueueErrorLogger } from './queue-error.logger.js';
 import { QueuesCloseAfterWork } from './queues-close-after-work.js';
@@ -29,9 +30,14 @@ const DEFAULT_JOB_OPTIONS = {
       // with it than without).
       // With tracing on, adding and running a job are spans of the trace
       // that added it (BullMQ carries the context in the job).
+      // On a Redis Cluster BullMQ takes a connection to it, which each queue
+      // shares and each worker duplicates; on a standalone Redis, options.
       useFactory: (env: Env) => ({
-        connection: { url: env.REDIS_URL, maxRetriesPerRequest: null },
-        prefix: `${env.REDIS_PREFIX}:bull`,
+        connection:
+          env.REDIS_CLUSTER_NODES.length > 0
+            ? createRedis(env, { forWorker: true })
+            : { url: env.REDIS_URL, maxRetriesPerRequest: null },
+        prefix: bullPrefix(env.REDIS_PREFIX),
         ...(tracingOn(env)
           ? { telemetry: new BullMQOtel({ tracerName: 'supernode-queues' }) }
           : {}),

@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { deleteKeysNaming, REDIS, REDIS_KEYS, RedisKeys } from '../redis/redis.module.js';
+import {
+  deleteKeysNaming,
+  REDIS,
+  REDIS_KEYS,
+  RedisKeys,
+  type RedisClient,
+} from '../redis/redis.module.js';
 import { Problem } from '../common/problem.js';
 
 /** The counts a sliding-window decision is made from. */
@@ -55,7 +60,7 @@ export function retryAfterSeconds(
 @Injectable()
 export class RateLimiter {
   constructor(
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
   ) {}
 

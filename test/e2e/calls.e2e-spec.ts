@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { type CallSignal, type ReceivedMessage, SupernodeClient } from '@supernode/client';
 import { turnCredential } from '../../src/calls/turn-credentials.service.js';
-import { QUEUES } from '../../src/queue/queue-names.js';
+import { QUEUES, bullPrefix } from '../../src/queue/queue-names.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { type Coturn, startCoturn } from '../support/coturn.js';
 import { LiveInbox } from '../support/live-inbox.js';
@@ -65,7 +65,7 @@ describe('calls: ephemeral sends, signalling and TURN', () => {
     for (const name of [QUEUES.fanout, QUEUES.push]) {
       const queue = new Queue(name, {
         connection: { url: world.env.REDIS_URL },
-        prefix: `${world.env.REDIS_PREFIX}:bull`,
+        prefix: bullPrefix(world.env.REDIS_PREFIX),
       });
       const counts = await queue.getJobCounts(
         'waiting',

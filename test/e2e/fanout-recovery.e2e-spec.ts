@@ -1,7 +1,8 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { SupernodeClient } from '@supernode/client';
 import { fanoutJobId } from '../../src/sync/fanout.producer.js';
-import { QUEUES } from '../../src/queue/queue-names.js';
+import { createRedis } from '../../src/redis/redis.module.js';
+import { QUEUES, bullPrefix } from '../../src/queue/queue-names.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';
 import { freePort, type ServerProcess, startServerProcess } from '../support/processes.js';
@@ -42,10 +43,11 @@ describe('a fan-out that failed all its attempts', () => {
       (await linkDevice(bob, 'tablet')).identity,
     );
     const inboxes = [await LiveInbox.connect(bob), await LiveInbox.connect(bobTablet)];
-    const prefix = `${world.env.REDIS_PREFIX}:bull`;
-    const connection = { url: world.env.REDIS_URL, maxRetriesPerRequest: null };
-    const queue = new Queue(QUEUES.fanout, { connection, prefix });
-    const events = new QueueEvents(QUEUES.fanout, { connection, prefix });
+    const prefix = bullPrefix(world.env.REDIS_PREFIX);
+    // On a Redis Cluster too (npm run test:cluster).
+    const connections = [1, 2].map(() => createRedis(world.env, { forWorker: true }));
+    const queue = new Queue(QUEUES.fanout, { connection: connections[0], prefix });
+    const events = new QueueEvents(QUEUES.fanout, { connection: connections[1], prefix });
     const locker = await world.pool.connect();
     try {
       await events.waitUntilReady();
@@ -81,6 +83,7 @@ describe('a fan-out that failed all its attempts', () => {
       await Promise.all(inboxes.map((inbox) => inbox.stream.close()));
       await events.close();
       await queue.close();
+      for (const connection of connections) connection.disconnect();
     }
   });
 });

@@ -90,7 +90,7 @@ describe('health and dependencies that are down', () => {
         }
       } finally {
         await app.close();
-        await deleteRedisPrefix(world.env.REDIS_URL, env.REDIS_PREFIX);
+        await deleteRedisPrefix(world.env, env.REDIS_PREFIX);
       }
     },
     30_000,

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { SupernodeClient } from '@supernode/client';
-import { QUEUES } from '../../src/queue/queue-names.js';
+import { createRedis } from '../../src/redis/redis.module.js';
+import { QUEUES, bullPrefix } from '../../src/queue/queue-names.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';
 import { freePort, type ServerProcess, startServerProcess } from '../support/processes.js';
@@ -71,10 +71,10 @@ describe('several processes: two API processes and a worker', () => {
     const bobInbox = await LiveInbox.connect(bob);
     await aliceOnB.sendText({ accountId: bob.accountId }, 'warm-up, through B');
     await bobInbox.waitForCount(1);
-    const connection = new Redis(world.env.REDIS_URL, { maxRetriesPerRequest: null });
+    const connection = createRedis(world.env, { forWorker: true });
     const queue = new Queue(QUEUES.fanout, {
       connection,
-      prefix: `${world.env.REDIS_PREFIX}:bull`,
+      prefix: bullPrefix(world.env.REDIS_PREFIX),
     });
     await queue.pause();
     try {
@@ -110,7 +110,7 @@ describe('several processes: two API processes and a worker', () => {
     const alice = await newAccount(apiA.baseUrl, 'alice');
     const bobOnA = await newAccount(apiA.baseUrl, 'bob');
     const bobOnB = await SupernodeClient.fromIdentity(apiB.baseUrl, bobOnA.identity);
-    const redis = new Redis(world.env.REDIS_URL);
+    const redis = createRedis(world.env, { forWorker: true });
     const presenceKey = `${world.env.REDIS_PREFIX}:presence:${bobOnA.deviceId}`;
     // One socket's ack covers the device, and the other would then find
     // nothing left to send: each holds its ack until both have the message.

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import { type SupernodeClient, type WebPushSubscription } from '@supernode/client';
-import { QUEUES } from '../../src/queue/queue-names.js';
+import { QUEUES, bullPrefix } from '../../src/queue/queue-names.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';
 import { freePort, type ServerProcess, startServerProcess } from '../support/processes.js';
@@ -37,7 +37,7 @@ describe('Web Push wake-ups', () => {
     ]);
     pushQueue = new Queue(QUEUES.push, {
       connection: { url: world.env.REDIS_URL },
-      prefix: `${world.env.REDIS_PREFIX}:bull`,
+      prefix: bullPrefix(world.env.REDIS_PREFIX),
     });
   }, 60_000);
 

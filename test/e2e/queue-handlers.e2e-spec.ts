@@ -39,7 +39,7 @@ const workerApp = async (processor: typeof PushProcessorDouble | typeof Miswired
 };
 
 describe('a worker checks its handlers against the job names of its queue at boot', () => {
-  afterAll(() => deleteRedisPrefix(env.REDIS_URL, prefix));
+  afterAll(() => deleteRedisPrefix(env, prefix));
 
   it('refuses to start with a job left unhandled or a handler for a job the queue does not carry', async () => {
     const app = await workerApp(MiswiredPushProcessor);

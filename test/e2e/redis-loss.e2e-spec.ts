@@ -8,7 +8,7 @@ import { rawCall, sealedSend } from '../support/raw-send.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { deleteRedisPrefix } from '../support/test-env.js';
 import { waitFor } from '../support/wait.js';
-import { QUEUES } from '../../src/queue/queue-names.js';
+import { QUEUES, bullPrefix } from '../../src/queue/queue-names.js';
 
 describe('nothing is lost when Redis is', () => {
   let world: TestApp;
@@ -30,7 +30,7 @@ describe('nothing is lost when Redis is', () => {
     for (let index = 0; index < total; index++) {
       // Every key of this deployment goes (queues, jobs, presence), as with FLUSHALL;
       // other test files share the Redis server, so only this prefix is flushed.
-      if (index === total / 2) await deleteRedisPrefix(world.env.REDIS_URL, world.env.REDIS_PREFIX);
+      if (index === total / 2) await deleteRedisPrefix(world.env, world.env.REDIS_PREFIX);
       sentIds.push(
         (await alice.sendText({ accountId: bob.accountId }, `message ${index}`)).messageId,
       );
@@ -108,7 +108,7 @@ describe('the fan-out reconciler', () => {
         return sent.every(({ messageId }) => queued.includes(messageId));
       });
       // The queue's keys go; presence stays, so Bob's socket sees no reason to re-sync.
-      await deleteRedisPrefix(api.env.REDIS_URL, `${api.env.REDIS_PREFIX}:bull`);
+      await deleteRedisPrefix(api.env, bullPrefix(api.env.REDIS_PREFIX));
       expect(inbox.messages.length).toBeLessThan(5);
 
       worker = await createApp({ ...api.env, ROLE: 'worker' });

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { loadEnv } from '../../src/config/env.js';
-import { RedisKeys } from '../../src/redis/redis.module.js';
+import { createRedis, type RedisClient, RedisKeys } from '../../src/redis/redis.module.js';
 import { deleteRedisPrefix } from './test-env.js';
 
 /**
@@ -9,16 +8,19 @@ import { deleteRedisPrefix } from './test-env.js';
  * block (for specs of classes that use Redis directly); the keys are deleted
  * after the block. Read `redis` and `keys` inside tests or hooks.
  */
-export function useRedisWorld(name: string): { readonly redis: Redis; readonly keys: RedisKeys } {
+export function useRedisWorld(name: string): {
+  readonly redis: RedisClient;
+  readonly keys: RedisKeys;
+} {
   const env = loadEnv(process.env);
   const keys = new RedisKeys(`snt_${name}_${randomBytes(4).toString('hex')}`);
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   beforeAll(() => {
-    redis = new Redis(env.REDIS_URL);
+    redis = createRedis(env, { forWorker: true });
   });
   afterAll(async () => {
     redis?.disconnect();
-    await deleteRedisPrefix(env.REDIS_URL, keys.prefix);
+    await deleteRedisPrefix(env, keys.prefix);
   });
   return {
     get redis() {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { runMigrations } from '../../scripts/migrate.js';
 import { type Env, loadEnv } from '../../src/config/env.js';
+import { createRedis, deleteKeysMatching } from '../../src/redis/redis.module.js';
 
 /**
  * An isolated world for one test file: its own migrated database and its own
@@ -51,7 +51,7 @@ export async function createTestEnv(
     async destroy() {
       await pool.end();
       await dropDatabase(env.DATABASE_URL);
-      await deleteRedisPrefix(env.REDIS_URL, env.REDIS_PREFIX);
+      await deleteRedisPrefix(env, env.REDIS_PREFIX);
     },
   };
 }
@@ -69,15 +69,11 @@ async function dropDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
-export async function deleteRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
+/** Deletes the keys under `prefix` from the Redis (or Redis Cluster) of `env`. */
+export async function deleteRedisPrefix(env: Env, prefix: string): Promise<void> {
+  const redis = createRedis(env, { forWorker: true });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteKeysMatching(redis, `${prefix}:*`);
   } finally {
     redis.disconnect();
   }

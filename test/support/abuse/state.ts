@@ -30,8 +30,8 @@ const VOLATILE_COLUMNS: Record<string, string[]> = { devices: ['last_seen_at'] }
 const VOLATILE_KEYS = [
   /:ratelimit:/,
   /:presence:/,
-  /:bull:[^:]+:stalled-check$/,
-  /:bull:retention:/,
+  /:\{bull\}:[^:]+:stalled-check$/,
+  /:\{bull\}:retention:/,
 ];
 
 /**

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The tests that lean on Redis hardest, run against a local Redis Cluster
+# (scripts/redis-cluster.sh: 3 masters, 3 replicas on loopback): delivery
+# across processes, presence, notice numbers, queue limits, rate limits and
+# BullMQ on hash-tagged keys, sharded pub/sub. Paths given replace the list.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+nodes=$(bash scripts/redis-cluster.sh start | sed -n 's/^REDIS_CLUSTER_NODES=//p')
+export REDIS_CLUSTER_NODES="$nodes"
+trap 'bash scripts/redis-cluster.sh stop >/dev/null' EXIT
+CLUSTER_TESTS=(
+  src/messages/notice-numbers.spec.ts
+  src/rate-limit/rate-limiter.spec.ts
+  test/e2e/messaging.e2e-spec.ts
+  test/e2e/live-delivery.e2e-spec.ts
+  test/e2e/multi-process.e2e-spec.ts
+  test/e2e/fanout-recovery.e2e-spec.ts
+  test/e2e/queue-limits.e2e-spec.ts
+  test/e2e/rate-limits.e2e-spec.ts
+  test/e2e/cluster.e2e-spec.ts
+)
+if [ $# -eq 0 ]; then set -- "${CLUSTER_TESTS[@]}"; fi
+bash scripts/test.sh "$@"
