@@ -4,6 +4,7 @@
 #   bash scripts/redis-cluster.sh start   # prints REDIS_CLUSTER_NODES=...
 #   bash scripts/redis-cluster.sh stop
 #   bash scripts/redis-cluster.sh nodes   # the seed URLs, comma-separated
+#   bash scripts/redis-cluster.sh restart-node PORT   # after a test killed it: rejoins
 # REDIS_CLUSTER_BASE_PORT (default 7100) is the first of its six ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,22 @@ cluster_ok() {
   done
 }
 
+# Failover within seconds (node timeout 2 s), no persistence: a test cluster.
+# The node's nodes.conf stays in its directory, so a restarted node rejoins.
+start_node() {
+  redis-server --bind 127.0.0.1 --port "$1" --daemonize yes --dir "$DIR/$1" \
+    --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+    --save "" --appendonly no --logfile "$DIR/$1/redis.log" --pidfile "$DIR/$1/redis.pid"
+}
+
+restart_node() {
+  start_node "$1"
+  wait_for 127.0.0.1 "$1" "Redis Cluster node"
+  for _ in $(seq 1 100); do cluster_ok && return 0; sleep 0.2; done
+  echo "redis-cluster: the cluster is not whole again after restarting $1" >&2
+  return 1
+}
+
 start() {
   command -v redis-server >/dev/null || install_package redis-server
   command -v redis-cli >/dev/null || install_package redis-tools
@@ -33,10 +50,7 @@ start() {
   rm -rf "$DIR"
   for port in $PORTS; do
     mkdir -p "$DIR/$port"
-    # Failover within seconds (node timeout 2 s), no persistence: a test cluster.
-    redis-server --bind 127.0.0.1 --port "$port" --daemonize yes --dir "$DIR/$port" \
-      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
-      --save "" --appendonly no --logfile "$DIR/$port/redis.log" --pidfile "$DIR/$port/redis.pid"
+    start_node "$port"
   done
   for port in $PORTS; do wait_for 127.0.0.1 "$port" "Redis Cluster node"; done
   local addresses=()
@@ -62,5 +76,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   nodes) nodes ;;
-  *) echo "usage: scripts/redis-cluster.sh start|stop|nodes" >&2; exit 2 ;;
+  restart-node) restart_node "${2:?a port}" ;;
+  *) echo "usage: scripts/redis-cluster.sh start|stop|nodes|restart-node PORT" >&2; exit 2 ;;
 esac

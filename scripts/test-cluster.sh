@@ -2,7 +2,9 @@
 # The tests that lean on Redis hardest, run against a local Redis Cluster
 # (scripts/redis-cluster.sh: 3 masters, 3 replicas on loopback): delivery
 # across processes, presence, notice numbers, queue limits, rate limits and
-# BullMQ on hash-tagged keys, sharded pub/sub. Paths given replace the list.
+# BullMQ on hash-tagged keys, sharded pub/sub; then a master killed under
+# load (cluster-failover). Paths given replace the list (set
+# REDIS_CLUSTER_FAILOVER=1 to include the failover test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nodes=$(bash scripts/redis-cluster.sh start | sed -n 's/^REDIS_CLUSTER_NODES=//p')
@@ -15,9 +17,15 @@ CLUSTER_TESTS=(
   test/e2e/live-delivery.e2e-spec.ts
   test/e2e/multi-process.e2e-spec.ts
   test/e2e/fanout-recovery.e2e-spec.ts
+  test/e2e/redis-loss.e2e-spec.ts
   test/e2e/queue-limits.e2e-spec.ts
   test/e2e/rate-limits.e2e-spec.ts
   test/e2e/cluster.e2e-spec.ts
 )
-if [ $# -eq 0 ]; then set -- "${CLUSTER_TESTS[@]}"; fi
-bash scripts/test.sh "$@"
+if [ $# -gt 0 ]; then
+  bash scripts/test.sh "$@"
+  exit
+fi
+bash scripts/test.sh "${CLUSTER_TESTS[@]}"
+# Kills a master: alone, after the others.
+REDIS_CLUSTER_FAILOVER=1 bash scripts/test.sh test/e2e/cluster-failover.e2e-spec.ts

@@ -2,7 +2,8 @@ import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { BullMQOtel } from 'bullmq-otel';
 import { ENV, type Env, tracingOn } from '../config/env.js';
-import { createRedis } from '../redis/redis.module.js';
+import type { Cluster } from 'ioredis';
+import { BULLMQ_CLUSTER_CONNECTION } from '../redis/redis.module.js';
 import { bullPrefix, PUSH_BACKOFF, QUEUES } from './queue-names.js';
 import { QueueDepthMetrics } from './queue-depth.metrics.js';
 import { QueueErrorLogger } from './queue-error.logger.js';
@@ -22,21 +23,17 @@ const DEFAULT_JOB_OPTIONS = {
 @Module({
   imports: [
     BullModule.forRootAsync({
-      inject: [ENV],
-      // BullMQ makes its own connections from these options. No
-      // auto-pipelining: with jobs of many messages there is rarely a second
-      // command to share a write with, and ioredis builds each auto-pipeline
-      // by copying every BullMQ script onto it (measured: more worker CPU
-      // with it than without).
+      // On a standalone Redis, BullMQ makes its own connections from these
+      // options; on a Redis Cluster it takes one connection, which each queue
+      // shares and each worker duplicates. No auto-pipelining: with jobs of
+      // many messages there is rarely a second command to share a write
+      // with, and ioredis builds each auto-pipeline by copying every BullMQ
+      // script onto it (measured: more worker CPU with it than without).
       // With tracing on, adding and running a job are spans of the trace
       // that added it (BullMQ carries the context in the job).
-      // On a Redis Cluster BullMQ takes a connection to it, which each queue
-      // shares and each worker duplicates; on a standalone Redis, options.
-      useFactory: (env: Env) => ({
-        connection:
-          env.REDIS_CLUSTER_NODES.length > 0
-            ? createRedis(env, { forWorker: true })
-            : { url: env.REDIS_URL, maxRetriesPerRequest: null },
+      inject: [ENV, BULLMQ_CLUSTER_CONNECTION],
+      useFactory: (env: Env, cluster: Cluster | null) => ({
+        connection: cluster ?? { url: env.REDIS_URL, maxRetriesPerRequest: null },
         prefix: bullPrefix(env.REDIS_PREFIX),
         ...(tracingOn(env)
           ? { telemetry: new BullMQOtel({ tracerName: 'supernode-queues' }) }

@@ -13,6 +13,12 @@ export const REDIS = Symbol('redis:client');
  */
 export type RedisClient = Redis | Cluster;
 export const REDIS_KEYS = Symbol('redis:keys');
+/**
+ * On a Redis Cluster, the connection BullMQ's queues share (its workers
+ * duplicate it); null on a standalone Redis, where BullMQ opens its own
+ * connections from options (QueueModule).
+ */
+export const BULLMQ_CLUSTER_CONNECTION = Symbol('redis:bullmq-cluster');
 
 /** Builds every Redis key of ours under the configured prefix. */
 export class RedisKeys {
@@ -164,11 +170,14 @@ function waitUntilReady(redis: RedisClient, timeoutMs: number): Promise<void> {
 class RedisCloser implements OnApplicationShutdown {
   constructor(
     @Inject(REDIS) private readonly redis: RedisClient,
+    @Inject(BULLMQ_CLUSTER_CONNECTION) private readonly bullmq: Cluster | null,
     private readonly afterCommit: AfterCommitWork,
   ) {}
   async onApplicationShutdown(): Promise<void> {
     await this.afterCommit.settled();
     this.redis.disconnect();
+    // BullMQ does not close a connection it was given.
+    this.bullmq?.disconnect();
   }
 }
 
@@ -191,8 +200,14 @@ class RedisCloser implements OnApplicationShutdown {
       inject: [ENV],
       useFactory: (env: Env) => new RedisKeys(env.REDIS_PREFIX),
     },
+    {
+      provide: BULLMQ_CLUSTER_CONNECTION,
+      inject: [ENV],
+      useFactory: (env: Env) =>
+        env.REDIS_CLUSTER_NODES.length > 0 ? createRedis(env, { forWorker: true }) : null,
+    },
     RedisCloser,
   ],
-  exports: [REDIS, REDIS_KEYS],
+  exports: [REDIS, REDIS_KEYS, BULLMQ_CLUSTER_CONNECTION],
 })
 export class RedisModule {}

@@ -1,7 +1,7 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { createApp } from '../../src/app.js';
+import { createRedis } from '../../src/redis/redis.module.js';
 import { aliceAndBobWithTwoDevicesEach, newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';
 import { rawCall, sealedSend } from '../support/raw-send.js';
@@ -54,7 +54,7 @@ describe('nothing is lost when Redis is', () => {
       (await alice.devicesOf(bob.accountId)).devices,
     );
     // A key of the wrong type where Bob's counter lives: Redis refuses the numbering call.
-    const redis = new Redis(world.env.REDIS_URL);
+    const redis = createRedis(world.env, { forWorker: true });
     const counter = `${world.env.REDIS_PREFIX}:notice:${bob.deviceId}`;
     try {
       await redis.set(counter, 'not a counter');
