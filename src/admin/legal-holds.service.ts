@@ -9,7 +9,7 @@ import { heldMessages, legalHolds } from '../db/schema/index.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { DayKeys } from '../messages/at-rest/day-keys.service.js';
 import { open } from '../messages/at-rest/sealing.js';
-import { MessagesService } from '../messages/messages.service.js';
+import { MessagePurgeRepository } from '../messages/message-purge.repository.js';
 
 const EXPORT_PAGE = 500;
 
@@ -71,7 +71,7 @@ export class LegalHoldsService {
     @Inject(DRIZZLE) private readonly db: Database,
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     private readonly identity: IdentityService,
-    private readonly messages: MessagesService,
+    private readonly purge: MessagePurgeRepository,
     private readonly dayKeys: DayKeys,
     private readonly audit: AuditLog,
   ) {}
@@ -133,7 +133,7 @@ export class LegalHoldsService {
       .where(eq(legalHolds.accountId, accountId));
     if (!hold) throw Problem.notFound('hold_not_found', 'Only a held account can be exported');
     // What expired since the last purge is copied now, so the export has it.
-    await this.messages.copyHeldBeforePurge();
+    await this.purge.copyHeldBeforePurge();
     await this.audit.record(actor, 'held_export', accountId, {});
     return Readable.from(this.lines(accountId));
   }

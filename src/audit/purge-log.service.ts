@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { PurgeResult } from '../messages/messages.service.js';
+import type { PurgeResult } from '../retention/retention.types.js';
 import { ChainedLog } from './chained-log.js';
 
 /**

@@ -23,8 +23,8 @@ export function createPool(env: Env): pg.Pool {
     connectionTimeoutMillis: 3000,
     // No statement may hold a connection and a core for long: PostgreSQL
     // cancels it (57014, answered 503). Maintenance that needs longer sets
-    // its own (messages.repository.ts). The client gives up a little later,
-    // for a server that cannot even cancel.
+    // its own (message-purge.repository.ts). The client gives up a little
+    // later, for a server that cannot even cancel.
     statement_timeout: env.DATABASE_STATEMENT_TIMEOUT_MS,
     query_timeout: env.DATABASE_STATEMENT_TIMEOUT_MS + CLIENT_TIMEOUT_MARGIN_MS,
     // The hot statements are named, so PostgreSQL can plan each once per

@@ -1,4 +1,4 @@
-import type { PendingMessage } from './messages.repository.js';
+import type { PendingMessage } from './messages.types.js';
 
 /** InboxMessage of PROTOCOL.md: the body and the wrapped key addressed to the reading device, base64. */
 export function inboxMessageView(message: PendingMessage) {

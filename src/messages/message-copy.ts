@@ -1,6 +1,6 @@
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import type { SendMessageDto } from './dto/messages.dto.js';
-import type { PendingMessage, StoredMessage } from './messages.repository.js';
+import type { PendingMessage, StoredMessage } from './messages.types.js';
 
 /** Builds, for one device at a time, the message as a read of its inbox would return it. */
 export function copyOf(

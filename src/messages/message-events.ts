@@ -1,7 +1,7 @@
 import { describeError } from '../common/describe-error.js';
 import { Injectable, Logger } from '@nestjs/common';
 import { AfterCommitWork } from '../common/after-commit.js';
-import type { AckedMessage, PendingMessage } from './messages.repository.js';
+import type { AckedMessage, PendingMessage } from './messages.types.js';
 import type { NoticeNumber } from './notice-numbers.js';
 
 /** A message just stored, and the devices it was addressed to. */

@@ -16,7 +16,8 @@ import { AuthGuard, Caller } from '../identity/auth.guard.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { SendMessageDto } from './dto/messages.dto.js';
 import { EphemeralSendService } from './ephemeral-send.service.js';
-import { MessagesService } from './messages.service.js';
+import { MessageStatusService } from './message-status.service.js';
+import { SendMessageService } from './send-message.service.js';
 
 @Controller('v1/messages')
 @UseGuards(AuthGuard)
@@ -24,8 +25,9 @@ import { MessagesService } from './messages.service.js';
 @ApiDeviceAuth()
 export class MessagesController {
   constructor(
-    private readonly messages: MessagesService,
+    private readonly sends: SendMessageService,
     private readonly ephemeral: EphemeralSendService,
+    private readonly statuses: MessageStatusService,
   ) {}
 
   @ApiOperation({
@@ -57,7 +59,7 @@ export class MessagesController {
     @RequestId() requestId: string,
   ) {
     if (body.ephemeral) return this.ephemeral.send(caller, body);
-    return this.messages.send(caller, body, requestId);
+    return this.sends.send(caller, body, requestId);
   }
 
   @ApiOperation({
@@ -69,6 +71,6 @@ export class MessagesController {
   @ApiProblems({ ...DEVICE_AUTH_PROBLEMS, 404: 'message_not_found' })
   @Get(':messageId/status')
   status(@Caller() caller: AuthenticatedDevice, @Param('messageId') messageId: string) {
-    return this.messages.status(caller.accountId, parseUuidParam('messageId', messageId));
+    return this.statuses.status(caller.accountId, parseUuidParam('messageId', messageId));
   }
 }

@@ -4,7 +4,13 @@ import { IdentityModule } from '../identity/identity.module.js';
 import { MessageEvents } from './message-events.js';
 import { MessagesController } from './messages.controller.js';
 import { MessagesRepository } from './messages.repository.js';
-import { MessagesService } from './messages.service.js';
+import { DeliveriesRepository } from './deliveries.repository.js';
+import { MessagePurgeRepository } from './message-purge.repository.js';
+import { SendMessageService } from './send-message.service.js';
+import { InboxService } from './inbox.service.js';
+import { MessageStatusService } from './message-status.service.js';
+import { FanoutTrackingService } from './fanout-tracking.service.js';
+import { DeviceDepartures } from './device-departures.js';
 import { NoticeNumbers } from './notice-numbers.js';
 import { EphemeralSendService } from './ephemeral-send.service.js';
 import { SendCoverage } from './send-coverage.js';
@@ -16,7 +22,13 @@ import { DayKeys } from './at-rest/day-keys.service.js';
   controllers: [MessagesController],
   providers: [
     MessagesRepository,
-    MessagesService,
+    DeliveriesRepository,
+    MessagePurgeRepository,
+    SendMessageService,
+    InboxService,
+    MessageStatusService,
+    FanoutTrackingService,
+    DeviceDepartures,
     MessageEvents,
     NoticeNumbers,
     SendCoverage,
@@ -24,6 +36,17 @@ import { DayKeys } from './at-rest/day-keys.service.js';
     EphemeralSendService,
     DayKeys,
   ],
-  exports: [MessagesService, MessageEvents, NoticeNumbers, EphemeralSendService, DayKeys],
+  exports: [
+    InboxService,
+    MessageStatusService,
+    FanoutTrackingService,
+    // For retention, which runs the purge, and the legal-hold export.
+    MessagePurgeRepository,
+    DeviceQueues,
+    MessageEvents,
+    NoticeNumbers,
+    EphemeralSendService,
+    DayKeys,
+  ],
 })
 export class MessagesModule {}

@@ -3,7 +3,7 @@ import { Inject } from '@nestjs/common';
 import { describeError } from '../common/describe-error.js';
 import { ENV, type Env } from '../config/env.js';
 import { PresenceService } from '../directory/presence.service.js';
-import { MessagesService } from '../messages/messages.service.js';
+import { InboxService } from '../messages/inbox.service.js';
 import { UnrecoverableError } from 'bullmq';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { JobOf } from '../queue/job-payloads.js';
@@ -50,7 +50,7 @@ export class PushProcessor extends LoggedWorkerHost<typeof QUEUES.push> {
     private readonly vapid: VapidKeys,
     private readonly sender: PushSender,
     private readonly presence: PresenceService,
-    private readonly messages: MessagesService,
+    private readonly inbox: InboxService,
     private readonly metricsOf: MetricsService,
     @Inject(ENV) private readonly env: Env,
   ) {
@@ -66,7 +66,7 @@ export class PushProcessor extends LoggedWorkerHost<typeof QUEUES.push> {
     const { deviceId, urgentUntil } = job.data;
     // Connected meanwhile: its stream delivers.
     if ((await this.presence.locate([deviceId])).has(deviceId)) return;
-    const pending = await this.messages.pendingSummary(deviceId);
+    const pending = await this.inbox.pendingSummary(deviceId);
     if (pending.count === 0 || !pending.lastExpiresAt) return;
     const until = urgentUntil ? Date.parse(urgentUntil) : pending.lastExpiresAt.getTime();
     const ttlSeconds = Math.floor((until - Date.now()) / 1000);

@@ -2,7 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
 import type { JobsOptions, Queue } from 'bullmq';
 import { ENV, type Env } from '../config/env.js';
-import { MessagesService } from '../messages/messages.service.js';
+import { InboxService } from '../messages/inbox.service.js';
 import type { JobPayloads, PushWakeup } from '../queue/job-payloads.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
 import { PushSubscriptionsRepository } from './push-subscriptions.repository.js';
@@ -25,7 +25,7 @@ export class WakeupService {
   constructor(
     @InjectQueue(QUEUES.push) private readonly queue: Queue<PushJobData>,
     private readonly subscriptions: PushSubscriptionsRepository,
-    private readonly messages: MessagesService,
+    private readonly inbox: InboxService,
     @Inject(ENV) private readonly env: Env,
   ) {}
 
@@ -59,7 +59,7 @@ export class WakeupService {
    */
   async requestIfPending(deviceId: string): Promise<void> {
     if (!(await this.subscriptions.subscribedAmong([deviceId])).has(deviceId)) return;
-    if ((await this.messages.pendingSummary(deviceId)).count === 0) return;
+    if ((await this.inbox.pendingSummary(deviceId)).count === 0) return;
     await this.enqueue([{ deviceId }]);
   }
 

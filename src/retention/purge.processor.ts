@@ -5,23 +5,20 @@ import { PurgeLog } from '../audit/purge-log.service.js';
 import { ENV, type Env } from '../config/env.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { IdleDevicesService } from '../identity/idle-devices.service.js';
-import {
-  MessagesService,
-  type PurgeResult,
-  type SideRowPurgeResult,
-} from '../messages/messages.service.js';
 import { type JobHandlers, LoggedWorkerHost } from '../queue/logged-worker-host.js';
 import { ExpiryNotifier } from '../sync/expiry.notifier.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
 import { ScheduleKeeper } from '../queue/schedule-keeper.js';
+import { PurgeService } from './purge.service.js';
+import type { PurgeResult, SideRowPurgeResult } from './retention.types.js';
 
 export type PurgeRun = PurgeResult & { secrets: number };
 
 /**
  * The purge: expired messages (whole daily partitions dropped, the rest in
- * bounded batches; see MessagesService.purgeExpired) and expired auth
- * secrets, so it never holds locks for long. It also creates the daily
- * partitions ahead. Expired idempotency claims and fan-out marks go in a job
+ * bounded batches; see PurgeService.purgeExpired) and expired auth secrets,
+ * so it never holds locks for long. It also creates the daily partitions
+ * ahead. Expired idempotency claims and fan-out marks go in a job
  * of their own (`purgeSideRowsNow`), throttled.
  * Scheduled with a job scheduler, so one run happens per interval however
  * many workers there are.
@@ -35,7 +32,7 @@ export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
   };
 
   constructor(
-    private readonly messages: MessagesService,
+    private readonly purge: PurgeService,
     private readonly identity: IdentityService,
     private readonly idleDevices: IdleDevicesService,
     private readonly purgeLog: PurgeLog,
@@ -61,7 +58,7 @@ export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
 
   /** One full purge pass (also called directly by tests and the benchmark). */
   async purgeNow(): Promise<PurgeRun> {
-    const messages = await this.messages.purgeExpired(this.env.PURGE_BATCH_SIZE);
+    const messages = await this.purge.purgeExpired(this.env.PURGE_BATCH_SIZE);
     const secrets = await this.identity.deleteExpiredSecrets();
     if (messages.droppedPartitions > 0 || messages.deletedMessages > 0) {
       this.logger.log(
@@ -85,7 +82,7 @@ export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
 
   /** One run of the side-row purge (also called directly by tests). */
   async purgeSideRowsNow(): Promise<SideRowPurgeResult> {
-    const result = await this.messages.purgeExpiredSideRows(this.env.PURGE_BATCH_SIZE);
+    const result = await this.purge.purgeExpiredSideRows(this.env.PURGE_BATCH_SIZE);
     if (!result.complete) {
       this.logger.warn(
         { deletedRows: result.deletedRows },

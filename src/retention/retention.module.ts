@@ -4,11 +4,12 @@ import { IdentityModule } from '../identity/identity.module.js';
 import { MessagesModule } from '../messages/messages.module.js';
 import { LiveModule } from '../sync/live.module.js';
 import { PurgeProcessor } from './purge.processor.js';
+import { PurgeService } from './purge.service.js';
 
 /** Processors are only provided where ROLE runs workers (see AppModule). */
 @Module({
   imports: [IdentityModule, MessagesModule, AuditModule, LiveModule],
-  providers: [PurgeProcessor],
+  providers: [PurgeService, PurgeProcessor],
   exports: [PurgeProcessor],
 })
 export class RetentionModule {}

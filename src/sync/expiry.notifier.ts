@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { IdentityService } from '../identity/identity.service.js';
-import { MessagesService } from '../messages/messages.service.js';
+import { MessageStatusService } from '../messages/message-status.service.js';
 import { LiveRoutingService } from './live-routing.service.js';
 
 const NOTIFY_BATCH = 1000;
@@ -15,7 +15,7 @@ const NOTIFY_BATCH = 1000;
 @Injectable()
 export class ExpiryNotifier {
   constructor(
-    private readonly messages: MessagesService,
+    private readonly statuses: MessageStatusService,
     private readonly identity: IdentityService,
     private readonly routing: LiveRoutingService,
   ) {}
@@ -24,7 +24,7 @@ export class ExpiryNotifier {
   async notifyOwed(): Promise<number> {
     let told = 0;
     for (;;) {
-      const batch = await this.messages.takeExpiredToNotify(NOTIFY_BATCH);
+      const batch = await this.statuses.takeExpiredToNotify(NOTIFY_BATCH);
       if (batch.length === 0) return told;
       const accounts = [...new Set(batch.map((expired) => expired.senderAccountId))];
       const devicesOf = new Map<string, string[]>();

@@ -7,7 +7,7 @@ import {
   OnApplicationShutdown,
 } from '@nestjs/common';
 import { ENV, type Env } from '../config/env.js';
-import { MessagesService } from '../messages/messages.service.js';
+import { FanoutTrackingService } from '../messages/fanout-tracking.service.js';
 import { FanoutProducer } from './fanout.producer.js';
 
 // A message younger than this may simply still be in its queue.
@@ -29,7 +29,7 @@ export class FanoutReconciler implements OnApplicationBootstrap, OnApplicationSh
   private running = false;
 
   constructor(
-    private readonly messages: MessagesService,
+    private readonly tracking: FanoutTrackingService,
     private readonly producer: FanoutProducer,
     @Inject(ENV) private readonly env: Env,
   ) {}
@@ -51,7 +51,7 @@ export class FanoutReconciler implements OnApplicationBootstrap, OnApplicationSh
     if (this.running) return 0;
     this.running = true;
     try {
-      const messageIds = await this.messages.notFannedOut(GRACE_SECONDS, BATCH);
+      const messageIds = await this.tracking.notFannedOut(GRACE_SECONDS, BATCH);
       if (messageIds.length > 0) {
         await this.producer.enqueue(messageIds.map((messageId) => ({ messageId })));
         this.logger.log({ messages: messageIds.length }, 're-enqueued lost fan-outs');

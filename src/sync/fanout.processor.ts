@@ -2,7 +2,7 @@ import { debugLogging } from '../common/logging.js';
 import { Processor } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { ENV, type Env } from '../config/env.js';
-import { MessagesService } from '../messages/messages.service.js';
+import { FanoutTrackingService } from '../messages/fanout-tracking.service.js';
 import { WakeupService } from '../push/wakeup.service.js';
 import type { FanoutTarget, JobOf } from '../queue/job-payloads.js';
 import { type JobHandlers, LoggedWorkerHost } from '../queue/logged-worker-host.js';
@@ -23,7 +23,7 @@ export class FanoutProcessor extends LoggedWorkerHost<typeof QUEUES.fanout> {
   };
 
   constructor(
-    private readonly messages: MessagesService,
+    private readonly tracking: FanoutTrackingService,
     private readonly routing: LiveRoutingService,
     private readonly wakeups: WakeupService,
     @Inject(ENV) private readonly env: Env,
@@ -43,13 +43,13 @@ export class FanoutProcessor extends LoggedWorkerHost<typeof QUEUES.fanout> {
     const messages = await Promise.all(targets.map((target) => this.withDevices(target)));
     const offline = new Set(await this.routing.routeMessages(messages));
     await this.wakeups.requestForMessages(messages, (deviceId) => offline.has(deviceId));
-    await this.messages.markFannedOut(messages.map((message) => message.messageId));
+    await this.tracking.markFannedOut(messages.map((message) => message.messageId));
   }
 
   private async withDevices(target: FanoutTarget): Promise<RoutedMessage> {
     const routed = {
       messageId: target.messageId,
-      deviceIds: target.deviceIds ?? (await this.messages.pendingDeviceIds(target.messageId)),
+      deviceIds: target.deviceIds ?? (await this.tracking.pendingDeviceIds(target.messageId)),
       urgentUntil: target.urgentUntil,
       requestId: target.requestId,
       trace: target.trace,

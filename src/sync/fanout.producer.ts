@@ -4,7 +4,7 @@ import type { Queue } from 'bullmq';
 import { Batcher } from '../common/batcher.js';
 import { PresenceService } from '../directory/presence.service.js';
 import { MessageEvents } from '../messages/message-events.js';
-import { MessagesService } from '../messages/messages.service.js';
+import { FanoutTrackingService } from '../messages/fanout-tracking.service.js';
 import { WakeupService } from '../push/wakeup.service.js';
 import type { FanoutTarget, JobPayloads } from '../queue/job-payloads.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
@@ -50,7 +50,7 @@ export const fanoutJobId = (firstMessageId: string): string => `fanout-${firstMe
 export class FanoutProducer implements OnModuleInit {
   constructor(
     private readonly events: MessageEvents,
-    private readonly messages: MessagesService,
+    private readonly tracking: FanoutTrackingService,
     private readonly presence: PresenceService,
     private readonly wakeups: WakeupService,
     @InjectQueue(QUEUES.fanout)
@@ -61,7 +61,7 @@ export class FanoutProducer implements OnModuleInit {
   // they gather for a while: one statement for many messages.
   private readonly fannedOutHere = new Batcher(
     async (messageIds: string[]) => {
-      await this.messages.markFannedOut(messageIds);
+      await this.tracking.markFannedOut(messageIds);
       return messageIds;
     },
     { lingerMs: 50, maxBatch: 1000 },

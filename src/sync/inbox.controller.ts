@@ -16,7 +16,7 @@ import { AuthGuard, Caller } from '../identity/auth.guard.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { AckDto, InboxQueryDto } from '../messages/dto/messages.dto.js';
 import { inboxMessageView } from '../messages/inbox-message.view.js';
-import { MessagesService } from '../messages/messages.service.js';
+import { InboxService } from '../messages/inbox.service.js';
 import { countAck } from './ack-rate-limit.js';
 
 /** Pull and ack over HTTP, for the calling device only. */
@@ -26,7 +26,7 @@ import { countAck } from './ack-rate-limit.js';
 @ApiDeviceAuth()
 export class InboxController {
   constructor(
-    private readonly messages: MessagesService,
+    private readonly inbox: InboxService,
     private readonly rateLimiter: RateLimiter,
     @Inject(ENV) private readonly env: Env,
   ) {}
@@ -42,7 +42,7 @@ export class InboxController {
   @ApiProblems({ ...DEVICE_AUTH_PROBLEMS, ...INPUT_PROBLEMS })
   @Get()
   async pending(@Caller() caller: AuthenticatedDevice, @Query() query: InboxQueryDto) {
-    const page = await this.messages.inbox(caller.deviceId, query.limit);
+    const page = await this.inbox.firstPage(caller.deviceId, query.limit);
     return { messages: page.messages.map(inboxMessageView), more: page.more };
   }
 
@@ -61,6 +61,6 @@ export class InboxController {
   @HttpCode(200)
   async ack(@Caller() caller: AuthenticatedDevice, @Body() body: AckDto) {
     await countAck(this.rateLimiter, this.env, caller.accountId);
-    return { acked: await this.messages.ack(caller.deviceId, body.messageIds) };
+    return { acked: await this.inbox.ack(caller.deviceId, body.messageIds) };
   }
 }

@@ -3,7 +3,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { Batcher } from '../common/batcher.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { MessageEvents } from '../messages/message-events.js';
-import type { AckedMessage } from '../messages/messages.repository.js';
+import type { AckedMessage } from '../messages/messages.types.js';
 import { LiveRoutingService } from './live-routing.service.js';
 
 /**

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { PendingMessage } from '../messages/messages.repository.js';
+import type { PendingMessage } from '../messages/messages.types.js';
 import type { NoticeNumber } from '../messages/notice-numbers.js';
 import { Problem } from '../common/problem.js';
 import { waitFor } from '../../test/support/wait.js';

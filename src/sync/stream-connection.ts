@@ -5,7 +5,7 @@ import { Problem } from '../common/problem.js';
 import { isUnavailable } from '../common/unavailable.js';
 import type { AuthenticatedDevice } from '../identity/auth.service.js';
 import { inboxMessageView } from '../messages/inbox-message.view.js';
-import type { PendingMessage, PendingPage } from '../messages/messages.repository.js';
+import type { PendingMessage, PendingPage } from '../messages/messages.types.js';
 import { followsDirectly, type NoticeNumber } from '../messages/notice-numbers.js';
 import {
   clientFrame,

@@ -24,7 +24,7 @@ import {
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import { type AcceptedEvent, MessageEvents } from '../messages/message-events.js';
 import { EphemeralSendService } from '../messages/ephemeral-send.service.js';
-import { MessagesService } from '../messages/messages.service.js';
+import { InboxService } from '../messages/inbox.service.js';
 import { NoticeNumbers } from '../messages/notice-numbers.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { WakeupService } from '../push/wakeup.service.js';
@@ -77,7 +77,7 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly auth: AuthService,
-    private readonly messages: MessagesService,
+    private readonly inbox: InboxService,
     private readonly events: MessageEvents,
     private readonly noticeNumbers: NoticeNumbers,
     private readonly presence: PresenceService,
@@ -231,13 +231,13 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
       device,
       {
         pendingAfter: (deviceId, afterSeq, limit) =>
-          this.messages.pendingAfter(deviceId, afterSeq, limit),
-        pendingByIds: (deviceId, messageIds) => this.messages.pendingByIds(deviceId, messageIds),
+          this.inbox.pendingAfter(deviceId, afterSeq, limit),
+        pendingByIds: (deviceId, messageIds) => this.inbox.pendingByIds(deviceId, messageIds),
         lastNotice: (deviceId) => this.noticeNumbers.last(deviceId),
         ack: async (deviceId, messageIds, keys) => {
           // Counted per frame, not per id: one frame carries up to 1,000.
           await countAck(this.rateLimiter, this.env, device.accountId);
-          return this.messages.ack(deviceId, messageIds, keys);
+          return this.inbox.ack(deviceId, messageIds, keys);
         },
         // The message stays pending in PostgreSQL: the next notification or
         // catch-up sends it; an ack that failed is the client's to send again.

@@ -1,5 +1,6 @@
-import { MessagesService } from '../../src/messages/messages.service.js';
+import { InboxService } from '../../src/messages/inbox.service.js';
 import { PurgeProcessor } from '../../src/retention/purge.processor.js';
+import { PurgeService } from '../../src/retention/purge.service.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { partitionDay, partitionsOf, rowsOf, setExpiry, tableExists } from '../support/expiry.js';
@@ -84,9 +85,9 @@ describe('acks of many devices at once', () => {
     );
     // Called in one turn of the event loop, so that they share one batch; the
     // first device acks twice, and counts once.
-    const messages = world.app.get(MessagesService);
+    const inbox = world.app.get(InboxService);
     const acked = await Promise.all(
-      [...members, members[0]].map((member) => messages.ack(member.deviceId, [sent.messageId])),
+      [...members, members[0]].map((member) => inbox.ack(member.deviceId, [sent.messageId])),
     );
     expect(acked).toEqual([...members.map(() => 1), 0]);
     expect(await alice.messageStatus(sent.messageId)).toMatchObject({
@@ -164,10 +165,10 @@ describe('the purge, without the scheduler racing it', () => {
     const { alice, ids } = await sendMany(12);
     await setExpiry(quiet.pool, ids, new Date(Date.now() - 1000));
     expect(await partitionsOf(quiet.pool, ids)).toEqual([`messages_p${partitionDay(new Date())}`]);
-    const messages = quiet.app.get(MessagesService);
+    const purge = quiet.app.get(PurgeService);
     // One batch deletes at most its size; the purge loops until a batch comes back short.
-    expect((await messages.purgeExpired(5, 1)).deletedMessages).toBe(5);
-    expect((await messages.purgeExpired(5)).deletedMessages).toBe(7);
+    expect((await purge.purgeExpired(5, 1)).deletedMessages).toBe(5);
+    expect((await purge.purgeExpired(5)).deletedMessages).toBe(7);
     expect((await quiet.app.get(PurgeProcessor).purgeNow()).deletedMessages).toBe(0);
     await quiet.app.get(PurgeProcessor).purgeSideRowsNow();
     expect(await rowsOf(quiet.pool, ids)).toEqual(NO_ROWS);
@@ -181,7 +182,7 @@ describe('the purge, without the scheduler racing it', () => {
   it('the side-row purge deletes every expired claim in one run, however many batches that takes', async () => {
     const { alice, ids } = await sendMany(12);
     await setExpiry(quiet.pool, ids, new Date(Date.now() - 1000));
-    await quiet.app.get(MessagesService).purgeExpired(100);
+    await quiet.app.get(PurgeService).purgeExpired(100);
     const claims = () =>
       quiet.pool
         .query<{ n: number }>(
@@ -191,7 +192,7 @@ describe('the purge, without the scheduler racing it', () => {
         .then((result) => result.rows[0].n);
     expect(await claims()).toBe(12);
     // Batches of one: twelve batches and a short one, more than a run once allowed.
-    const run = await quiet.app.get(MessagesService).purgeExpiredSideRows(1);
+    const run = await quiet.app.get(PurgeService).purgeExpiredSideRows(1);
     expect(run).toEqual({ deletedRows: 12, complete: true });
     expect(await claims()).toBe(0);
   });

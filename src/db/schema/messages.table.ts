@@ -21,7 +21,8 @@ import { bytea, timestamptz } from './columns.js';
 // drops a day's partitions whole. Each row carries its message's expires_at,
 // the partition key, in its primary key. There are no foreign keys among them
 // (one to a partitioned table would need the key and would block the DROP):
-// whatever a cascade did is deleted explicitly (messages.repository.ts).
+// whatever a cascade did is deleted explicitly (deliveries.repository.ts,
+// message-purge.repository.ts).
 
 /**
  * A message is stored once. `seq` is the acceptance order; deliveries copy it,

@@ -1,0 +1,392 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { sql } from 'drizzle-orm';
+import pg from 'pg';
+import { Batcher, groupRowsBy } from '../common/batcher.js';
+import { type Executor, PG_POOL } from '../db/db.module.js';
+import { DayKeys } from './at-rest/day-keys.service.js';
+import { open, SEAL_OVERHEAD_BYTES } from './at-rest/sealing.js';
+import type {
+  AckedMessage,
+  PendingMessage,
+  PendingPage,
+  UndeliveredReason,
+} from './messages.types.js';
+
+// A wake-up push says how many messages wait, up to this many (a bounded read).
+export const PENDING_SUMMARY_LIMIT = 10_000;
+
+interface AckRequest {
+  deviceId: string;
+  messageIds: string[];
+  /** expiresAtKey by message id, where the caller read it (the stream does). */
+  keys?: ReadonlyMap<string, string>;
+}
+
+interface PendingRead {
+  deviceId: string;
+  limit: number;
+  afterSeq: number;
+  maxBytes: number;
+}
+
+// Deliveries are gone (acked or dropped): count them off their messages (one
+// update per message, however many of its deliveries went), and delete the
+// body with the last one (explicitly: the message tables are partitioned and
+// have no cascading keys). Expects a CTE "gone" of (message_id, expires_at);
+// the expires_at equality lets PostgreSQL touch only the message's own partition.
+// The message rows are locked in one order, by id, in every statement that
+// counts off: two statements updating overlapping messages in different
+// orders deadlock, and PostgreSQL only says so after deadlock_timeout (a
+// second), cancelling one of them (concurrent ack batches did, under load).
+const COUNT_OFF_GONE = `
+  gone_per_message AS (
+    SELECT message_id, expires_at, count(*)::int AS gone_count FROM gone GROUP BY message_id, expires_at
+  ), locked AS (
+    SELECT m.id, m.expires_at, g.gone_count FROM messages m
+    JOIN gone_per_message g ON m.id = g.message_id AND m.expires_at = g.expires_at
+    ORDER BY m.id FOR UPDATE OF m
+  ), counted AS (
+    UPDATE messages m SET pending_count = m.pending_count - l.gone_count
+    FROM locked l WHERE m.id = l.id AND m.expires_at = l.expires_at
+    RETURNING m.id, m.expires_at, m.sender_account_id, m.pending_count
+  ), emptied AS (
+    DELETE FROM message_bodies b USING counted
+    WHERE b.message_id = counted.id AND b.expires_at = counted.expires_at AND counted.pending_count <= 0
+  )`;
+
+// The message tables are partitioned by expires_at, which every row copies
+// from its message: looking a row up by its whole key stays inside one
+// partition. A delivery `d` meets its message and body one row at a time (a
+// LATERAL with LIMIT, a scalar subquery): the planner cannot turn that into a
+// join of whole tables, which it did with plain joins under generic plans on
+// young partitions that have no statistics yet.
+const PENDING_MESSAGE = `
+  LATERAL (SELECT * FROM messages m WHERE m.id = d.message_id AND m.expires_at = d.expires_at LIMIT 1) m`;
+
+// Ciphertext leaves PostgreSQL already in base64 (the wire's form): half the
+// bytes of bytea's hex text, and no decoding and re-encoding in Node.
+// encode() breaks lines every 76 characters; the wire has none. replace()
+// drops them at less than half the cost of translate().
+const PENDING_COLUMNS = `
+  d.message_seq AS seq, m.id AS "messageId", m.client_message_id AS "clientMessageId",
+  m.sender_account_id AS "senderAccountId", m.sender_device_id AS "senderDeviceId",
+  m.conversation_id AS "conversationId",
+  (SELECT replace(encode(b.body, 'base64'), E'\\n', '') FROM message_bodies b
+    WHERE b.message_id = d.message_id AND b.expires_at = d.expires_at) AS body,
+  replace(encode(d.wrapped_key, 'base64'), E'\\n', '') AS "wrappedKey", d.key_day::text AS "keyDay",
+  m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt", d.expires_at::text AS "expiresAtKey"`;
+
+// What sealing at rest adds to a delivery's stored values (none on rows older than sealing).
+const SEALED_EXTRA = `(CASE WHEN dl.key_day IS NULL THEN 0 ELSE ${SEAL_OVERHEAD_BYTES} END)`;
+
+const openBase64 = (sealed: string, key: Uint8Array): string =>
+  open(Buffer.from(sealed, 'base64'), key).toString('base64');
+
+/** A row as PENDING_COLUMNS reads it: body and wrapped key still sealed (unless keyDay is null). */
+type SealedPendingRow = PendingMessage & { keyDay: string | null };
+
+// Measured with the benchmark's live-latency: 10 and 25 ms both cut
+// PostgreSQL's CPU by about a third against one event-loop turn.
+const ACK_LINGER_MS = 10;
+
+/**
+ * A device's pending deliveries: the reads of its inbox (HTTP pages, the
+ * stream's backlog and late commits, the wake-up summary, the fan-out's
+ * devices of a message), its acks, and the drop of all of them when the
+ * device goes. Single SQL statements on the pool, batched across devices.
+ */
+@Injectable()
+export class DeliveriesRepository {
+  private readonly pendingReads = new Batcher((reads: PendingRead[]) => this.queryPending(reads), {
+    keyOf: (read) => `${read.deviceId}:${read.afterSeq}:${read.limit}:${read.maxBytes}`,
+  });
+  private readonly pendingDevices = new Batcher((messageIds: string[]) =>
+    this.queryPendingDevices(messageIds),
+  );
+  // Acks of many devices in one statement: when a message to a large group is
+  // acked by all its devices at once, its counter is updated once per batch
+  // rather than once per device (a hot row that every ack would queue on).
+  // Acks gather for a few milliseconds, not one event-loop turn: the devices
+  // of a message ack it at about the same moment, and in one statement their
+  // acks make one update of its pending_count instead of several queued on
+  // its row lock, each through another statement's commit.
+  private readonly acks = new Batcher((requests: AckRequest[]) => this.ackBatch(requests), {
+    lingerMs: ACK_LINGER_MS,
+  });
+
+  constructor(
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+    private readonly dayKeys: DayKeys,
+  ) {}
+
+  /**
+   * What is still pending for a device, in acceptance order, after `afterSeq`:
+   * at most `limit` messages and `maxBytes` of ciphertext as the wire carries
+   * it (base64 body and wrapped key), though always the first message.
+   * Acked rows are gone, so reading from the start again can never skip a
+   * row that committed late; `afterSeq` is only for paging within one read.
+   */
+  pending(
+    deviceId: string,
+    page: { limit: number; maxBytes: number; afterSeq?: number },
+  ): Promise<PendingPage> {
+    return this.pendingReads.load({
+      deviceId,
+      limit: page.limit,
+      maxBytes: page.maxBytes,
+      afterSeq: page.afterSeq ?? 0,
+    });
+  }
+
+  // Many sockets drain at once after a fan-out to a large conversation: one
+  // query serves them all, each device with its own cursor and limits.
+  //
+  // Each device's page of deliveries is taken first, in order, from the
+  // primary key; only those rows then meet their messages and bodies. Written
+  // as one join, the generic plan joined and encoded every pending row of the
+  // device, then sorted and kept a page: a backlog of N cost N per page.
+  //
+  // The byte cap is applied in PostgreSQL, before any body is encoded or
+  // sent: the page's rows (one more than the limit, which tells whether more
+  // wait) carry their size from octet_length, which reads the length from the
+  // stored value's header without loading it, and a running sum keeps the
+  // rows that fit (less what sealing at rest adds, which the wire does not
+  // carry). Node never holds more than the cap of one read.
+  private async queryPending(reads: PendingRead[]): Promise<PendingPage[]> {
+    const result = await this.pool.query<SealedPendingRow & { readIndex: number; fetched: string }>(
+      {
+        name: 'deliveries-pending-batch-capped',
+        text: `WITH d AS MATERIALIZED (
+               SELECT read.index AS read_index, page.*
+               FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::bigint[]) WITH ORDINALITY
+                    AS read(device_id, after_seq, page_size, max_bytes, index)
+               CROSS JOIN LATERAL (
+                 SELECT sized.*, count(*) OVER () AS fetched,
+                        row_number() OVER (ORDER BY sized.message_seq) AS position,
+                        sum(sized.wire_bytes) OVER (ORDER BY sized.message_seq) AS running_bytes
+                 FROM (
+                   SELECT dl.*,
+                          4 * ((octet_length(dl.wrapped_key) - ${SEALED_EXTRA} + 2) / 3)
+                          + 4 * ((COALESCE((SELECT octet_length(b.body) FROM message_bodies b
+                                   WHERE b.message_id = dl.message_id AND b.expires_at = dl.expires_at), 0)
+                                  - ${SEALED_EXTRA} + 2) / 3)
+                            AS wire_bytes
+                   FROM deliveries dl
+                   WHERE dl.device_id = read.device_id AND dl.message_seq > read.after_seq AND dl.expires_at > now()
+                   ORDER BY dl.message_seq LIMIT read.page_size + 1
+                 ) sized
+               ) page
+               WHERE page.position = 1
+                  OR (page.position <= read.page_size AND page.running_bytes <= read.max_bytes)
+             )
+             SELECT d.read_index AS "readIndex", d.fetched, ${PENDING_COLUMNS}
+             FROM d CROSS JOIN ${PENDING_MESSAGE}
+             ORDER BY d.read_index, d.message_seq`,
+        values: [
+          reads.map((read) => read.deviceId),
+          reads.map((read) => read.afterSeq),
+          reads.map((read) => read.limit),
+          reads.map((read) => read.maxBytes),
+        ],
+      },
+    );
+    // Rows come ordered by read, then seq: each goes straight to its read's page.
+    const pages = reads.map((): PendingPage & { fetched: number } => ({
+      messages: [],
+      more: false,
+      fetched: 0,
+    }));
+    await this.openSealed(result.rows);
+    for (const { readIndex, fetched, ...message } of result.rows) {
+      message.seq = Number(message.seq);
+      const page = pages[Number(readIndex) - 1];
+      page.messages.push(message);
+      page.fetched = Number(fetched);
+    }
+    // A row read and not kept (the one past the limit, or those past the byte cap) waits.
+    return pages.map(({ messages, fetched }) => ({ messages, more: fetched > messages.length }));
+  }
+
+  /** Which of these messages are still pending for the device, in acceptance order (live delivery's late commits). */
+  async pendingByIds(deviceId: string, messageIds: string[]): Promise<PendingMessage[]> {
+    const result = await this.pool.query<SealedPendingRow>({
+      name: 'deliveries-pending-by-ids',
+      text: `SELECT ${PENDING_COLUMNS}
+             FROM deliveries d CROSS JOIN ${PENDING_MESSAGE}
+             WHERE d.device_id = $1 AND d.message_id = ANY($2::uuid[]) AND d.expires_at > now()
+             ORDER BY d.message_seq`,
+      values: [deviceId, messageIds],
+    });
+    await this.openSealed(result.rows);
+    return result.rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+  }
+
+  /**
+   * Opens, in place, the body and wrapped key of rows read with
+   * PENDING_COLUMNS (base64 in, base64 out, as the wire carries them). The
+   * key day stays on the row: nothing sends it (inboxMessageView picks the
+   * wire's fields), and deleting a property on every row read costs more.
+   */
+  private async openSealed(rows: SealedPendingRow[]): Promise<void> {
+    const keys = await this.dayKeys.forOpening(
+      rows.flatMap((row) => (row.keyDay === null ? [] : [row.keyDay])),
+    );
+    for (const row of rows) {
+      const key = row.keyDay === null ? undefined : keys.get(row.keyDay);
+      if (key) {
+        row.wrappedKey = openBase64(row.wrappedKey, key);
+        // Null when its last delivery was acked as it was read.
+        if (row.body !== null) row.body = openBase64(row.body, key);
+      }
+    }
+  }
+
+  /**
+   * Acks: deletes the device's deliveries of these messages, records receipts,
+   * and drops a body once its last delivery is gone. Ids that are not pending
+   * for this device change nothing.
+   */
+  ack(
+    deviceId: string,
+    messageIds: string[],
+    keys?: ReadonlyMap<string, string>,
+  ): Promise<AckedMessage[]> {
+    return this.acks.load({ deviceId, messageIds, keys });
+  }
+
+  private async ackBatch(requests: AckRequest[]): Promise<AckedMessage[][]> {
+    const pairs = requests.flatMap((request, index) =>
+      request.messageIds.map((messageId) => ({
+        index,
+        deviceId: request.deviceId,
+        messageId,
+        expiresAt: request.keys?.get(messageId) ?? null,
+      })),
+    );
+    const result = await this.pool.query<AckedMessage & { index: number }>({
+      name: 'deliveries-ack',
+      text: `
+        WITH acked AS (
+          -- A pair acked twice in one batch is answered to the first asker only.
+          SELECT DISTINCT ON (device_id, message_id) index, device_id, message_id, expires_at
+            FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::timestamptz[])
+                 AS a(index, device_id, message_id, expires_at)
+           ORDER BY device_id, message_id, index
+        ), unkeyed AS MATERIALIZED (
+          SELECT id, seq, expires_at, sender_account_id FROM messages WHERE id = ANY($5::uuid[])
+        ), targets AS MATERIALIZED (
+          -- The acked messages first, then each delivery by its whole key.
+          -- Left to itself, the planner would join a device's every delivery
+          -- to the acks before it knew the messages, guessing from young
+          -- partitions. With its expiry known (acks over the stream), a
+          -- message is one look-up in one partition ...
+          SELECT a.index, a.device_id, m.id AS message_id, m.seq, m.expires_at, m.sender_account_id
+            FROM acked a CROSS JOIN LATERAL (
+                   SELECT id, seq, expires_at, sender_account_id FROM messages
+                    WHERE id = a.message_id AND expires_at = a.expires_at LIMIT 1) m
+           WHERE a.expires_at IS NOT NULL
+          UNION ALL
+          -- ... and without (acks over HTTP), the ids are looked for in every
+          -- partition at once: one index scan per partition for the whole set
+          -- (PostgreSQL sorts the array once per scan), then a hash join back
+          -- to the asks. Linear in the ids whether they are the device's or
+          -- not. Never a per-id probe (a LATERAL re-runs the scan of every
+          -- partition for each id) nor "m.id = ANY($n)" beside a join with
+          -- the asks (the array became an index condition re-sorted on every
+          -- probe: 1,000 ids that match nothing cost seconds).
+          SELECT a.index, a.device_id, m.id AS message_id, m.seq, m.expires_at, m.sender_account_id
+            FROM acked a JOIN unkeyed m ON m.id = a.message_id
+           WHERE a.expires_at IS NULL
+        ), removed AS (
+          -- Only the caller's own delivery goes (a foreign id finds its message
+          -- above but no delivery of this device here).
+          DELETE FROM deliveries d USING targets t
+          WHERE d.device_id = t.device_id AND d.message_seq = t.seq AND d.expires_at = t.expires_at
+          RETURNING t.index, d.device_id, d.message_id, d.expires_at, t.sender_account_id
+        ), gone AS (
+          SELECT message_id, expires_at FROM removed
+        ), receipts AS (
+          INSERT INTO message_receipts (message_id, device_id, expires_at)
+          SELECT message_id, device_id, expires_at FROM removed ON CONFLICT DO NOTHING
+        ), ${COUNT_OFF_GONE}
+        -- "counted" and "emptied" run to completion unread (as every data-modifying
+        -- CTE does); joining them here would be a nested loop over the batch squared.
+        SELECT index, message_id AS "messageId", sender_account_id AS "senderAccountId" FROM removed`,
+      values: [
+        pairs.map((pair) => pair.index),
+        pairs.map((pair) => pair.deviceId),
+        pairs.map((pair) => pair.messageId),
+        pairs.map((pair) => pair.expiresAt),
+        pairs.filter((pair) => pair.expiresAt === null).map((pair) => pair.messageId),
+      ],
+    });
+    const perRequest = requests.map((): AckedMessage[] => []);
+    for (const { index, ...acked } of result.rows) perRequest[index].push(acked);
+    return perRequest;
+  }
+
+  /**
+   * Drops every pending delivery of a device (revoked, unlinked, its account
+   * deleted), inside that transaction, and records why for the senders' status.
+   */
+  async dropDeviceDeliveries(
+    tx: Executor,
+    deviceId: string,
+    reason: UndeliveredReason,
+  ): Promise<void> {
+    await tx.execute(
+      sql`WITH gone AS (DELETE FROM deliveries WHERE device_id = ${deviceId} RETURNING message_id, expires_at, wrapped_key, key_day),
+          held AS (
+            -- A legal hold on the device's account, or on a sender, keeps what is dropped here.
+            INSERT INTO held_messages (held_account_id, message_id, device_id, sender_account_id,
+                   sender_device_id, conversation_id, body, wrapped_key, key_day, accepted_at, expires_at)
+            SELECT h.account_id, g.message_id, ${deviceId}, m.sender_account_id, m.sender_device_id,
+                   m.conversation_id, b.body, g.wrapped_key, g.key_day, m.accepted_at, m.expires_at
+              FROM gone g
+              JOIN messages m ON m.id = g.message_id AND m.expires_at = g.expires_at
+              JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at
+              JOIN legal_holds h ON h.account_id = m.sender_account_id
+                OR h.account_id = (SELECT account_id FROM devices WHERE id = ${deviceId})
+            ON CONFLICT DO NOTHING
+          ),
+          recorded AS (
+            INSERT INTO message_undelivered (message_id, device_id, reason, expires_at)
+            SELECT message_id, ${deviceId}, ${reason}, expires_at FROM gone
+            ON CONFLICT DO NOTHING
+          ),
+          ${sql.raw(COUNT_OFF_GONE)}
+          SELECT count(*) FROM counted`,
+    );
+  }
+
+  /**
+   * How many unexpired messages are pending for the device (counted up to
+   * PENDING_SUMMARY_LIMIT) and when the last of them expires.
+   */
+  async pendingSummary(deviceId: string): Promise<{ count: number; lastExpiresAt: Date | null }> {
+    const result = await this.pool.query<{ count: number; lastExpiresAt: Date | null }>({
+      name: 'deliveries-pending-summary',
+      text: `SELECT count(*)::int AS count, max(expires_at) AS "lastExpiresAt"
+               FROM (SELECT expires_at FROM deliveries
+                      WHERE device_id = $1 AND expires_at > now() LIMIT $2) pending`,
+      values: [deviceId, PENDING_SUMMARY_LIMIT],
+    });
+    return result.rows[0];
+  }
+
+  /** Devices that still have this message pending. */
+  pendingDeviceIds(messageId: string): Promise<string[]> {
+    return this.pendingDevices.load(messageId);
+  }
+
+  private async queryPendingDevices(messageIds: string[]): Promise<string[][]> {
+    const result = await this.pool.query<{ messageId: string; deviceId: string }>({
+      name: 'deliveries-devices-of-messages',
+      text: `SELECT message_id AS "messageId", device_id AS "deviceId" FROM deliveries WHERE message_id = ANY($1::uuid[])`,
+      values: [messageIds],
+    });
+    return groupRowsBy(messageIds, result.rows, (row) => row.messageId).map((rows) =>
+      rows.map((row) => row.deviceId),
+    );
+  }
+}
