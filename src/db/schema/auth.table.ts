@@ -35,8 +35,10 @@ export const linkCodes = pgTable('link_codes', {
   accountId: uuid('account_id')
     .notNull()
     .references(() => accounts.id, { onDelete: 'cascade' }),
-  createdByDeviceId: uuid('created_by_device_id')
-    .notNull()
-    .references(() => devices.id, { onDelete: 'cascade' }),
+  // No foreign key to devices: link codes are distributed by their own hash
+  // (docs/scale-out.md), devices by device id. A revoked device's codes are
+  // deleted with its revocation (IdentityRepository), a deleted account's by
+  // the cascade from accounts.
+  createdByDeviceId: uuid('created_by_device_id').notNull(),
   expiresAt: timestamptz('expires_at').notNull(),
 });
