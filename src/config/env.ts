@@ -70,6 +70,19 @@ const corsOrigins = z
 const unsetIfEmpty = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
+/** A comma-separated list (blanks around items ignored; unset: empty), each item checked by `item`. */
+const commaSeparated = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part !== ''),
+    )
+    .pipe(z.array(item));
+
 const envSchema = z
   .object({
     DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/supernode'),
@@ -77,16 +90,7 @@ const envSchema = z
     // A Redis Cluster instead (docs/scale-out.md): some of its nodes, as
     // comma-separated redis:// URLs; the rest are found from them. Set, it
     // wins over REDIS_URL.
-    REDIS_CLUSTER_NODES: z
-      .string()
-      .default('')
-      .transform((value) =>
-        value
-          .split(',')
-          .map((node) => node.trim())
-          .filter((node) => node !== ''),
-      )
-      .pipe(z.array(z.url({ protocol: /^redis$/ }))),
+    REDIS_CLUSTER_NODES: commaSeparated(z.url({ protocol: /^redis$/ })),
     // Prefix for every Redis key (BullMQ and ours): lets tests and several
     // deployments share one Redis without seeing each other.
     REDIS_PREFIX: z
@@ -217,16 +221,9 @@ const envSchema = z
     // TURN for calls (docs/calls.md): the servers' URLs (comma-separated turn:,
     // turns: or stun: URIs) and the secret shared with them (coturn's
     // static-auth-secret). Unset: GET /v1/calls/turn answers 503.
-    TURN_URLS: z
-      .string()
-      .default('')
-      .transform((value) =>
-        value
-          .split(',')
-          .map((url) => url.trim())
-          .filter((url) => url !== ''),
-      )
-      .pipe(z.array(z.string().regex(/^(turns?|stuns?):\S+$/, 'a turn:, turns: or stun: URI'))),
+    TURN_URLS: commaSeparated(
+      z.string().regex(/^(turns?|stuns?):\S+$/, 'a turn:, turns: or stun: URI'),
+    ),
     TURN_SECRET: unsetIfEmpty(z.string().min(16)),
     TURN_CREDENTIAL_TTL_SECONDS: integer(24 * 3600, 60),
 

@@ -6,7 +6,7 @@ import { bullPrefix } from '../../src/queue/queue-names.js';
 import { createRedis } from '../../src/redis/redis.module.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';
 import { LiveInbox } from '../support/live-inbox.js';
-import { freePort, type ServerProcess, startServerProcess } from '../support/processes.js';
+import { type ServerProcess, startTwoApisAndAWorker } from '../support/processes.js';
 import { createTestEnv, type TestEnv } from '../support/test-env.js';
 import { waitFor } from '../support/wait.js';
 
@@ -33,13 +33,7 @@ onCluster('a Redis Cluster master killed under load', () => {
     // Reconciler and heartbeats every second: what the failover lost comes back soon.
     world = await createTestEnv({ RECONCILE_INTERVAL_SECONDS: '1', WS_HEARTBEAT_SECONDS: '1' });
     cluster = createRedis(world.env, { forWorker: true }) as Cluster;
-    started.push(
-      ...(await Promise.all([
-        startServerProcess(world.env, 'api', await freePort()),
-        startServerProcess(world.env, 'api', await freePort()),
-        startServerProcess(world.env, 'worker', 0),
-      ])),
-    );
+    started.push(...(await startTwoApisAndAWorker(world.env)));
   }, 60_000);
 
   afterAll(async () => {

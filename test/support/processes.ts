@@ -92,3 +92,12 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Two API processes and a worker on `env`, each started and ready: the several-process layout. */
+export async function startTwoApisAndAWorker(env: Env): Promise<ServerProcess[]> {
+  return Promise.all([
+    startServerProcess(env, 'api', await freePort()),
+    startServerProcess(env, 'api', await freePort()),
+    startServerProcess(env, 'worker', 0),
+  ]);
+}
