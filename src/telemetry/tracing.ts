@@ -46,7 +46,12 @@ export async function startTracing(env: Env): Promise<StopTracing> {
       }),
       // Statement text only, never its values (message bodies, wrapped keys, tokens).
       new PgInstrumentation({ enhancedDatabaseReporting: false }),
-      new IORedisInstrumentation(),
+      // The command and its key, never the rest: routed events and claims
+      // carry ids, but an ephemeral message's event carries its ciphertext.
+      new IORedisInstrumentation({
+        dbStatementSerializer: (command, args) =>
+          args.length > 0 ? [command, String(args[0])].join(' ') : command,
+      }),
     ],
   });
   sdk.start();

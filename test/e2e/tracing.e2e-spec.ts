@@ -50,6 +50,9 @@ describe('traces (OpenTelemetry, exported over OTLP/HTTP)', () => {
     const text = `the text of ${randomUUID()}`;
     const { messageId } = await alice.sendText({ accountId: bob.accountId }, text);
     await inbox.waitForCount(1);
+    // An ephemeral message crosses Redis pub/sub with its ciphertext and wrapped keys.
+    await alice.send({ accountId: bob.accountId }, { type: 'text', text }, { ephemeral: true });
+    await inbox.waitForCount(2);
     await inbox.stream.close();
 
     // The frame's span names the message; its trace is the send's.
@@ -80,7 +83,18 @@ describe('traces (OpenTelemetry, exported over OTLP/HTTP)', () => {
     const roots = inTrace().filter((span) => !span.parentSpanId || !ids.has(span.parentSpanId));
     expect(roots.map((span) => span.spanId)).toEqual([request.spanId]);
 
-    // Statements without their values, no token, no message.
+    // Statements without their values, no token, no message, no routed event's payload.
+    await waitFor('the span of the ephemeral message’s routing', () =>
+      collector.spans.some((span) => span.service === 'sending-api' && span.name === 'publish'),
+    );
+    const redisStatements = collector.spans
+      .filter(
+        (span) =>
+          span.attributes['db.system'] === 'redis' || span.attributes['db.system.name'] === 'redis',
+      )
+      .map(statementOf);
+    expect(redisStatements).toContainEqual(expect.stringMatching(/^publish /));
+    expect(redisStatements.filter((statement) => /body|wrappedKey/.test(statement))).toEqual([]);
     const exported = collector.bodies.join('\n');
     expect(exported).not.toContain(alice.currentToken);
     expect(exported).not.toContain(bob.currentToken);
