@@ -57,11 +57,14 @@ type TimedLoad = LoadResult & { dueEpoch: Float64Array };
  * accept-latency rate. Timed by the job's own start and finish; the ingest p99
  * of the sends due inside that window is compared with a run without purge.
  */
+const MIN_SENDS_PER_P99 = 5000;
+
 export const purge: BenchItem = {
   name: 'purge',
   kind: 'scenario',
   description: 'the worker purges N expired messages while ingest runs at a fixed rate',
-  targets: '1,000,000 expired in ≤ 1 s; ingest p99 meanwhile ≤ 1.5× without',
+  targets:
+    '1,000,000 expired in ≤ 1.5× a bare DROP of the same partitions; ingest p99 meanwhile ≤ 1.2× without',
   ceilings: ['raw-purge'],
   needsServer: true,
   needs: ['messages'],
@@ -163,8 +166,8 @@ export const purge: BenchItem = {
           label: `purge of ${s.purgeRows} expired messages (worker job, start → finish)`,
           value: seconds,
           unit: 's',
-          target: { op: '<=', value: 1 },
-          ceiling: ['raw-purge.delete_s'],
+          ceiling: ['raw-purge.drop_partition_s'],
+          ratioTarget: { op: '<=', value: 1.5 },
           note: done
             ? remaining
               ? `${remaining} expired messages still there after the job`
@@ -176,10 +179,11 @@ export const purge: BenchItem = {
           label: `ingest p99 during purge ÷ without (${whilePurging.p99} ms ÷ ${baseline.p99} ms)`,
           value: inWindow.length ? whilePurging.p99 / baseline.p99 : null,
           unit: '×',
-          target: { op: '<=', value: 1.5 },
+          target: { op: '<=', value: 1.2 },
+          // A p99 of fewer sends says little: the target asks for 5,000 on each side.
           note:
-            inWindow.length < 100
-              ? `only ${inWindow.length} sends inside the purge window`
+            inWindow.length < MIN_SENDS_PER_P99
+              ? `only ${inWindow.length} sends inside the purge window (a p99 wants ${MIN_SENDS_PER_P99})`
               : undefined,
         },
       );
