@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { rawBullmq } from './ceilings/raw-bullmq.js';
+import { rawCatchup } from './ceilings/raw-catchup.js';
 import { rawFrames } from './ceilings/raw-frames.js';
 import { rawIdle } from './ceilings/raw-idle.js';
 import { rawHttp } from './ceilings/raw-http.js';
@@ -58,6 +59,7 @@ const ITEMS: BenchItem[] = [
   rawBullmq,
   rawFrames,
   liveLatency,
+  rawCatchup,
   catchUp,
   fanout,
   rawPurge,

@@ -10,8 +10,9 @@ export const catchUp: BenchItem = {
   name: 'catch-up',
   kind: 'scenario',
   description: 'a reconnecting device drains its queued messages over the stream',
-  targets: '20,000 queued messages drained at ≥ 20,000 msgs/s',
-  ceilings: ['raw-frames'],
+  targets:
+    '20,000 queued messages drained at ≥ 20,000 msgs/s and ≥ 50% of raw-catchup; first message ≤ 50 ms after the stream opens',
+  ceilings: ['raw-catchup'],
   needsServer: true,
   needs: ['messages', 'stream'],
   maxSeconds: (s) => 60 + s.catchUpMessages / 500,
@@ -40,13 +41,17 @@ export const catchUp: BenchItem = {
     const received = new Set(frames.clientMessageIds).size;
     const last = frames.receivedAt[frames.receivedAt.length - 1] ?? connectedAt;
     const seconds = (last - connectedAt) / 1000;
+    const firstFrameMs = (frames.receivedAt[0] ?? connectedAt) - connectedAt;
     result.figures.push({
       key: 'catch-up.msgs_per_s',
       label: `${s.catchUpMessages} queued messages drained by a reconnecting device`,
       value: received / seconds,
       unit: 'msgs/s',
       target: { op: '>=', value: 20_000 },
-      ceiling: ['raw-frames.one_client_per_s'],
+      // The same rows paged out of PostgreSQL by a bare server (raw-frames'
+      // one_client_per_s is the same drain without the database).
+      ceiling: ['raw-catchup.msgs_per_s'],
+      ratioTarget: { op: '>=', value: 0.5 },
       note:
         [
           received < s.catchUpMessages ? `only ${received} of ${s.catchUpMessages} arrived` : '',
@@ -57,6 +62,14 @@ export const catchUp: BenchItem = {
           .filter(Boolean)
           .join('; ') || undefined,
     });
+    result.figures.push({
+      key: 'catch-up.first_frame_ms',
+      label: 'connect → first message handled',
+      value: firstFrameMs,
+      unit: 'ms',
+      target: { op: '<=', value: 50 },
+      ceiling: ['raw-catchup.first_frame_ms'],
+    });
     result.details = {
       queued: s.catchUpMessages,
       queueSeconds: queued.seconds,
@@ -66,7 +79,7 @@ export const catchUp: BenchItem = {
       firstStreamError: frames.firstStreamError,
       drainSeconds: seconds,
       cores,
-      firstFrameMs: (frames.receivedAt[0] ?? connectedAt) - connectedAt,
+      firstFrameMs,
     };
   },
 };
