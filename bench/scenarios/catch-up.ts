@@ -11,7 +11,7 @@ export const catchUp: BenchItem = {
   kind: 'scenario',
   description: 'a reconnecting device drains its queued messages over the stream',
   targets:
-    '20,000 queued messages drained at ≥ 20,000 msgs/s and ≥ 50% of raw-catchup; first message ≤ 50 ms after the stream opens',
+    '20,000 queued messages drained at ≥ 50% of raw-catchup; first message ≤ 50 ms after the stream opens',
   ceilings: ['raw-catchup'],
   needsServer: true,
   needs: ['messages', 'stream'],
@@ -47,7 +47,6 @@ export const catchUp: BenchItem = {
       label: `${s.catchUpMessages} queued messages drained by a reconnecting device`,
       value: received / seconds,
       unit: 'msgs/s',
-      target: { op: '>=', value: 20_000 },
       // The same rows paged out of PostgreSQL by a bare server (raw-frames'
       // one_client_per_s is the same drain without the database).
       ceiling: ['raw-catchup.msgs_per_s'],
