@@ -5,7 +5,17 @@ import type pg from 'pg';
 import { AuditLog } from '../audit/audit-log.service.js';
 import { Problem } from '../common/problem.js';
 import { DRIZZLE, type Database, PG_POOL } from '../db/db.module.js';
-import { heldMessages, legalHolds } from '../db/schema/index.js';
+import {
+  deliveries,
+  devices,
+  heldMessages,
+  legalHolds,
+  messageBodies,
+  messageClientIds,
+  messages,
+} from '../db/schema/index.js';
+import { sqlNames } from '../db/sql-names.js';
+import { statementText } from '../db/statements.js';
 import { IdentityService } from '../identity/identity.service.js';
 import { DayKeys } from '../messages/at-rest/day-keys.service.js';
 import { open } from '../messages/at-rest/sealing.js';
@@ -29,34 +39,44 @@ interface ExportRow {
   expiresAt: Date;
 }
 
+const DEVICE = sqlNames(devices);
+const D = sqlNames(deliveries);
+const M = sqlNames(messages);
+const B = sqlNames(messageBodies);
+const CLAIM = sqlNames(messageClientIds);
+const HELD = sqlNames(heldMessages);
+
 // What is held of an account: messages pending for its devices, and messages
 // it sent still pending for others (found through its devices' idempotency
 // claims, which index them by sender device), unexpired; and the copies the
-// purge took of those that expired under the hold.
-const EXPORT_QUERY = `
-  SELECT 'pending' AS source, m.id AS "messageId", m.sender_account_id AS "senderAccountId",
-         m.sender_device_id AS "senderDeviceId", d.device_id AS "recipientDeviceId",
-         m.conversation_id AS "conversationId", b.body, d.wrapped_key AS "wrappedKey",
-         d.key_day::text AS "keyDay", m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt"
-    FROM devices dv
-    JOIN deliveries d ON d.device_id = dv.id AND d.expires_at > now()
-    JOIN messages m ON m.id = d.message_id AND m.expires_at = d.expires_at
-    JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at
-   WHERE dv.account_id = $1
+// purge took of those that expired under the hold. Read through a cursor.
+const DECLARE_EXPORT = statementText(
+  'legal-hold-export',
+  `DECLARE held_export NO SCROLL CURSOR FOR
+  SELECT 'pending' AS source, m.${M.id} AS "messageId", m.${M.senderAccountId} AS "senderAccountId",
+         m.${M.senderDeviceId} AS "senderDeviceId", d.${D.deviceId} AS "recipientDeviceId",
+         m.${M.conversationId} AS "conversationId", b.${B.body} AS body, d.${D.wrappedKey} AS "wrappedKey",
+         d.${D.keyDay}::text AS "keyDay", m.${M.acceptedAt} AS "acceptedAt", m.${M.expiresAt} AS "expiresAt"
+    FROM ${DEVICE.$table} dv
+    JOIN ${D.$table} d ON d.${D.deviceId} = dv.${DEVICE.id} AND d.${D.expiresAt} > now()
+    JOIN ${M.$table} m ON m.${M.id} = d.${D.messageId} AND m.${M.expiresAt} = d.${D.expiresAt}
+    JOIN ${B.$table} b ON b.${B.messageId} = m.${M.id} AND b.${B.expiresAt} = m.${M.expiresAt}
+   WHERE dv.${DEVICE.accountId} = $1
   UNION
-  SELECT 'pending', m.id, m.sender_account_id, m.sender_device_id, d.device_id, m.conversation_id,
-         b.body, d.wrapped_key, d.key_day::text, m.accepted_at, m.expires_at
-    FROM devices dv
-    JOIN message_client_ids c ON c.sender_device_id = dv.id AND c.expires_at > now()
-    JOIN messages m ON m.id = c.message_id AND m.expires_at = c.expires_at
-    JOIN deliveries d ON d.message_id = m.id AND d.expires_at = m.expires_at
-    JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at
-   WHERE dv.account_id = $1
+  SELECT 'pending', m.${M.id}, m.${M.senderAccountId}, m.${M.senderDeviceId}, d.${D.deviceId}, m.${M.conversationId},
+         b.${B.body}, d.${D.wrappedKey}, d.${D.keyDay}::text, m.${M.acceptedAt}, m.${M.expiresAt}
+    FROM ${DEVICE.$table} dv
+    JOIN ${CLAIM.$table} c ON c.${CLAIM.senderDeviceId} = dv.${DEVICE.id} AND c.${CLAIM.expiresAt} > now()
+    JOIN ${M.$table} m ON m.${M.id} = c.${CLAIM.messageId} AND m.${M.expiresAt} = c.${CLAIM.expiresAt}
+    JOIN ${D.$table} d ON d.${D.messageId} = m.${M.id} AND d.${D.expiresAt} = m.${M.expiresAt}
+    JOIN ${B.$table} b ON b.${B.messageId} = m.${M.id} AND b.${B.expiresAt} = m.${M.expiresAt}
+   WHERE dv.${DEVICE.accountId} = $1
   UNION
-  SELECT 'held', message_id, sender_account_id, sender_device_id, device_id, conversation_id,
-         body, wrapped_key, key_day::text, accepted_at, expires_at
-    FROM held_messages WHERE held_account_id = $1
-  ORDER BY "acceptedAt", "messageId", "recipientDeviceId"`;
+  SELECT 'held', ${HELD.messageId}, ${HELD.senderAccountId}, ${HELD.senderDeviceId}, ${HELD.deviceId}, ${HELD.conversationId},
+         ${HELD.body}, ${HELD.wrappedKey}, ${HELD.keyDay}::text, ${HELD.acceptedAt}, ${HELD.expiresAt}
+    FROM ${HELD.$table} WHERE ${HELD.heldAccountId} = $1
+  ORDER BY "acceptedAt", "messageId", "recipientDeviceId"`,
+);
 
 /**
  * Legal holds (docs/retention.md): limited to what Supernode stores for a
@@ -142,10 +162,7 @@ export class LegalHoldsService {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN READ ONLY');
-      await client.query({
-        text: `DECLARE held_export NO SCROLL CURSOR FOR ${EXPORT_QUERY}`,
-        values: [accountId],
-      });
+      await client.query({ text: DECLARE_EXPORT, values: [accountId] });
       for (;;) {
         const page = await client.query<ExportRow>(`FETCH ${EXPORT_PAGE} FROM held_export`);
         // Opened from their sealing at rest: the export carries what the client sent.

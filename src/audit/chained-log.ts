@@ -1,10 +1,41 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import { PG_POOL } from '../db/db.module.js';
+import { auditLog, purgeLog } from '../db/schema/index.js';
+import { sqlNames } from '../db/sql-names.js';
+import { statementText } from '../db/statements.js';
 import { type ChainedEntry, type ChainedRow, entryHash, GENESIS_HASH } from './hash-chain.js';
 
+// Both tables have the same columns (admin.table.ts, chainedLogColumns).
+function chainedStatements(key: string, table: typeof auditLog | typeof purgeLog) {
+  const L = sqlNames(table);
+  return {
+    names: L,
+    lastEntry: statementText(
+      `${key}-last-entry`,
+      `SELECT ${L.seq} AS seq, ${L.hash} AS hash FROM ${L.$table} ORDER BY ${L.seq} DESC LIMIT 1`,
+    ),
+    append: statementText(
+      `${key}-append`,
+      `INSERT INTO ${L.$table} (${L.seq}, ${L.at}, ${L.actor}, ${L.action}, ${L.subject}, ${L.details}, ${L.prevHash}, ${L.hash})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    ),
+    read: statementText(
+      `${key}-read`,
+      `SELECT ${L.seq} AS seq, ${L.at} AS at, ${L.actor} AS actor, ${L.action} AS action, ${L.subject} AS subject,
+              ${L.details} AS details, ${L.prevHash} AS "prevHash", ${L.hash} AS hash
+         FROM ${L.$table} WHERE ${L.seq} > $1 ORDER BY ${L.seq} LIMIT $2`,
+    ),
+  };
+}
+
+const CHAINED = {
+  audit_log: chainedStatements('audit-log', auditLog),
+  purge_log: chainedStatements('purge-log', purgeLog),
+};
+
 /** The hash-chained, append-only tables. */
-export type ChainedTable = 'audit_log' | 'purge_log';
+export type ChainedTable = keyof typeof CHAINED;
 
 export type NewEntry = Omit<ChainedEntry, 'seq' | 'at'>;
 
@@ -22,27 +53,21 @@ export class ChainedLog {
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`chained:${table}`]);
-      const last = await client.query<{ seq: string; hash: Buffer }>(
-        `SELECT seq, hash FROM ${table} ORDER BY seq DESC LIMIT 1`,
-      );
+      const last = await client.query<{ seq: string; hash: Buffer }>(CHAINED[table].lastEntry);
       const prevHash = last.rows[0]?.hash ?? GENESIS_HASH;
       // Milliseconds, as a Date holds them: the stored time reads back exactly and hashes the same.
       const row = { ...entry, seq: Number(last.rows[0]?.seq ?? 0) + 1, at: new Date() };
       const hash = entryHash(row, prevHash);
-      await client.query(
-        `INSERT INTO ${table} (seq, at, actor, action, subject, details, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [
-          row.seq,
-          row.at,
-          row.actor,
-          row.action,
-          row.subject,
-          JSON.stringify(row.details),
-          prevHash,
-          hash,
-        ],
-      );
+      await client.query(CHAINED[table].append, [
+        row.seq,
+        row.at,
+        row.actor,
+        row.action,
+        row.subject,
+        JSON.stringify(row.details),
+        prevHash,
+        hash,
+      ]);
       await client.query('COMMIT');
       return { ...row, prevHash, hash };
     } catch (error) {
@@ -59,10 +84,12 @@ export class ChainedLog {
     actions: Record<Name, string>,
   ): Promise<({ period: string } & Record<Name, number>)[]> {
     const names = Object.keys(actions) as Name[];
+    const L = CHAINED[table].names;
+    // One count per action asked for: the text varies with them, so it is not prepared.
     const result = await this.pool.query<Record<string, string>>(
-      `SELECT to_char(date_trunc('month', at AT TIME ZONE 'UTC'), 'YYYY-MM') AS period,
-              ${names.map((_name, index) => `count(*) FILTER (WHERE action = $${index + 1}) AS c${index}`).join(', ')}
-         FROM ${table} WHERE action = ANY($${names.length + 1}::text[])
+      `SELECT to_char(date_trunc('month', ${L.at} AT TIME ZONE 'UTC'), 'YYYY-MM') AS period,
+              ${names.map((_name, index) => `count(*) FILTER (WHERE ${L.action} = $${index + 1}) AS c${index}`).join(', ')}
+         FROM ${L.$table} WHERE ${L.action} = ANY($${names.length + 1}::text[])
         GROUP BY 1 ORDER BY 1`,
       [...names.map((name) => actions[name]), Object.values<string>(actions)],
     );
@@ -76,11 +103,10 @@ export class ChainedLog {
 
   /** Rows in seq order, from `afterSeq`, at most `limit`. */
   async read(table: ChainedTable, afterSeq = 0, limit = 1000): Promise<ChainedRow[]> {
-    const result = await this.pool.query<ChainedRow & { seq: string }>(
-      `SELECT seq, at, actor, action, subject, details, prev_hash AS "prevHash", hash
-         FROM ${table} WHERE seq > $1 ORDER BY seq LIMIT $2`,
-      [afterSeq, limit],
-    );
+    const result = await this.pool.query<ChainedRow & { seq: string }>(CHAINED[table].read, [
+      afterSeq,
+      limit,
+    ]);
     return result.rows.map((row) => ({ ...row, seq: Number(row.seq) }));
   }
 }

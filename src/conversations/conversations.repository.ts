@@ -3,6 +3,8 @@ import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import { type Database, DRIZZLE, type Executor } from '../db/db.module.js';
 import { conversationMembers, conversations } from '../db/schema/index.js';
+import { sqlNames } from '../db/sql-names.js';
+import { drizzleStatement } from '../db/statements.js';
 
 export type MemberRole = 'owner' | 'member';
 
@@ -11,6 +13,40 @@ export interface ConversationRecord {
   title: string | null;
   members: { accountId: string; role: MemberRole }[];
 }
+
+const MEMBER = sqlNames(conversationMembers);
+const CONVERSATION = sqlNames(conversations);
+
+// Run on the deleting transaction; $1 is the deleted account.
+const REMOVE_DELETED_ACCOUNT = drizzleStatement(
+  'conversations-remove-deleted-account',
+  `
+  WITH left_conversations AS (
+    DELETE FROM ${MEMBER.$table} WHERE ${MEMBER.accountId} = $1
+    RETURNING ${MEMBER.conversationId}, ${MEMBER.role}
+  ),
+  successors AS (
+    SELECT DISTINCT ON (m.${MEMBER.conversationId}) m.${MEMBER.conversationId}, m.${MEMBER.accountId}
+      FROM ${MEMBER.$table} m
+      JOIN left_conversations l ON l.${MEMBER.conversationId} = m.${MEMBER.conversationId} AND l.${MEMBER.role} = 'owner'
+     WHERE m.${MEMBER.accountId} <> $1
+       AND NOT EXISTS (SELECT 1 FROM ${MEMBER.$table} o
+                        WHERE o.${MEMBER.conversationId} = m.${MEMBER.conversationId} AND o.${MEMBER.role} = 'owner'
+                          AND o.${MEMBER.accountId} <> $1)
+     ORDER BY m.${MEMBER.conversationId}, m.${MEMBER.joinedAt}, m.${MEMBER.accountId}
+  ),
+  promoted AS (
+    UPDATE ${MEMBER.$table} m SET ${MEMBER.role} = 'owner'
+      FROM successors s
+     WHERE m.${MEMBER.conversationId} = s.${MEMBER.conversationId} AND m.${MEMBER.accountId} = s.${MEMBER.accountId}
+    RETURNING m.${MEMBER.conversationId}
+  )
+  DELETE FROM ${CONVERSATION.$table} c
+   USING left_conversations l
+   WHERE c.${CONVERSATION.id} = l.${MEMBER.conversationId}
+     AND NOT EXISTS (SELECT 1 FROM ${MEMBER.$table} m
+                      WHERE m.${MEMBER.conversationId} = c.${CONVERSATION.id} AND m.${MEMBER.accountId} <> $1)`,
+);
 
 /** The only code that touches the conversation tables. */
 @Injectable()
@@ -110,32 +146,7 @@ export class ConversationsRepository {
    * the owner; a conversation left with no member is deleted.
    */
   async removeDeletedAccount(tx: Executor, accountId: string): Promise<void> {
-    await tx.execute(sql`
-      WITH left_conversations AS (
-        DELETE FROM conversation_members WHERE account_id = ${accountId}
-        RETURNING conversation_id, role
-      ),
-      successors AS (
-        SELECT DISTINCT ON (m.conversation_id) m.conversation_id, m.account_id
-          FROM conversation_members m
-          JOIN left_conversations l ON l.conversation_id = m.conversation_id AND l.role = 'owner'
-         WHERE m.account_id <> ${accountId}
-           AND NOT EXISTS (SELECT 1 FROM conversation_members o
-                            WHERE o.conversation_id = m.conversation_id AND o.role = 'owner'
-                              AND o.account_id <> ${accountId})
-         ORDER BY m.conversation_id, m.joined_at, m.account_id
-      ),
-      promoted AS (
-        UPDATE conversation_members m SET role = 'owner'
-          FROM successors s
-         WHERE m.conversation_id = s.conversation_id AND m.account_id = s.account_id
-        RETURNING m.conversation_id
-      )
-      DELETE FROM conversations c
-       USING left_conversations l
-       WHERE c.id = l.conversation_id
-         AND NOT EXISTS (SELECT 1 FROM conversation_members m
-                          WHERE m.conversation_id = c.id AND m.account_id <> ${accountId})`);
+    await tx.execute(REMOVE_DELETED_ACCOUNT([accountId]));
   }
 
   async removeMember(conversationId: string, accountId: string): Promise<boolean> {

@@ -4,6 +4,8 @@ import { Batcher, groupRowsBy } from '../common/batcher.js';
 import type pg from 'pg';
 import { type Database, DRIZZLE, type Executor, PG_POOL } from '../db/db.module.js';
 import { accounts, authChallenges, authTokens, devices, linkCodes } from '../db/schema/index.js';
+import { sqlNames } from '../db/sql-names.js';
+import { preparedStatement } from '../db/statements.js';
 import type { DeviceKeys } from './dto/identity.dto.js';
 
 export interface DeviceRecord {
@@ -41,6 +43,48 @@ type LiveToken = { deviceId: string; tokenHash: Buffer; accountId: string; expir
 export type TokenState = 'live' | 'revoked' | 'expired';
 
 type TokenKey = { deviceId: string; tokenHash: Buffer };
+
+const DEVICE = sqlNames(devices);
+const TOKEN = sqlNames(authTokens);
+
+// The current devices of accounts, with the columns asked for, oldest first within each account.
+const currentDevicesByAccount = (name: string, columns: string) =>
+  preparedStatement(
+    name,
+    `SELECT ${columns} FROM ${DEVICE.$table} WHERE ${DEVICE.accountId} = ANY($1::uuid[]) AND ${DEVICE.revokedAt} IS NULL
+     ORDER BY ${DEVICE.createdAt}, ${DEVICE.id}`,
+  );
+
+const CURRENT_DEVICES = currentDevicesByAccount(
+  'identity-current-devices',
+  `${DEVICE.id} AS id, ${DEVICE.accountId} AS "accountId", ${DEVICE.name} AS name, ${DEVICE.signingKey} AS "signingKey", ${DEVICE.boxKey} AS "boxKey",
+   ${DEVICE.boxKeySignature} AS "boxKeySignature", ${DEVICE.createdAt} AS "createdAt", ${DEVICE.lastSeenAt} AS "lastSeenAt"`,
+);
+
+const CURRENT_DEVICE_IDS = currentDevicesByAccount(
+  'identity-current-device-ids',
+  `${DEVICE.id} AS id, ${DEVICE.accountId} AS "accountId"`,
+);
+
+const LIVE_TOKENS = preparedStatement(
+  'identity-live-tokens-expiry',
+  `SELECT t.${TOKEN.deviceId} AS "deviceId", t.${TOKEN.tokenHash} AS "tokenHash", d.${DEVICE.accountId} AS "accountId",
+          t.${TOKEN.expiresAt} AS "expiresAt"
+     FROM ${TOKEN.$table} t JOIN ${DEVICE.$table} d ON d.${DEVICE.id} = t.${TOKEN.deviceId}
+    WHERE t.${TOKEN.deviceId} = ANY($1::uuid[]) AND t.${TOKEN.expiresAt} > now() AND d.${DEVICE.revokedAt} IS NULL`,
+);
+
+// "s" names the statement's own arrays (unnest's).
+const TOKEN_STATES = preparedStatement(
+  'identity-token-states',
+  `SELECT s.index,
+          CASE WHEN d.${DEVICE.id} IS NULL OR d.${DEVICE.revokedAt} IS NOT NULL THEN 'revoked'
+               WHEN t.${TOKEN.expiresAt} IS NULL OR t.${TOKEN.expiresAt} <= now() THEN 'expired'
+               ELSE 'live' END AS state
+     FROM unnest($1::uuid[], $2::bytea[]) WITH ORDINALITY AS s(device_id, token_hash, index)
+     LEFT JOIN ${DEVICE.$table} d ON d.${DEVICE.id} = s.device_id
+     LEFT JOIN ${TOKEN.$table} t ON t.${TOKEN.deviceId} = s.device_id AND t.${TOKEN.tokenHash} = s.token_hash`,
+);
 
 /** The only code that touches the identity tables. */
 @Injectable()
@@ -158,33 +202,18 @@ export class IdentityRepository {
   // coverage check and every receipt need only the ids: no keys to encode,
   // send and parse, no dates to parse.
   private queryCurrentDevices(accountIds: string[]): Promise<DeviceRecord[][]> {
-    return this.currentDevicesByAccount<DeviceRecord>(
-      'identity-current-devices',
-      `id, account_id AS "accountId", name, signing_key AS "signingKey", box_key AS "boxKey",
-       box_key_signature AS "boxKeySignature", created_at AS "createdAt", last_seen_at AS "lastSeenAt"`,
-      accountIds,
-    );
+    return this.currentDevicesByAccount<DeviceRecord>(CURRENT_DEVICES, accountIds);
   }
 
   private queryCurrentDeviceIds(accountIds: string[]): Promise<CurrentDeviceId[][]> {
-    return this.currentDevicesByAccount<CurrentDeviceId>(
-      'identity-current-device-ids',
-      'id, account_id AS "accountId"',
-      accountIds,
-    );
+    return this.currentDevicesByAccount<CurrentDeviceId>(CURRENT_DEVICE_IDS, accountIds);
   }
 
   private async currentDevicesByAccount<T extends { accountId: string }>(
-    statementName: string,
-    columns: string,
+    statement: typeof CURRENT_DEVICES,
     accountIds: string[],
   ): Promise<T[][]> {
-    const result = await this.pool.query<T>({
-      name: statementName,
-      text: `SELECT ${columns} FROM devices WHERE account_id = ANY($1::uuid[]) AND revoked_at IS NULL
-              ORDER BY created_at, id`,
-      values: [accountIds],
-    });
+    const result = await this.pool.query<T>({ ...statement, values: [accountIds] });
     return groupRowsBy(accountIds, result.rows, (row) => row.accountId);
   }
 
@@ -304,11 +333,7 @@ export class IdentityRepository {
 
   private async queryLiveTokens(deviceIds: string[]): Promise<LiveToken[][]> {
     const result = await this.pool.query<LiveToken>({
-      name: 'identity-live-tokens-expiry',
-      text: `SELECT t.device_id AS "deviceId", t.token_hash AS "tokenHash", d.account_id AS "accountId",
-                    t.expires_at AS "expiresAt"
-               FROM auth_tokens t JOIN devices d ON d.id = t.device_id
-              WHERE t.device_id = ANY($1::uuid[]) AND t.expires_at > now() AND d.revoked_at IS NULL`,
+      ...LIVE_TOKENS,
       values: [deviceIds],
     });
     return groupRowsBy(deviceIds, result.rows, (row) => row.deviceId);
@@ -321,14 +346,7 @@ export class IdentityRepository {
 
   private async queryTokenStates(tokens: TokenKey[]): Promise<TokenState[]> {
     const result = await this.pool.query<{ index: string; state: TokenState }>({
-      name: 'identity-token-states',
-      text: `SELECT s.index,
-                    CASE WHEN d.id IS NULL OR d.revoked_at IS NOT NULL THEN 'revoked'
-                         WHEN t.expires_at IS NULL OR t.expires_at <= now() THEN 'expired'
-                         ELSE 'live' END AS state
-               FROM unnest($1::uuid[], $2::bytea[]) WITH ORDINALITY AS s(device_id, token_hash, index)
-               LEFT JOIN devices d ON d.id = s.device_id
-               LEFT JOIN auth_tokens t ON t.device_id = s.device_id AND t.token_hash = s.token_hash`,
+      ...TOKEN_STATES,
       values: [tokens.map((token) => token.deviceId), tokens.map((token) => token.tokenHash)],
     });
     const states = tokens.map((): TokenState => 'revoked');

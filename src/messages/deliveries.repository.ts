@@ -1,8 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { Batcher, groupRowsBy } from '../common/batcher.js';
 import { type Executor, PG_POOL } from '../db/db.module.js';
+import {
+  deliveries,
+  devices,
+  heldMessages,
+  legalHolds,
+  messageBodies,
+  messageReceipts,
+  messages,
+  messageUndelivered,
+} from '../db/schema/index.js';
+import { sqlNames } from '../db/sql-names.js';
+import { drizzleStatement, preparedStatement } from '../db/statements.js';
 import { DayKeys } from './at-rest/day-keys.service.js';
 import { open, SEAL_OVERHEAD_BYTES } from './at-rest/sealing.js';
 import type {
@@ -29,29 +40,38 @@ interface PendingRead {
   maxBytes: number;
 }
 
+const D = sqlNames(deliveries);
+const M = sqlNames(messages);
+const B = sqlNames(messageBodies);
+const R = sqlNames(messageReceipts);
+const U = sqlNames(messageUndelivered);
+const HELD = sqlNames(heldMessages);
+const HOLD = sqlNames(legalHolds);
+const DEVICE = sqlNames(devices);
+
 // Deliveries are gone (acked or dropped): count them off their messages (one
 // update per message, however many of its deliveries went), and delete the
 // body with the last one (explicitly: the message tables are partitioned and
-// have no cascading keys). Expects a CTE "gone" of (message_id, expires_at);
-// the expires_at equality lets PostgreSQL touch only the message's own partition.
+// have no cascading keys). Expects a CTE "gone" of deliveries' (message_id,
+// expires_at); the expires_at equality lets PostgreSQL touch only the
+// message's own partition.
 // The message rows are locked in one order, by id, in every statement that
 // counts off: two statements updating overlapping messages in different
 // orders deadlock, and PostgreSQL only says so after deadlock_timeout (a
 // second), cancelling one of them (concurrent ack batches did, under load).
-const COUNT_OFF_GONE = `
-  gone_per_message AS (
-    SELECT message_id, expires_at, count(*)::int AS gone_count FROM gone GROUP BY message_id, expires_at
+const COUNT_OFF_GONE = `gone_per_message AS (
+    SELECT ${D.messageId}, ${D.expiresAt}, count(*)::int AS gone_count FROM gone GROUP BY ${D.messageId}, ${D.expiresAt}
   ), locked AS (
-    SELECT m.id, m.expires_at, g.gone_count FROM messages m
-    JOIN gone_per_message g ON m.id = g.message_id AND m.expires_at = g.expires_at
-    ORDER BY m.id FOR UPDATE OF m
+    SELECT m.${M.id}, m.${M.expiresAt}, g.gone_count FROM ${M.$table} m
+    JOIN gone_per_message g ON m.${M.id} = g.${D.messageId} AND m.${M.expiresAt} = g.${D.expiresAt}
+    ORDER BY m.${M.id} FOR UPDATE OF m
   ), counted AS (
-    UPDATE messages m SET pending_count = m.pending_count - l.gone_count
-    FROM locked l WHERE m.id = l.id AND m.expires_at = l.expires_at
-    RETURNING m.id, m.expires_at, m.sender_account_id, m.pending_count
+    UPDATE ${M.$table} m SET ${M.pendingCount} = m.${M.pendingCount} - l.gone_count
+    FROM locked l WHERE m.${M.id} = l.${M.id} AND m.${M.expiresAt} = l.${M.expiresAt}
+    RETURNING m.${M.id}, m.${M.expiresAt}, m.${M.senderAccountId}, m.${M.pendingCount}
   ), emptied AS (
-    DELETE FROM message_bodies b USING counted
-    WHERE b.message_id = counted.id AND b.expires_at = counted.expires_at AND counted.pending_count <= 0
+    DELETE FROM ${B.$table} b USING counted
+    WHERE b.${B.messageId} = counted.${M.id} AND b.${B.expiresAt} = counted.${M.expiresAt} AND counted.${M.pendingCount} <= 0
   )`;
 
 // The message tables are partitioned by expires_at, which every row copies
@@ -60,24 +80,162 @@ const COUNT_OFF_GONE = `
 // LATERAL with LIMIT, a scalar subquery): the planner cannot turn that into a
 // join of whole tables, which it did with plain joins under generic plans on
 // young partitions that have no statistics yet.
-const PENDING_MESSAGE = `
-  LATERAL (SELECT * FROM messages m WHERE m.id = d.message_id AND m.expires_at = d.expires_at LIMIT 1) m`;
+const PENDING_MESSAGE = `LATERAL (SELECT * FROM ${M.$table} m WHERE m.${M.id} = d.${D.messageId} AND m.${M.expiresAt} = d.${D.expiresAt} LIMIT 1) m`;
 
 // Ciphertext leaves PostgreSQL already in base64 (the wire's form): half the
 // bytes of bytea's hex text, and no decoding and re-encoding in Node.
 // encode() breaks lines every 76 characters; the wire has none. replace()
 // drops them at less than half the cost of translate().
-const PENDING_COLUMNS = `
-  d.message_seq AS seq, m.id AS "messageId", m.client_message_id AS "clientMessageId",
-  m.sender_account_id AS "senderAccountId", m.sender_device_id AS "senderDeviceId",
-  m.conversation_id AS "conversationId",
-  (SELECT replace(encode(b.body, 'base64'), E'\\n', '') FROM message_bodies b
-    WHERE b.message_id = d.message_id AND b.expires_at = d.expires_at) AS body,
-  replace(encode(d.wrapped_key, 'base64'), E'\\n', '') AS "wrappedKey", d.key_day::text AS "keyDay",
-  m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt", d.expires_at::text AS "expiresAtKey"`;
+const PENDING_COLUMNS = `d.${D.messageSeq} AS seq, m.${M.id} AS "messageId", m.${M.clientMessageId} AS "clientMessageId",
+  m.${M.senderAccountId} AS "senderAccountId", m.${M.senderDeviceId} AS "senderDeviceId",
+  m.${M.conversationId} AS "conversationId",
+  (SELECT replace(encode(b.${B.body}, 'base64'), E'\\n', '') FROM ${B.$table} b
+    WHERE b.${B.messageId} = d.${D.messageId} AND b.${B.expiresAt} = d.${D.expiresAt}) AS body,
+  replace(encode(d.${D.wrappedKey}, 'base64'), E'\\n', '') AS "wrappedKey", d.${D.keyDay}::text AS "keyDay",
+  m.${M.acceptedAt} AS "acceptedAt", m.${M.expiresAt} AS "expiresAt", d.${D.expiresAt}::text AS "expiresAtKey"`;
 
 // What sealing at rest adds to a delivery's stored values (none on rows older than sealing).
-const SEALED_EXTRA = `(CASE WHEN dl.key_day IS NULL THEN 0 ELSE ${SEAL_OVERHEAD_BYTES} END)`;
+const SEALED_EXTRA = `(CASE WHEN dl.${D.keyDay} IS NULL THEN 0 ELSE ${SEAL_OVERHEAD_BYTES} END)`;
+
+// Each device's page of deliveries is taken first, in order, from the
+// primary key; only those rows then meet their messages and bodies. Written
+// as one join, the generic plan joined and encoded every pending row of the
+// device, then sorted and kept a page: a backlog of N cost N per page.
+//
+// The byte cap is applied in PostgreSQL, before any body is encoded or
+// sent: the page's rows (one more than the limit, which tells whether more
+// wait) carry their size from octet_length, which reads the length from the
+// stored value's header without loading it, and a running sum keeps the
+// rows that fit (less what sealing at rest adds, which the wire does not
+// carry). Node never holds more than the cap of one read.
+const PENDING_BATCH_CAPPED = preparedStatement(
+  'deliveries-pending-batch-capped',
+  `WITH d AS MATERIALIZED (
+     SELECT read.index AS read_index, page.*
+     FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::bigint[]) WITH ORDINALITY
+          AS read(device_id, after_seq, page_size, max_bytes, index)
+     CROSS JOIN LATERAL (
+       SELECT sized.*, count(*) OVER () AS fetched,
+              row_number() OVER (ORDER BY sized.${D.messageSeq}) AS position,
+              sum(sized.wire_bytes) OVER (ORDER BY sized.${D.messageSeq}) AS running_bytes
+       FROM (
+         SELECT dl.*,
+                4 * ((octet_length(dl.${D.wrappedKey}) - ${SEALED_EXTRA} + 2) / 3)
+                + 4 * ((COALESCE((SELECT octet_length(b.${B.body}) FROM ${B.$table} b
+                         WHERE b.${B.messageId} = dl.${D.messageId} AND b.${B.expiresAt} = dl.${D.expiresAt}), 0)
+                        - ${SEALED_EXTRA} + 2) / 3)
+                  AS wire_bytes
+         FROM ${D.$table} dl
+         WHERE dl.${D.deviceId} = read.device_id AND dl.${D.messageSeq} > read.after_seq AND dl.${D.expiresAt} > now()
+         ORDER BY dl.${D.messageSeq} LIMIT read.page_size + 1
+       ) sized
+     ) page
+     WHERE page.position = 1
+        OR (page.position <= read.page_size AND page.running_bytes <= read.max_bytes)
+   )
+   SELECT d.read_index AS "readIndex", d.fetched, ${PENDING_COLUMNS}
+   FROM d CROSS JOIN ${PENDING_MESSAGE}
+   ORDER BY d.read_index, d.${D.messageSeq}`,
+);
+
+const PENDING_BY_IDS = preparedStatement(
+  'deliveries-pending-by-ids',
+  `SELECT ${PENDING_COLUMNS}
+   FROM ${D.$table} d CROSS JOIN ${PENDING_MESSAGE}
+   WHERE d.${D.deviceId} = $1 AND d.${D.messageId} = ANY($2::uuid[]) AND d.${D.expiresAt} > now()
+   ORDER BY d.${D.messageSeq}`,
+);
+
+// "acked" names the statement's own arrays (unnest's); "targets" carries the
+// messages' seq, expires_at and sender_account_id under their own names.
+const ACK = preparedStatement(
+  'deliveries-ack',
+  `
+  WITH acked AS (
+    -- A pair acked twice in one batch is answered to the first asker only.
+    SELECT DISTINCT ON (device_id, message_id) index, device_id, message_id, expires_at
+      FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::timestamptz[])
+           AS a(index, device_id, message_id, expires_at)
+     ORDER BY device_id, message_id, index
+  ), unkeyed AS MATERIALIZED (
+    SELECT ${M.id}, ${M.seq}, ${M.expiresAt}, ${M.senderAccountId} FROM ${M.$table} WHERE ${M.id} = ANY($5::uuid[])
+  ), targets AS MATERIALIZED (
+    -- The acked messages first, then each delivery by its whole key.
+    -- Left to itself, the planner would join a device's every delivery
+    -- to the acks before it knew the messages, guessing from young
+    -- partitions. With its expiry known (acks over the stream), a
+    -- message is one look-up in one partition ...
+    SELECT a.index, a.device_id, m.${M.id} AS message_id, m.${M.seq}, m.${M.expiresAt}, m.${M.senderAccountId}
+      FROM acked a CROSS JOIN LATERAL (
+             SELECT ${M.id}, ${M.seq}, ${M.expiresAt}, ${M.senderAccountId} FROM ${M.$table}
+              WHERE ${M.id} = a.message_id AND ${M.expiresAt} = a.expires_at LIMIT 1) m
+     WHERE a.expires_at IS NOT NULL
+    UNION ALL
+    -- ... and without (acks over HTTP), the ids are looked for in every
+    -- partition at once: one index scan per partition for the whole set
+    -- (PostgreSQL sorts the array once per scan), then a hash join back
+    -- to the asks. Linear in the ids whether they are the device's or
+    -- not. Never a per-id probe (a LATERAL re-runs the scan of every
+    -- partition for each id) nor "m.id = ANY($n)" beside a join with
+    -- the asks (the array became an index condition re-sorted on every
+    -- probe: 1,000 ids that match nothing cost seconds).
+    SELECT a.index, a.device_id, m.${M.id} AS message_id, m.${M.seq}, m.${M.expiresAt}, m.${M.senderAccountId}
+      FROM acked a JOIN unkeyed m ON m.${M.id} = a.message_id
+     WHERE a.expires_at IS NULL
+  ), removed AS (
+    -- Only the caller's own delivery goes (a foreign id finds its message
+    -- above but no delivery of this device here).
+    DELETE FROM ${D.$table} d USING targets t
+    WHERE d.${D.deviceId} = t.device_id AND d.${D.messageSeq} = t.${M.seq} AND d.${D.expiresAt} = t.${M.expiresAt}
+    RETURNING t.index, d.${D.deviceId}, d.${D.messageId}, d.${D.expiresAt}, t.${M.senderAccountId}
+  ), gone AS (
+    SELECT ${D.messageId}, ${D.expiresAt} FROM removed
+  ), receipts AS (
+    INSERT INTO ${R.$table} (${R.messageId}, ${R.deviceId}, ${R.expiresAt})
+    SELECT ${D.messageId}, ${D.deviceId}, ${D.expiresAt} FROM removed ON CONFLICT DO NOTHING
+  ), ${COUNT_OFF_GONE}
+  -- "counted" and "emptied" run to completion unread (as every data-modifying
+  -- CTE does); joining them here would be a nested loop over the batch squared.
+  SELECT index, ${D.messageId} AS "messageId", ${M.senderAccountId} AS "senderAccountId" FROM removed`,
+);
+
+// Run on the caller's transaction: $1 is the device, $2 the reason.
+const DROP_DEVICE_DELIVERIES = drizzleStatement(
+  'deliveries-drop-device',
+  `WITH gone AS (DELETE FROM ${D.$table} WHERE ${D.deviceId} = $1 RETURNING ${D.messageId}, ${D.expiresAt}, ${D.wrappedKey}, ${D.keyDay}),
+   held AS (
+     -- A legal hold on the device's account, or on a sender, keeps what is dropped here.
+     INSERT INTO ${HELD.$table} (${HELD.heldAccountId}, ${HELD.messageId}, ${HELD.deviceId}, ${HELD.senderAccountId},
+            ${HELD.senderDeviceId}, ${HELD.conversationId}, ${HELD.body}, ${HELD.wrappedKey}, ${HELD.keyDay}, ${HELD.acceptedAt}, ${HELD.expiresAt})
+     SELECT h.${HOLD.accountId}, g.${D.messageId}, $1, m.${M.senderAccountId}, m.${M.senderDeviceId},
+            m.${M.conversationId}, b.${B.body}, g.${D.wrappedKey}, g.${D.keyDay}, m.${M.acceptedAt}, m.${M.expiresAt}
+       FROM gone g
+       JOIN ${M.$table} m ON m.${M.id} = g.${D.messageId} AND m.${M.expiresAt} = g.${D.expiresAt}
+       JOIN ${B.$table} b ON b.${B.messageId} = m.${M.id} AND b.${B.expiresAt} = m.${M.expiresAt}
+       JOIN ${HOLD.$table} h ON h.${HOLD.accountId} = m.${M.senderAccountId}
+         OR h.${HOLD.accountId} = (SELECT ${DEVICE.accountId} FROM ${DEVICE.$table} WHERE ${DEVICE.id} = $1)
+     ON CONFLICT DO NOTHING
+   ),
+   recorded AS (
+     INSERT INTO ${U.$table} (${U.messageId}, ${U.deviceId}, ${U.reason}, ${U.expiresAt})
+     SELECT ${D.messageId}, $1, $2, ${D.expiresAt} FROM gone
+     ON CONFLICT DO NOTHING
+   ),
+   ${COUNT_OFF_GONE}
+   SELECT count(*) FROM counted`,
+);
+
+const PENDING_SUMMARY = preparedStatement(
+  'deliveries-pending-summary',
+  `SELECT count(*)::int AS count, max(${D.expiresAt}) AS "lastExpiresAt"
+     FROM (SELECT ${D.expiresAt} FROM ${D.$table}
+            WHERE ${D.deviceId} = $1 AND ${D.expiresAt} > now() LIMIT $2) pending`,
+);
+
+const DEVICES_OF_MESSAGES = preparedStatement(
+  'deliveries-devices-of-messages',
+  `SELECT ${D.messageId} AS "messageId", ${D.deviceId} AS "deviceId" FROM ${D.$table} WHERE ${D.messageId} = ANY($1::uuid[])`,
+);
 
 const openBase64 = (sealed: string, key: Uint8Array): string =>
   open(Buffer.from(sealed, 'base64'), key).toString('base64');
@@ -139,49 +297,12 @@ export class DeliveriesRepository {
   }
 
   // Many sockets drain at once after a fan-out to a large conversation: one
-  // query serves them all, each device with its own cursor and limits.
-  //
-  // Each device's page of deliveries is taken first, in order, from the
-  // primary key; only those rows then meet their messages and bodies. Written
-  // as one join, the generic plan joined and encoded every pending row of the
-  // device, then sorted and kept a page: a backlog of N cost N per page.
-  //
-  // The byte cap is applied in PostgreSQL, before any body is encoded or
-  // sent: the page's rows (one more than the limit, which tells whether more
-  // wait) carry their size from octet_length, which reads the length from the
-  // stored value's header without loading it, and a running sum keeps the
-  // rows that fit (less what sealing at rest adds, which the wire does not
-  // carry). Node never holds more than the cap of one read.
+  // query serves them all, each device with its own cursor and limits
+  // (PENDING_BATCH_CAPPED says how it reads a page).
   private async queryPending(reads: PendingRead[]): Promise<PendingPage[]> {
     const result = await this.pool.query<SealedPendingRow & { readIndex: number; fetched: string }>(
       {
-        name: 'deliveries-pending-batch-capped',
-        text: `WITH d AS MATERIALIZED (
-               SELECT read.index AS read_index, page.*
-               FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::bigint[]) WITH ORDINALITY
-                    AS read(device_id, after_seq, page_size, max_bytes, index)
-               CROSS JOIN LATERAL (
-                 SELECT sized.*, count(*) OVER () AS fetched,
-                        row_number() OVER (ORDER BY sized.message_seq) AS position,
-                        sum(sized.wire_bytes) OVER (ORDER BY sized.message_seq) AS running_bytes
-                 FROM (
-                   SELECT dl.*,
-                          4 * ((octet_length(dl.wrapped_key) - ${SEALED_EXTRA} + 2) / 3)
-                          + 4 * ((COALESCE((SELECT octet_length(b.body) FROM message_bodies b
-                                   WHERE b.message_id = dl.message_id AND b.expires_at = dl.expires_at), 0)
-                                  - ${SEALED_EXTRA} + 2) / 3)
-                            AS wire_bytes
-                   FROM deliveries dl
-                   WHERE dl.device_id = read.device_id AND dl.message_seq > read.after_seq AND dl.expires_at > now()
-                   ORDER BY dl.message_seq LIMIT read.page_size + 1
-                 ) sized
-               ) page
-               WHERE page.position = 1
-                  OR (page.position <= read.page_size AND page.running_bytes <= read.max_bytes)
-             )
-             SELECT d.read_index AS "readIndex", d.fetched, ${PENDING_COLUMNS}
-             FROM d CROSS JOIN ${PENDING_MESSAGE}
-             ORDER BY d.read_index, d.message_seq`,
+        ...PENDING_BATCH_CAPPED,
         values: [
           reads.map((read) => read.deviceId),
           reads.map((read) => read.afterSeq),
@@ -210,11 +331,7 @@ export class DeliveriesRepository {
   /** Which of these messages are still pending for the device, in acceptance order (live delivery's late commits). */
   async pendingByIds(deviceId: string, messageIds: string[]): Promise<PendingMessage[]> {
     const result = await this.pool.query<SealedPendingRow>({
-      name: 'deliveries-pending-by-ids',
-      text: `SELECT ${PENDING_COLUMNS}
-             FROM deliveries d CROSS JOIN ${PENDING_MESSAGE}
-             WHERE d.device_id = $1 AND d.message_id = ANY($2::uuid[]) AND d.expires_at > now()
-             ORDER BY d.message_seq`,
+      ...PENDING_BY_IDS,
       values: [deviceId, messageIds],
     });
     await this.openSealed(result.rows);
@@ -264,54 +381,7 @@ export class DeliveriesRepository {
       })),
     );
     const result = await this.pool.query<AckedMessage & { index: number }>({
-      name: 'deliveries-ack',
-      text: `
-        WITH acked AS (
-          -- A pair acked twice in one batch is answered to the first asker only.
-          SELECT DISTINCT ON (device_id, message_id) index, device_id, message_id, expires_at
-            FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::timestamptz[])
-                 AS a(index, device_id, message_id, expires_at)
-           ORDER BY device_id, message_id, index
-        ), unkeyed AS MATERIALIZED (
-          SELECT id, seq, expires_at, sender_account_id FROM messages WHERE id = ANY($5::uuid[])
-        ), targets AS MATERIALIZED (
-          -- The acked messages first, then each delivery by its whole key.
-          -- Left to itself, the planner would join a device's every delivery
-          -- to the acks before it knew the messages, guessing from young
-          -- partitions. With its expiry known (acks over the stream), a
-          -- message is one look-up in one partition ...
-          SELECT a.index, a.device_id, m.id AS message_id, m.seq, m.expires_at, m.sender_account_id
-            FROM acked a CROSS JOIN LATERAL (
-                   SELECT id, seq, expires_at, sender_account_id FROM messages
-                    WHERE id = a.message_id AND expires_at = a.expires_at LIMIT 1) m
-           WHERE a.expires_at IS NOT NULL
-          UNION ALL
-          -- ... and without (acks over HTTP), the ids are looked for in every
-          -- partition at once: one index scan per partition for the whole set
-          -- (PostgreSQL sorts the array once per scan), then a hash join back
-          -- to the asks. Linear in the ids whether they are the device's or
-          -- not. Never a per-id probe (a LATERAL re-runs the scan of every
-          -- partition for each id) nor "m.id = ANY($n)" beside a join with
-          -- the asks (the array became an index condition re-sorted on every
-          -- probe: 1,000 ids that match nothing cost seconds).
-          SELECT a.index, a.device_id, m.id AS message_id, m.seq, m.expires_at, m.sender_account_id
-            FROM acked a JOIN unkeyed m ON m.id = a.message_id
-           WHERE a.expires_at IS NULL
-        ), removed AS (
-          -- Only the caller's own delivery goes (a foreign id finds its message
-          -- above but no delivery of this device here).
-          DELETE FROM deliveries d USING targets t
-          WHERE d.device_id = t.device_id AND d.message_seq = t.seq AND d.expires_at = t.expires_at
-          RETURNING t.index, d.device_id, d.message_id, d.expires_at, t.sender_account_id
-        ), gone AS (
-          SELECT message_id, expires_at FROM removed
-        ), receipts AS (
-          INSERT INTO message_receipts (message_id, device_id, expires_at)
-          SELECT message_id, device_id, expires_at FROM removed ON CONFLICT DO NOTHING
-        ), ${COUNT_OFF_GONE}
-        -- "counted" and "emptied" run to completion unread (as every data-modifying
-        -- CTE does); joining them here would be a nested loop over the batch squared.
-        SELECT index, message_id AS "messageId", sender_account_id AS "senderAccountId" FROM removed`,
+      ...ACK,
       values: [
         pairs.map((pair) => pair.index),
         pairs.map((pair) => pair.deviceId),
@@ -334,29 +404,7 @@ export class DeliveriesRepository {
     deviceId: string,
     reason: UndeliveredReason,
   ): Promise<void> {
-    await tx.execute(
-      sql`WITH gone AS (DELETE FROM deliveries WHERE device_id = ${deviceId} RETURNING message_id, expires_at, wrapped_key, key_day),
-          held AS (
-            -- A legal hold on the device's account, or on a sender, keeps what is dropped here.
-            INSERT INTO held_messages (held_account_id, message_id, device_id, sender_account_id,
-                   sender_device_id, conversation_id, body, wrapped_key, key_day, accepted_at, expires_at)
-            SELECT h.account_id, g.message_id, ${deviceId}, m.sender_account_id, m.sender_device_id,
-                   m.conversation_id, b.body, g.wrapped_key, g.key_day, m.accepted_at, m.expires_at
-              FROM gone g
-              JOIN messages m ON m.id = g.message_id AND m.expires_at = g.expires_at
-              JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at
-              JOIN legal_holds h ON h.account_id = m.sender_account_id
-                OR h.account_id = (SELECT account_id FROM devices WHERE id = ${deviceId})
-            ON CONFLICT DO NOTHING
-          ),
-          recorded AS (
-            INSERT INTO message_undelivered (message_id, device_id, reason, expires_at)
-            SELECT message_id, ${deviceId}, ${reason}, expires_at FROM gone
-            ON CONFLICT DO NOTHING
-          ),
-          ${sql.raw(COUNT_OFF_GONE)}
-          SELECT count(*) FROM counted`,
-    );
+    await tx.execute(DROP_DEVICE_DELIVERIES([deviceId, reason]));
   }
 
   /**
@@ -365,10 +413,7 @@ export class DeliveriesRepository {
    */
   async pendingSummary(deviceId: string): Promise<{ count: number; lastExpiresAt: Date | null }> {
     const result = await this.pool.query<{ count: number; lastExpiresAt: Date | null }>({
-      name: 'deliveries-pending-summary',
-      text: `SELECT count(*)::int AS count, max(expires_at) AS "lastExpiresAt"
-               FROM (SELECT expires_at FROM deliveries
-                      WHERE device_id = $1 AND expires_at > now() LIMIT $2) pending`,
+      ...PENDING_SUMMARY,
       values: [deviceId, PENDING_SUMMARY_LIMIT],
     });
     return result.rows[0];
@@ -381,8 +426,7 @@ export class DeliveriesRepository {
 
   private async queryPendingDevices(messageIds: string[]): Promise<string[][]> {
     const result = await this.pool.query<{ messageId: string; deviceId: string }>({
-      name: 'deliveries-devices-of-messages',
-      text: `SELECT message_id AS "messageId", device_id AS "deviceId" FROM deliveries WHERE message_id = ANY($1::uuid[])`,
+      ...DEVICES_OF_MESSAGES,
       values: [messageIds],
     });
     return groupRowsBy(messageIds, result.rows, (row) => row.messageId).map((rows) =>

@@ -2,6 +2,21 @@ import { Inject, Injectable } from '@nestjs/common';
 import pg from 'pg';
 import { CLIENT_TIMEOUT_MARGIN_MS, PG_POOL } from '../db/db.module.js';
 import { ensureExpiryPartitions } from '../db/expiry-partitions.js';
+import {
+  deliveries,
+  devices,
+  expiredMessages,
+  fanoutPending,
+  heldMessages,
+  legalHolds,
+  messageBodies,
+  messageClientIds,
+  messageReceipts,
+  messages,
+  messageUndelivered,
+} from '../db/schema/index.js';
+import { sqlNames } from '../db/sql-names.js';
+import { preparedStatement, statementText } from '../db/statements.js';
 import type { DroppedPartition } from './messages.types.js';
 
 // The sender's status answers this long after its message expired (PROTOCOL.md: at least 7 days).
@@ -23,6 +38,18 @@ const maintenance = (text: string): pg.QueryConfig & { query_timeout: number } =
   query_timeout: MAINTENANCE_STATEMENT_TIMEOUT_MS + CLIENT_TIMEOUT_MARGIN_MS,
 });
 
+const M = sqlNames(messages);
+const B = sqlNames(messageBodies);
+const D = sqlNames(deliveries);
+const R = sqlNames(messageReceipts);
+const CLAIM = sqlNames(messageClientIds);
+const FANOUT = sqlNames(fanoutPending);
+const E = sqlNames(expiredMessages);
+const U = sqlNames(messageUndelivered);
+const HELD = sqlNames(heldMessages);
+const HOLD = sqlNames(legalHolds);
+const DEVICE = sqlNames(devices);
+
 // At most $1 rows of `table` where `condition` holds (it may end with an
 // ORDER BY), skipping rows that another purge run holds.
 const deleteBatch = (table: string, condition: string) => `
@@ -31,7 +58,112 @@ const deleteBatch = (table: string, condition: string) => `
   RETURNING 1`;
 
 // A record kept for the sender's status (expired_messages, message_undelivered) that is past its time.
-const STATUS_RECORD_EXPIRED = `expires_at <= now() - make_interval(secs => ${STATUS_KEPT_AFTER_EXPIRY_SECONDS})`;
+const statusRecordExpired = (expiresAt: string) =>
+  `${expiresAt} <= now() - make_interval(secs => ${STATUS_KEPT_AFTER_EXPIRY_SECONDS})`;
+
+// The partitions the purge may drop: the day each holds is over (a function of migration 0004's).
+const ENDED_PARTITIONS = statementText(
+  'purge-ended-partitions',
+  `SELECT partition_name AS name, parent_name AS parent, attached FROM expiry_partitions_ended_by(now())`,
+);
+
+// Partitions are named after their parent (migration 0004): messages_pYYYYMMDD.
+const MESSAGES_PARTITION_PREFIX = `${M.$table}_p`;
+
+const COPY_HELD = statementText(
+  'purge-copy-held',
+  `
+  WITH held AS (SELECT ${HOLD.accountId} FROM ${HOLD.$table}),
+  cutoff AS (SELECT now() + interval '1 minute' AS at),
+  copies AS (
+    INSERT INTO ${HELD.$table} (${HELD.heldAccountId}, ${HELD.messageId}, ${HELD.deviceId}, ${HELD.senderAccountId},
+           ${HELD.senderDeviceId}, ${HELD.conversationId}, ${HELD.body}, ${HELD.wrappedKey}, ${HELD.keyDay}, ${HELD.acceptedAt}, ${HELD.expiresAt})
+    SELECT h.${HOLD.accountId}, m.${M.id}, d.${D.deviceId},
+           m.${M.senderAccountId}, m.${M.senderDeviceId}, m.${M.conversationId}, b.${B.body}, d.${D.wrappedKey},
+           d.${D.keyDay}, m.${M.acceptedAt}, m.${M.expiresAt}
+      FROM held h
+      JOIN ${DEVICE.$table} dv ON dv.${DEVICE.accountId} = h.${HOLD.accountId}
+      JOIN ${D.$table} d ON d.${D.deviceId} = dv.${DEVICE.id} AND d.${D.expiresAt} <= (SELECT at FROM cutoff)
+      JOIN ${M.$table} m ON m.${M.id} = d.${D.messageId} AND m.${M.expiresAt} = d.${D.expiresAt}
+      JOIN ${B.$table} b ON b.${B.messageId} = m.${M.id} AND b.${B.expiresAt} = m.${M.expiresAt}
+    UNION ALL
+    SELECT h.${HOLD.accountId}, m.${M.id}, d.${D.deviceId}, m.${M.senderAccountId}, m.${M.senderDeviceId},
+           m.${M.conversationId}, b.${B.body}, d.${D.wrappedKey}, d.${D.keyDay}, m.${M.acceptedAt}, m.${M.expiresAt}
+      FROM held h
+      JOIN ${M.$table} m ON m.${M.senderAccountId} = h.${HOLD.accountId} AND m.${M.expiresAt} <= (SELECT at FROM cutoff)
+      JOIN ${D.$table} d ON d.${D.messageId} = m.${M.id} AND d.${D.expiresAt} = m.${M.expiresAt}
+      JOIN ${B.$table} b ON b.${B.messageId} = m.${M.id} AND b.${B.expiresAt} = m.${M.expiresAt}
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+  )
+  SELECT count(*)::int AS count FROM copies`,
+);
+
+const RECORD_EXPIRED_UNREAD = statementText(
+  'purge-record-expired-unread',
+  `
+  WITH recorded AS (
+    INSERT INTO ${E.$table} (${E.messageId}, ${E.senderAccountId}, ${E.expiresAt}, ${E.deviceCount},
+                                  ${E.delivered}, ${E.expiredDevices})
+    SELECT m.${M.id}, m.${M.senderAccountId}, m.${M.expiresAt}, m.${M.deviceCount},
+           COALESCE((SELECT json_agg(json_build_object('deviceId', r.${R.deviceId}, 'ackedAt', r.${R.ackedAt}))
+                       FROM ${R.$table} r
+                      WHERE r.${R.messageId} = m.${M.id} AND r.${R.expiresAt} = m.${M.expiresAt}), '[]'),
+           array_agg(d.${D.deviceId} ORDER BY d.${D.deviceId})
+      FROM ${D.$table} d
+      JOIN ${M.$table} m ON m.${M.id} = d.${D.messageId} AND m.${M.expiresAt} = d.${D.expiresAt}
+     WHERE d.${D.expiresAt} <= now()
+     GROUP BY m.${M.id}, m.${M.senderAccountId}, m.${M.expiresAt}, m.${M.deviceCount}
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+  )
+  SELECT count(*)::int AS count FROM recorded`,
+);
+
+const EXPIRED_DELIVERIES_PER_DEVICE = statementText(
+  'purge-expired-deliveries-per-device',
+  `SELECT ${D.deviceId} AS "deviceId", count(*)::int AS count
+     FROM ${D.$table} WHERE ${D.expiresAt} <= now() GROUP BY ${D.deviceId}`,
+);
+
+const OLDEST_EXPIRY = statementText(
+  'purge-oldest-expiry',
+  `SELECT min(${M.expiresAt}) AS oldest FROM ${M.$table}`,
+);
+
+const DELETE_EXPIRED = preparedStatement(
+  'messages-delete-expired',
+  `
+  WITH doomed AS (
+    SELECT ${M.id}, ${M.expiresAt} FROM ${M.$table} WHERE ${M.expiresAt} <= now()
+    ORDER BY ${M.expiresAt} LIMIT $1 FOR UPDATE SKIP LOCKED
+  ), message AS (
+    DELETE FROM ${M.$table} m USING doomed WHERE m.${M.id} = doomed.${M.id} AND m.${M.expiresAt} = doomed.${M.expiresAt}
+    RETURNING m.${M.id}, m.${M.expiresAt}
+  ), bodies AS (
+    DELETE FROM ${B.$table} b USING message WHERE b.${B.messageId} = message.${M.id} AND b.${B.expiresAt} = message.${M.expiresAt}
+    RETURNING octet_length(b.${B.body}) AS bytes
+  ), pending AS (
+    DELETE FROM ${D.$table} d USING message WHERE d.${D.messageId} = message.${M.id} AND d.${D.expiresAt} = message.${M.expiresAt}
+  ), receipts AS (
+    DELETE FROM ${R.$table} r USING message WHERE r.${R.messageId} = message.${M.id} AND r.${R.expiresAt} = message.${M.expiresAt}
+  )
+  SELECT (SELECT count(*)::int FROM message) AS count,
+         (SELECT coalesce(sum(bytes), 0) FROM bodies) AS bytes`,
+);
+
+// By ctid: these tables are not partitioned, and a TID scan of the rows just
+// picked is far cheaper than a join on their keys.
+const DELETE_EXPIRED_SIDE_ROWS = preparedStatement(
+  'messages-delete-expired-side-rows',
+  `
+  WITH claims AS (${deleteBatch(CLAIM.$table, `${CLAIM.expiresAt} <= now() ORDER BY ${CLAIM.expiresAt}`)}),
+  marks AS (${deleteBatch(FANOUT.$table, `${FANOUT.expiresAt} <= now()`)}),
+  expired AS (${deleteBatch(E.$table, statusRecordExpired(E.expiresAt))}),
+  undelivered AS (${deleteBatch(U.$table, statusRecordExpired(U.expiresAt))})
+  SELECT greatest((SELECT count(*) FROM claims), (SELECT count(*) FROM marks),
+                  (SELECT count(*) FROM undelivered), (SELECT count(*) FROM expired))::int AS count`,
+);
 
 /**
  * The purge's statements on the message tables: daily partitions made ahead
@@ -70,7 +202,7 @@ export class MessagePurgeRepository {
    */
   async dropEndedPartitions(lockTimeoutMs: number): Promise<DroppedPartition[]> {
     const ended = await this.pool.query<{ name: string; parent: string; attached: boolean }>(
-      `SELECT partition_name AS name, parent_name AS parent, attached FROM expiry_partitions_ended_by(now())`,
+      ENDED_PARTITIONS,
     );
     const detached: { name: string; partition: string }[] = [];
     for (const { name, parent, attached } of ended.rows) {
@@ -94,7 +226,7 @@ export class MessagePurgeRepository {
       const done = await this.withLockTimeout(lockTimeoutMs, async (client) => {
         const measured = await client.query<{ bytes: string; rows: string | null }>(
           `SELECT pg_total_relation_size('${partition}'::regclass) AS bytes,
-                  ${name.startsWith('messages_p') ? `(SELECT count(*) FROM ${partition})` : 'NULL'} AS rows`,
+                  ${name.startsWith(MESSAGES_PARTITION_PREFIX) ? `(SELECT count(*) FROM ${partition})` : 'NULL'} AS rows`,
         );
         await client.query(maintenance(`DROP TABLE IF EXISTS ${partition}`));
         return measured.rows[0];
@@ -116,31 +248,7 @@ export class MessagePurgeRepository {
    * without holds. Returns how many copies were made.
    */
   async copyHeldBeforePurge(): Promise<number> {
-    const result = await this.pool.query<{ count: number }>(`
-      WITH held AS (SELECT account_id FROM legal_holds),
-      cutoff AS (SELECT now() + interval '1 minute' AS at),
-      copies AS (
-        INSERT INTO held_messages (held_account_id, message_id, device_id, sender_account_id,
-               sender_device_id, conversation_id, body, wrapped_key, key_day, accepted_at, expires_at)
-        SELECT h.account_id, m.id, d.device_id,
-               m.sender_account_id, m.sender_device_id, m.conversation_id, b.body, d.wrapped_key,
-               d.key_day, m.accepted_at, m.expires_at
-          FROM held h
-          JOIN devices dv ON dv.account_id = h.account_id
-          JOIN deliveries d ON d.device_id = dv.id AND d.expires_at <= (SELECT at FROM cutoff)
-          JOIN messages m ON m.id = d.message_id AND m.expires_at = d.expires_at
-          JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at
-        UNION ALL
-        SELECT h.account_id, m.id, d.device_id, m.sender_account_id, m.sender_device_id,
-               m.conversation_id, b.body, d.wrapped_key, d.key_day, m.accepted_at, m.expires_at
-          FROM held h
-          JOIN messages m ON m.sender_account_id = h.account_id AND m.expires_at <= (SELECT at FROM cutoff)
-          JOIN deliveries d ON d.message_id = m.id AND d.expires_at = m.expires_at
-          JOIN message_bodies b ON b.message_id = m.id AND b.expires_at = m.expires_at
-        ON CONFLICT DO NOTHING
-        RETURNING 1
-      )
-      SELECT count(*)::int AS count FROM copies`);
+    const result = await this.pool.query<{ count: number }>(COPY_HELD);
     return result.rows[0].count;
   }
 
@@ -151,40 +259,21 @@ export class MessagePurgeRepository {
    * frames owed. Idempotent. Returns how many it recorded.
    */
   async recordExpiredUnread(): Promise<number> {
-    const result = await this.pool.query<{ count: number }>(`
-      WITH recorded AS (
-        INSERT INTO expired_messages (message_id, sender_account_id, expires_at, device_count,
-                                      delivered, expired_devices)
-        SELECT m.id, m.sender_account_id, m.expires_at, m.device_count,
-               COALESCE((SELECT json_agg(json_build_object('deviceId', r.device_id, 'ackedAt', r.acked_at))
-                           FROM message_receipts r
-                          WHERE r.message_id = m.id AND r.expires_at = m.expires_at), '[]'),
-               array_agg(d.device_id ORDER BY d.device_id)
-          FROM deliveries d
-          JOIN messages m ON m.id = d.message_id AND m.expires_at = d.expires_at
-         WHERE d.expires_at <= now()
-         GROUP BY m.id, m.sender_account_id, m.expires_at, m.device_count
-        ON CONFLICT DO NOTHING
-        RETURNING 1
-      )
-      SELECT count(*)::int AS count FROM recorded`);
+    const result = await this.pool.query<{ count: number }>(RECORD_EXPIRED_UNREAD);
     return result.rows[0].count;
   }
 
   /** How many expired deliveries each device has (the purge takes them off the queue counts). */
   async expiredDeliveriesPerDevice(): Promise<{ deviceId: string; count: number }[]> {
     const result = await this.pool.query<{ deviceId: string; count: number }>(
-      `SELECT device_id AS "deviceId", count(*)::int AS count
-         FROM deliveries WHERE expires_at <= now() GROUP BY device_id`,
+      EXPIRED_DELIVERIES_PER_DEVICE,
     );
     return result.rows;
   }
 
   /** The earliest expiry of any message still stored (null when none is). */
   async oldestExpiry(): Promise<Date | null> {
-    const result = await this.pool.query<{ oldest: Date | null }>(
-      'SELECT min(expires_at) AS oldest FROM messages',
-    );
+    const result = await this.pool.query<{ oldest: Date | null }>(OLDEST_EXPIRY);
     return result.rows[0].oldest;
   }
 
@@ -219,24 +308,7 @@ export class MessagePurgeRepository {
    */
   async deleteExpired(batchSize: number): Promise<{ messages: number; bytes: number }> {
     const result = await this.pool.query<{ count: number; bytes: string }>({
-      name: 'messages-delete-expired',
-      text: `
-        WITH doomed AS (
-          SELECT id, expires_at FROM messages WHERE expires_at <= now()
-          ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
-        ), message AS (
-          DELETE FROM messages m USING doomed WHERE m.id = doomed.id AND m.expires_at = doomed.expires_at
-          RETURNING m.id, m.expires_at
-        ), bodies AS (
-          DELETE FROM message_bodies b USING message WHERE b.message_id = message.id AND b.expires_at = message.expires_at
-          RETURNING octet_length(b.body) AS bytes
-        ), pending AS (
-          DELETE FROM deliveries d USING message WHERE d.message_id = message.id AND d.expires_at = message.expires_at
-        ), receipts AS (
-          DELETE FROM message_receipts r USING message WHERE r.message_id = message.id AND r.expires_at = message.expires_at
-        )
-        SELECT (SELECT count(*)::int FROM message) AS count,
-               (SELECT coalesce(sum(bytes), 0) FROM bodies) AS bytes`,
+      ...DELETE_EXPIRED,
       values: [batchSize],
     });
     return { messages: result.rows[0].count, bytes: Number(result.rows[0].bytes) };
@@ -244,20 +316,12 @@ export class MessagePurgeRepository {
 
   /**
    * Deletes up to `batchSize` expired rows of each unpartitioned side table
-   * (idempotency claims, unfinished fan-out marks); returns the larger count.
-   * By ctid: these tables are not partitioned, and a TID scan of the rows
-   * just picked is far cheaper than a join on their keys.
+   * (idempotency claims, unfinished fan-out marks, the status records past
+   * their time); returns the larger count.
    */
   async deleteExpiredSideRows(batchSize: number): Promise<number> {
     const result = await this.pool.query<{ count: number }>({
-      name: 'messages-delete-expired-side-rows',
-      text: `
-        WITH claims AS (${deleteBatch('message_client_ids', 'expires_at <= now() ORDER BY expires_at')}),
-        marks AS (${deleteBatch('fanout_pending', 'expires_at <= now()')}),
-        expired AS (${deleteBatch('expired_messages', STATUS_RECORD_EXPIRED)}),
-        undelivered AS (${deleteBatch('message_undelivered', STATUS_RECORD_EXPIRED)})
-        SELECT greatest((SELECT count(*) FROM claims), (SELECT count(*) FROM marks),
-                        (SELECT count(*) FROM undelivered), (SELECT count(*) FROM expired))::int AS count`,
+      ...DELETE_EXPIRED_SIDE_ROWS,
       values: [batchSize],
     });
     return result.rows[0].count;

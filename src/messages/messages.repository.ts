@@ -5,6 +5,18 @@ import { Problem } from '../common/problem.js';
 import { ENV, type Env } from '../config/env.js';
 import { PG_POOL } from '../db/db.module.js';
 import { packBytes } from '../db/pack-bytes.js';
+import {
+  deliveries,
+  expiredMessages,
+  fanoutPending,
+  messageBodies,
+  messageClientIds,
+  messageReceipts,
+  messages,
+  messageUndelivered,
+} from '../db/schema/index.js';
+import { sqlNames } from '../db/sql-names.js';
+import { preparedStatement, statementText } from '../db/statements.js';
 import { DayKeys } from './at-rest/day-keys.service.js';
 import { keyDayFor, seal } from './at-rest/sealing.js';
 import type {
@@ -34,6 +46,125 @@ export interface MessageStatusRow {
   delivered: { deviceId: string; ackedAt: Date }[];
   undelivered: { deviceId: string; reason: UndeliveredReason }[];
 }
+
+const M = sqlNames(messages);
+const CLAIM = sqlNames(messageClientIds);
+const B = sqlNames(messageBodies);
+const FANOUT = sqlNames(fanoutPending);
+const D = sqlNames(deliveries);
+const R = sqlNames(messageReceipts);
+const U = sqlNames(messageUndelivered);
+const E = sqlNames(expiredMessages);
+
+// The send's one statement. The columns of "input" and "keyed" name the
+// statement's own arrays (unnest's), not the schema's.
+const INSERT_BATCH = preparedStatement(
+  'messages-insert-batch',
+  `
+  WITH input AS (
+    SELECT i.*, substr($11::bytea, i.body_offset + 1, i.body_length) AS body
+    FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::int[], $8::int[], $9::int[], $10::int[], $17::date[])
+      AS i(index, sender_account_id, sender_device_id, client_message_id, recipient_account_id, conversation_id,
+           body_offset, body_length, device_count, ttl_seconds, key_day)
+  ), claimed AS (
+    -- Idempotency: the claim of (sender device, client message id); a retry claims nothing.
+    INSERT INTO ${CLAIM.$table} (${CLAIM.senderDeviceId}, ${CLAIM.clientMessageId}, ${CLAIM.messageId}, ${CLAIM.acceptedAt}, ${CLAIM.expiresAt})
+    SELECT sender_device_id, client_message_id, gen_random_uuid(), now(), now() + make_interval(secs => ttl_seconds)
+    FROM input ORDER BY index
+    ON CONFLICT (${CLAIM.senderDeviceId}, ${CLAIM.clientMessageId}) DO NOTHING
+    RETURNING ${CLAIM.senderDeviceId}, ${CLAIM.clientMessageId}, ${CLAIM.messageId}, ${CLAIM.acceptedAt}, ${CLAIM.expiresAt}
+  ), message AS (
+    INSERT INTO ${M.$table} (${M.id}, ${M.senderAccountId}, ${M.senderDeviceId}, ${M.clientMessageId}, ${M.recipientAccountId},
+                          ${M.conversationId}, ${M.deviceCount}, ${M.pendingCount}, ${M.acceptedAt}, ${M.expiresAt})
+    SELECT claimed.${CLAIM.messageId}, input.sender_account_id, input.sender_device_id, input.client_message_id,
+           input.recipient_account_id, input.conversation_id, input.device_count, input.device_count,
+           claimed.${CLAIM.acceptedAt}, claimed.${CLAIM.expiresAt}
+    FROM claimed JOIN input ON claimed.${CLAIM.senderDeviceId} = input.sender_device_id
+                           AND claimed.${CLAIM.clientMessageId} = input.client_message_id
+    ORDER BY input.index
+    RETURNING ${M.id}, ${M.seq}, ${M.senderDeviceId}, ${M.clientMessageId}, ${M.acceptedAt}, ${M.expiresAt}
+  ), bodies AS (
+    INSERT INTO ${B.$table} (${B.messageId}, ${B.expiresAt}, ${B.body}, ${B.keyDay})
+    SELECT message.${M.id}, message.${M.expiresAt}, input.body, input.key_day FROM message
+    JOIN input ON message.${M.senderDeviceId} = input.sender_device_id
+              AND message.${M.clientMessageId} = input.client_message_id
+  ), fanout AS (
+    INSERT INTO ${FANOUT.$table} (${FANOUT.messageId}, ${FANOUT.acceptedAt}, ${FANOUT.expiresAt})
+    SELECT ${M.id}, ${M.acceptedAt}, ${M.expiresAt} FROM message
+  ), stored AS (
+    INSERT INTO ${D.$table} (${D.deviceId}, ${D.messageSeq}, ${D.messageId}, ${D.expiresAt}, ${D.wrappedKey}, ${D.keyDay})
+    SELECT keyed.device_id, message.${M.seq}, message.${M.id}, message.${M.expiresAt},
+           substr($16::bytea, keyed.key_offset + 1, keyed.key_length), input.key_day
+    FROM unnest($12::int[], $13::uuid[], $14::int[], $15::int[]) AS keyed(index, device_id, key_offset, key_length)
+    JOIN input ON input.index = keyed.index
+    JOIN message ON message.${M.senderDeviceId} = input.sender_device_id
+                AND message.${M.clientMessageId} = input.client_message_id
+  )
+  SELECT input.index, message.${M.id} AS "messageId", message.${M.acceptedAt} AS "acceptedAt", message.${M.expiresAt} AS "expiresAt",
+         message.${M.seq} AS seq, message.${M.expiresAt}::text AS "expiresAtKey"
+  FROM message JOIN input ON message.${M.senderDeviceId} = input.sender_device_id
+                         AND message.${M.clientMessageId} = input.client_message_id`,
+);
+
+const FIND_BY_CLIENT_ID = preparedStatement(
+  'messages-find-by-client-id',
+  `SELECT ${CLAIM.messageId} AS "messageId", ${CLAIM.acceptedAt} AS "acceptedAt", ${CLAIM.expiresAt} AS "expiresAt"
+   FROM ${CLAIM.$table} WHERE ${CLAIM.senderDeviceId} = $1 AND ${CLAIM.clientMessageId} = $2`,
+);
+
+// Committed without waiting for its WAL flush: a mark lost to a PostgreSQL
+// crash only makes the reconciler fan the message out again, and a notice of
+// a message already sent costs a socket nothing. An fsync per mark would
+// compete with the sends' own commits.
+const MARK_FANNED_OUT = preparedStatement(
+  'messages-mark-fanned-out',
+  `WITH relaxed AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true))
+   DELETE FROM ${FANOUT.$table} WHERE ${FANOUT.messageId} = ANY($1::uuid[])
+     AND EXISTS (SELECT FROM relaxed)`,
+);
+
+const NOT_FANNED_OUT = preparedStatement(
+  'messages-not-fanned-out',
+  `SELECT ${FANOUT.messageId} AS id FROM ${FANOUT.$table}
+   WHERE ${FANOUT.acceptedAt} < now() - make_interval(secs => $1) AND ${FANOUT.expiresAt} > now()
+   ORDER BY ${FANOUT.acceptedAt} LIMIT $2`,
+);
+
+const STATUS = preparedStatement(
+  'messages-status',
+  `SELECT m.${M.senderAccountId} AS "senderAccountId", m.${M.deviceCount} AS "deviceCount",
+     m.${M.expiresAt} <= now() AS "expired",
+     COALESCE((SELECT array_agg(d.${D.deviceId}) FROM ${D.$table} d
+               WHERE d.${D.messageId} = m.${M.id} AND d.${D.expiresAt} = m.${M.expiresAt}), '{}') AS pending,
+     COALESCE((SELECT json_agg(json_build_object('deviceId', r.${R.deviceId}, 'ackedAt', r.${R.ackedAt}))
+               FROM ${R.$table} r WHERE r.${R.messageId} = m.${M.id} AND r.${R.expiresAt} = m.${M.expiresAt}), '[]') AS delivered,
+     COALESCE((SELECT json_agg(json_build_object('deviceId', u.${U.deviceId}, 'reason', u.${U.reason}))
+               FROM ${U.$table} u WHERE u.${U.messageId} = m.${M.id}), '[]') AS undelivered
+   FROM ${M.$table} m WHERE m.${M.id} = $1
+ UNION ALL
+ -- Purged after expiring unread: what was recorded then.
+ SELECT e.${E.senderAccountId}, e.${E.deviceCount}, true, e.${E.expiredDevices}, e.${E.delivered}::json,
+     COALESCE((SELECT json_agg(json_build_object('deviceId', u.${U.deviceId}, 'reason', u.${U.reason}))
+               FROM ${U.$table} u WHERE u.${U.messageId} = e.${E.messageId}), '[]')
+   FROM ${E.$table} e
+  WHERE e.${E.messageId} = $1 AND NOT EXISTS (SELECT 1 FROM ${M.$table} m WHERE m.${M.id} = $1)`,
+);
+
+const TAKE_EXPIRED_UNNOTIFIED = preparedStatement(
+  'expired-messages-take-unnotified',
+  `UPDATE ${E.$table} e SET ${E.notified} = true
+    WHERE e.${E.messageId} IN (SELECT ${E.messageId} FROM ${E.$table} WHERE NOT ${E.notified}
+                            LIMIT $1 FOR UPDATE SKIP LOCKED)
+RETURNING e.${E.messageId} AS "messageId", e.${E.senderAccountId} AS "senderAccountId",
+          e.${E.expiredDevices} AS "deviceIds"`,
+);
+
+const RECORD_UNDELIVERED = statementText(
+  'messages-record-undelivered',
+  `INSERT INTO ${U.$table} (${U.messageId}, ${U.deviceId}, ${U.reason}, ${U.expiresAt})
+   SELECT $1, u.device_id, u.reason, $2 FROM unnest($3::uuid[], $4::text[]) AS u(device_id, reason)
+   ON CONFLICT DO NOTHING`,
+);
 
 /**
  * The messages as their senders know them: the batched insert (message,
@@ -95,51 +226,7 @@ export class MessagesRepository {
       deliveries.map((delivery) => seal(delivery.wrappedKey, keys.get(keyDays[delivery.index])!)),
     );
     const result = await this.pool.query<StoredMessage & { index: number }>({
-      name: 'messages-insert-batch',
-      text: `
-        WITH input AS (
-          SELECT i.*, substr($11::bytea, i.body_offset + 1, i.body_length) AS body
-          FROM unnest($1::int[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[], $7::int[], $8::int[], $9::int[], $10::int[], $17::date[])
-            AS i(index, sender_account_id, sender_device_id, client_message_id, recipient_account_id, conversation_id,
-                 body_offset, body_length, device_count, ttl_seconds, key_day)
-        ), claimed AS (
-          -- Idempotency: the claim of (sender device, client message id); a retry claims nothing.
-          INSERT INTO message_client_ids (sender_device_id, client_message_id, message_id, accepted_at, expires_at)
-          SELECT sender_device_id, client_message_id, gen_random_uuid(), now(), now() + make_interval(secs => ttl_seconds)
-          FROM input ORDER BY index
-          ON CONFLICT (sender_device_id, client_message_id) DO NOTHING
-          RETURNING sender_device_id, client_message_id, message_id, accepted_at, expires_at
-        ), message AS (
-          INSERT INTO messages (id, sender_account_id, sender_device_id, client_message_id, recipient_account_id,
-                                conversation_id, device_count, pending_count, accepted_at, expires_at)
-          SELECT claimed.message_id, input.sender_account_id, input.sender_device_id, input.client_message_id,
-                 input.recipient_account_id, input.conversation_id, input.device_count, input.device_count,
-                 claimed.accepted_at, claimed.expires_at
-          FROM claimed JOIN input ON claimed.sender_device_id = input.sender_device_id
-                                 AND claimed.client_message_id = input.client_message_id
-          ORDER BY input.index
-          RETURNING id, seq, sender_device_id, client_message_id, accepted_at, expires_at
-        ), bodies AS (
-          INSERT INTO message_bodies (message_id, expires_at, body, key_day)
-          SELECT message.id, message.expires_at, input.body, input.key_day FROM message
-          JOIN input ON message.sender_device_id = input.sender_device_id
-                    AND message.client_message_id = input.client_message_id
-        ), fanout AS (
-          INSERT INTO fanout_pending (message_id, accepted_at, expires_at)
-          SELECT id, accepted_at, expires_at FROM message
-        ), stored AS (
-          INSERT INTO deliveries (device_id, message_seq, message_id, expires_at, wrapped_key, key_day)
-          SELECT keyed.device_id, message.seq, message.id, message.expires_at,
-                 substr($16::bytea, keyed.key_offset + 1, keyed.key_length), input.key_day
-          FROM unnest($12::int[], $13::uuid[], $14::int[], $15::int[]) AS keyed(index, device_id, key_offset, key_length)
-          JOIN input ON input.index = keyed.index
-          JOIN message ON message.sender_device_id = input.sender_device_id
-                      AND message.client_message_id = input.client_message_id
-        )
-        SELECT input.index, message.id AS "messageId", message.accepted_at AS "acceptedAt", message.expires_at AS "expiresAt",
-               message.seq, message.expires_at::text AS "expiresAtKey"
-        FROM message JOIN input ON message.sender_device_id = input.sender_device_id
-                               AND message.client_message_id = input.client_message_id`,
+      ...INSERT_BATCH,
       values: [
         batch.map((_message, index) => index),
         batch.map((message) => message.senderAccountId),
@@ -170,9 +257,7 @@ export class MessagesRepository {
     clientMessageId: string,
   ): Promise<AcceptedMessage | null> {
     const result = await this.pool.query<AcceptedMessage>({
-      name: 'messages-find-by-client-id',
-      text: `SELECT message_id AS "messageId", accepted_at AS "acceptedAt", expires_at AS "expiresAt"
-             FROM message_client_ids WHERE sender_device_id = $1 AND client_message_id = $2`,
+      ...FIND_BY_CLIENT_ID,
       values: [senderDeviceId, clientMessageId],
     });
     return result.rows[0] ?? null;
@@ -185,14 +270,7 @@ export class MessagesRepository {
 
   private async markFannedOutBatch(messageIds: string[]): Promise<string[]> {
     await this.pool.query({
-      name: 'messages-mark-fanned-out',
-      // Committed without waiting for its WAL flush: a mark lost to a
-      // PostgreSQL crash only makes the reconciler fan the message out again,
-      // and a notice of a message already sent costs a socket nothing. An
-      // fsync per mark would compete with the sends' own commits.
-      text: `WITH relaxed AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true))
-             DELETE FROM fanout_pending WHERE message_id = ANY($1::uuid[])
-               AND EXISTS (SELECT FROM relaxed)`,
+      ...MARK_FANNED_OUT,
       values: [messageIds],
     });
     return messageIds;
@@ -201,10 +279,7 @@ export class MessagesRepository {
   /** Unexpired messages accepted over `graceSeconds` ago whose fan-out never finished. */
   async notFannedOut(graceSeconds: number, limit: number): Promise<string[]> {
     const result = await this.pool.query<{ id: string }>({
-      name: 'messages-not-fanned-out',
-      text: `SELECT message_id AS id FROM fanout_pending
-             WHERE accepted_at < now() - make_interval(secs => $1) AND expires_at > now()
-             ORDER BY accepted_at LIMIT $2`,
+      ...NOT_FANNED_OUT,
       values: [graceSeconds, limit],
     });
     return result.rows.map((row) => row.id);
@@ -212,23 +287,7 @@ export class MessagesRepository {
 
   async status(messageId: string): Promise<MessageStatusRow | null> {
     const result = await this.pool.query<MessageStatusRow>({
-      name: 'messages-status',
-      text: `SELECT m.sender_account_id AS "senderAccountId", m.device_count AS "deviceCount",
-               m.expires_at <= now() AS "expired",
-               COALESCE((SELECT array_agg(d.device_id) FROM deliveries d
-                         WHERE d.message_id = m.id AND d.expires_at = m.expires_at), '{}') AS pending,
-               COALESCE((SELECT json_agg(json_build_object('deviceId', r.device_id, 'ackedAt', r.acked_at))
-                         FROM message_receipts r WHERE r.message_id = m.id AND r.expires_at = m.expires_at), '[]') AS delivered,
-               COALESCE((SELECT json_agg(json_build_object('deviceId', u.device_id, 'reason', u.reason))
-                         FROM message_undelivered u WHERE u.message_id = m.id), '[]') AS undelivered
-             FROM messages m WHERE m.id = $1
-           UNION ALL
-           -- Purged after expiring unread: what was recorded then.
-           SELECT e.sender_account_id, e.device_count, true, e.expired_devices, e.delivered::json,
-               COALESCE((SELECT json_agg(json_build_object('deviceId', u.device_id, 'reason', u.reason))
-                         FROM message_undelivered u WHERE u.message_id = e.message_id), '[]')
-             FROM expired_messages e
-            WHERE e.message_id = $1 AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = $1)`,
+      ...STATUS,
       values: [messageId],
     });
     return result.rows[0] ?? null;
@@ -237,12 +296,7 @@ export class MessagesRepository {
   /** Up to `limit` expired-unread messages whose frames have not gone out, marked as gone now. */
   async takeExpiredToNotify(limit: number): Promise<ExpiredUnread[]> {
     const result = await this.pool.query<ExpiredUnread>({
-      name: 'expired-messages-take-unnotified',
-      text: `UPDATE expired_messages e SET notified = true
-              WHERE e.message_id IN (SELECT message_id FROM expired_messages WHERE NOT notified
-                                      LIMIT $1 FOR UPDATE SKIP LOCKED)
-          RETURNING e.message_id AS "messageId", e.sender_account_id AS "senderAccountId",
-                    e.expired_devices AS "deviceIds"`,
+      ...TAKE_EXPIRED_UNNOTIFIED,
       values: [limit],
     });
     return result.rows;
@@ -254,16 +308,11 @@ export class MessagesRepository {
     expiresAt: Date,
     undelivered: { deviceId: string; reason: UndeliveredReason }[],
   ): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO message_undelivered (message_id, device_id, reason, expires_at)
-       SELECT $1, u.device_id, u.reason, $2 FROM unnest($3::uuid[], $4::text[]) AS u(device_id, reason)
-       ON CONFLICT DO NOTHING`,
-      [
-        messageId,
-        expiresAt,
-        undelivered.map((entry) => entry.deviceId),
-        undelivered.map((entry) => entry.reason),
-      ],
-    );
+    await this.pool.query(RECORD_UNDELIVERED, [
+      messageId,
+      expiresAt,
+      undelivered.map((entry) => entry.deviceId),
+      undelivered.map((entry) => entry.reason),
+    ]);
   }
 }

@@ -3,6 +3,9 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { ENV, type Env } from '../../config/env.js';
 import { PG_POOL } from '../../db/db.module.js';
+import { atRestMasterKey, expiryDayKeys, heldMessages } from '../../db/schema/index.js';
+import { sqlNames } from '../../db/sql-names.js';
+import { preparedStatement, statementText } from '../../db/statements.js';
 import { open, seal, utcDay } from './sealing.js';
 
 const KEY_BYTES = 32;
@@ -11,6 +14,40 @@ const dayKeyContext = (day: string) => Buffer.from(`supernode-day-key-v1:${day}`
 // Keys of days that are over are dropped from memory this often at most (the
 // purge destroys them in PostgreSQL; a process only ever needs them until then).
 const SWEEP_INTERVAL_MS = 60_000;
+
+const DAY_KEY = sqlNames(expiryDayKeys);
+const HELD = sqlNames(heldMessages);
+const MASTER = sqlNames(atRestMasterKey);
+
+// Not a day a legal hold still needs (held_messages sealed under its key).
+const DESTROY_ENDED = statementText(
+  'day-keys-destroy-ended',
+  `DELETE FROM ${DAY_KEY.$table} k
+    WHERE k.${DAY_KEY.day} < (now() AT TIME ZONE 'UTC')::date
+      AND NOT EXISTS (SELECT 1 FROM ${HELD.$table} h WHERE h.${HELD.keyDay} = k.${DAY_KEY.day})
+    RETURNING k.${DAY_KEY.day}::text AS day`,
+);
+
+const LOAD_DAY_KEY = preparedStatement(
+  'expiry-day-key',
+  `SELECT ${DAY_KEY.wrappedKey} AS wrapped_key FROM ${DAY_KEY.$table} WHERE ${DAY_KEY.day} = $1`,
+);
+
+const INSERT_DAY_KEY = statementText(
+  'day-keys-insert',
+  `INSERT INTO ${DAY_KEY.$table} (${DAY_KEY.day}, ${DAY_KEY.wrappedKey}) VALUES ($1, $2) ON CONFLICT (${DAY_KEY.day}) DO NOTHING`,
+);
+
+// The table holds one row (a check constraint): its id is always 1.
+const INSERT_MASTER_KEY = statementText(
+  'day-keys-insert-master-key',
+  `INSERT INTO ${MASTER.$table} (${MASTER.id}, ${MASTER.key}) VALUES (1, $1) ON CONFLICT (${MASTER.id}) DO NOTHING`,
+);
+
+const LOAD_MASTER_KEY = statementText(
+  'day-keys-master-key',
+  `SELECT ${MASTER.key} AS key FROM ${MASTER.$table}`,
+);
 
 /**
  * The keys that seal message ciphertext at rest, one per UTC day of expiry
@@ -62,12 +99,7 @@ export class DayKeys implements OnModuleInit {
    * still needs (held_messages sealed under them); returns their days.
    */
   async destroyEnded(): Promise<string[]> {
-    const result = await this.pool.query<{ day: string }>(
-      `DELETE FROM expiry_day_keys k
-        WHERE k.day < (now() AT TIME ZONE 'UTC')::date
-          AND NOT EXISTS (SELECT 1 FROM held_messages h WHERE h.key_day = k.day)
-        RETURNING k.day::text AS day`,
-    );
+    const result = await this.pool.query<{ day: string }>(DESTROY_ENDED);
     const days = result.rows.map((row) => row.day).sort();
     for (const day of days) this.keys.delete(day);
     return days;
@@ -104,8 +136,7 @@ export class DayKeys implements OnModuleInit {
 
   private async load(day: string): Promise<Uint8Array | null> {
     const result = await this.pool.query<{ wrapped_key: Buffer }>({
-      name: 'expiry-day-key',
-      text: 'SELECT wrapped_key FROM expiry_day_keys WHERE day = $1',
+      ...LOAD_DAY_KEY,
       values: [day],
     });
     const wrapped = result.rows[0]?.wrapped_key;
@@ -117,10 +148,10 @@ export class DayKeys implements OnModuleInit {
     if (existing) return existing;
     const fresh = randomBytes(KEY_BYTES);
     // Two processes may make one at once: the first insert wins, both read it.
-    await this.pool.query(
-      'INSERT INTO expiry_day_keys (day, wrapped_key) VALUES ($1, $2) ON CONFLICT (day) DO NOTHING',
-      [day, seal(fresh, await this.masterKey(), dayKeyContext(day))],
-    );
+    await this.pool.query(INSERT_DAY_KEY, [
+      day,
+      seal(fresh, await this.masterKey(), dayKeyContext(day)),
+    ]);
     const stored = await this.load(day);
     if (!stored) throw new Error(`the key of ${day} was destroyed as it was made`);
     return stored;
@@ -147,11 +178,8 @@ export class DayKeys implements OnModuleInit {
   private async loadMasterKey(): Promise<Uint8Array> {
     if (this.env.AT_REST_MASTER_KEY) return this.env.AT_REST_MASTER_KEY;
     const generated = randomBytes(KEY_BYTES);
-    await this.pool.query(
-      'INSERT INTO at_rest_master_key (id, key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING',
-      [generated],
-    );
-    const result = await this.pool.query<{ key: Buffer }>('SELECT key FROM at_rest_master_key');
+    await this.pool.query(INSERT_MASTER_KEY, [generated]);
+    const result = await this.pool.query<{ key: Buffer }>(LOAD_MASTER_KEY);
     return result.rows[0].key;
   }
 }

@@ -1,0 +1,2 @@
+-- audit-log-last-entry: sent unprepared
+SELECT seq AS seq, hash AS hash FROM audit_log ORDER BY seq DESC LIMIT 1
