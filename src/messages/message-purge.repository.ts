@@ -248,7 +248,7 @@ export class MessagePurgeRepository {
    * without holds. Returns how many copies were made.
    */
   async copyHeldBeforePurge(): Promise<number> {
-    const result = await this.pool.query<{ count: number }>(COPY_HELD);
+    const result = await this.scanExpired<{ count: number }>(COPY_HELD);
     return result.rows[0].count;
   }
 
@@ -259,13 +259,13 @@ export class MessagePurgeRepository {
    * frames owed. Idempotent. Returns how many it recorded.
    */
   async recordExpiredUnread(): Promise<number> {
-    const result = await this.pool.query<{ count: number }>(RECORD_EXPIRED_UNREAD);
+    const result = await this.scanExpired<{ count: number }>(RECORD_EXPIRED_UNREAD);
     return result.rows[0].count;
   }
 
   /** How many expired deliveries each device has (the purge takes them off the queue counts). */
   async expiredDeliveriesPerDevice(): Promise<{ deviceId: string; count: number }[]> {
-    const result = await this.pool.query<{ deviceId: string; count: number }>(
+    const result = await this.scanExpired<{ deviceId: string; count: number }>(
       EXPIRED_DELIVERIES_PER_DEVICE,
     );
     return result.rows;
@@ -280,21 +280,45 @@ export class MessagePurgeRepository {
   // One transaction whose lock waits end after `lockTimeoutMs` (while DDL waits
   // for a lock, every insert queues behind it): null when one did. Its
   // statements may run for MAINTENANCE_STATEMENT_TIMEOUT_MS.
+  /**
+   * A statement over every expired row (a whole day's: millions), which can
+   * outlast the pool's statement timeout that bounds the requests: it runs
+   * under the maintenance timeout. (Under the pool's, a day of a million
+   * expired messages failed the purge job at every try, so nothing expired
+   * was ever removed.)
+   */
+  private scanExpired<R extends pg.QueryResultRow>(text: string): Promise<pg.QueryResult<R>> {
+    return this.inMaintenanceTransaction(undefined, (client) => client.query<R>(maintenance(text)));
+  }
+
+  /** `work` under the maintenance timeout and `lockTimeoutMs`; null when a lock was not granted in time. */
   private async withLockTimeout<T>(
     lockTimeoutMs: number,
     work: (client: pg.PoolClient) => Promise<T>,
   ): Promise<T | null> {
+    try {
+      return await this.inMaintenanceTransaction(lockTimeoutMs, work);
+    } catch (error) {
+      if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) return null;
+      throw error;
+    }
+  }
+
+  private async inMaintenanceTransaction<T>(
+    lockTimeoutMs: number | undefined,
+    work: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
+      if (lockTimeoutMs !== undefined)
+        await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
       await client.query(`SET LOCAL statement_timeout = ${MAINTENANCE_STATEMENT_TIMEOUT_MS}`);
       const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
-      if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) return null;
       throw error;
     } finally {
       client.release();

@@ -238,3 +238,40 @@ describe('the purge, without the scheduler racing it', () => {
     });
   });
 });
+
+describe('the purge of a day too large for the requests’ statement timeout', () => {
+  let strict: TestApp;
+  beforeAll(async () => {
+    // Requests are cut off at 300 ms; the purge's scans of a whole day are not.
+    strict = await startTestApp({
+      PURGE_INTERVAL_SECONDS: '3600',
+      DATABASE_STATEMENT_TIMEOUT_MS: '300',
+    });
+  });
+  afterAll(() => strict.close());
+
+  it('still records what expired unread and removes the day, however long its scans take', async () => {
+    const alice = await newAccount(strict.baseUrl, 'alice');
+    const bob = await newAccount(strict.baseUrl, 'bob');
+    const ids: string[] = [];
+    for (let index = 0; index < 3; index++)
+      ids.push((await alice.sendText({ accountId: bob.accountId }, `m${index}`)).messageId);
+    await setExpiry(strict.pool, ids, new Date(Date.now() - 1000));
+    // A scan that takes a second (here: waiting that long for a table that
+    // another transaction holds, as a day of millions of rows takes to read).
+    const holder = await strict.pool.connect();
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE expired_messages IN ACCESS EXCLUSIVE MODE');
+    const released = new Promise((resolve) => setTimeout(resolve, 1000)).then(() =>
+      holder.query('COMMIT'),
+    );
+    try {
+      const purged = await strict.app.get(PurgeService).purgeExpired(100);
+      expect(purged).toMatchObject({ expiredUnread: 3, deletedMessages: 3 });
+    } finally {
+      await released;
+      holder.release();
+    }
+    expect(await rowsOf(strict.pool, ids)).toMatchObject({ messages: 0, deliveries: 0 });
+  });
+});
