@@ -91,6 +91,8 @@ export async function perSlot<T>(
   keys: string[],
   run: (keys: string[]) => Promise<T[]>,
 ): Promise<T[]> {
+  // On every send (queue places, notice numbers, presence): nothing to group standalone.
+  if (!(redis instanceof Cluster)) return run(keys);
   const groups = bySlot(redis, keys);
   if (groups.length === 1) return run(keys);
   const results = new Array<T>(keys.length);

@@ -21,6 +21,8 @@ const tracer = trace.getTracer('supernode');
 
 /** The active trace, to carry with work that leaves this call; undefined when there is none. */
 export function carryTrace(): TraceCarrier | undefined {
+  // Called for every accepted message: without a span (tracing off) nothing is built.
+  if (!trace.getActiveSpan()) return undefined;
   const carrier: TraceCarrier = {};
   propagation.inject(context.active(), carrier);
   return carrier.traceparent ? carrier : undefined;
