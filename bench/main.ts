@@ -78,7 +78,8 @@ names: ${ITEMS.map((item) => item.name).join(', ')}
 --keep         keep the database and Redis keys (for looking into a run)
 --budget=S     the whole run's time limit in seconds (default 570, quick 120)
 --concurrency=N, --rate=N   override the in-flight count and the fixed rate
---api-processes=N           N API processes behind the port (default 1)`;
+--api-processes=N           N API processes behind the port (default 1)
+--purge-rows=N              expired messages the purge scenario seeds (default 1,000,000, quick 20,000)`;
 
 interface Options {
   settings: Settings;

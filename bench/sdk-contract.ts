@@ -34,8 +34,9 @@ import type { KeepAliveHttp } from './lib/http.js';
  *    purge scenario says so and skips.
  * 3. The server takes its limits from the environment (src/config/env.ts):
  *    the harness raises the rate limits (RATE_LIMIT_*) so that they do not
- *    cap a benchmark, and sets PURGE_INTERVAL_SECONDS high so that the purge
- *    runs only when the harness asks.
+ *    cap a benchmark, and sets PURGE_INTERVAL_SECONDS and
+ *    EXPIRY_INTERVAL_SECONDS high so that the purge and the expiry record
+ *    run only when the harness asks.
  */
 
 export const MESSAGES_PATH = '/v1/messages';
@@ -43,6 +44,10 @@ export const STREAM_PATH = '/v1/stream';
 export const CONVERSATIONS_PATH = '/v1/conversations';
 export const PURGE_QUEUE = 'retention';
 export const PURGE_JOB = 'purge-expired';
+// Records what expired (its senders' status) ahead of the purge; returns { complete }.
+export const RECORD_EXPIRIES_JOB = 'record-expiries';
+// Where the expiry record got; absent in servers that recorded during the purge.
+export const EXPIRY_PROGRESS_TABLE = 'expiry_progress';
 export const bullPrefix = (redisPrefix: string): string => `${redisPrefix}:{bull}`;
 
 /**

@@ -21,5 +21,7 @@ describe('parseHarnessFlags', () => {
     expect(() => parseHarnessFlags(['--budget=0'])).toThrow('bad --budget: 0');
     expect(() => parseHarnessFlags(['--concurrency=x'])).toThrow('bad --concurrency: x');
     expect(() => parseHarnessFlags(['--api-processes=1.5'])).toThrow(/a whole number/);
+    expect(() => parseHarnessFlags(['--purge-rows=1e5x'])).toThrow('bad --purge-rows: 1e5x');
+    expect(parseHarnessFlags(['--purge-rows=200000']).overrides).toEqual({ purgeRows: 200000 });
   });
 });

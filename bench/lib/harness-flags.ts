@@ -12,6 +12,7 @@ export interface HarnessFlags {
     concurrency?: number;
     latencyRate?: number;
     apiProcesses?: number;
+    purgeRows?: number;
   };
 }
 
@@ -24,7 +25,7 @@ const positiveNumber = (flag: string, value: string | undefined): number | undef
 
 /**
  * `npm run bench -- [--quick] [--no-ceilings] [--keep] [--budget=S]
- * [--concurrency=N] [--rate=N] [--api-processes=N] [name...]`, through
+ * [--concurrency=N] [--rate=N] [--api-processes=N] [--purge-rows=N] [name...]`, through
  * node:util's parseArgs (an unknown option is an error).
  */
 export function parseHarnessFlags(argv: string[]): HarnessFlags {
@@ -41,16 +42,21 @@ export function parseHarnessFlags(argv: string[]): HarnessFlags {
       concurrency: { type: 'string' },
       rate: { type: 'string' },
       'api-processes': { type: 'string' },
+      'purge-rows': { type: 'string' },
     },
   });
   const apiProcesses = positiveNumber('api-processes', values['api-processes']);
   if (apiProcesses !== undefined && !Number.isInteger(apiProcesses))
     throw new Error(`bad --api-processes: ${apiProcesses} (a whole number)`);
+  const purgeRows = positiveNumber('purge-rows', values['purge-rows']);
+  if (purgeRows !== undefined && !Number.isInteger(purgeRows))
+    throw new Error(`bad --purge-rows: ${purgeRows} (a whole number)`);
   const overrides: HarnessFlags['overrides'] = {
     budgetSeconds: positiveNumber('budget', values.budget),
     concurrency: positiveNumber('concurrency', values.concurrency),
     latencyRate: positiveNumber('rate', values.rate),
     apiProcesses,
+    purgeRows,
   };
   return {
     names: positionals,

@@ -56,6 +56,7 @@ export const BENCH_SERVER_SETTINGS: Record<string, string> = {
   METRICS_PORT: '',
   METRICS_TOKEN: '',
   PURGE_INTERVAL_SECONDS: '86400',
+  EXPIRY_INTERVAL_SECONDS: '86400',
 };
 
 /**

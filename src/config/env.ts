@@ -166,6 +166,8 @@ const envSchema = z
     RATE_LIMIT_TURN_CREDENTIALS: integer(60, 1),
 
     PURGE_INTERVAL_SECONDS: integer(60, 1),
+    // How often what expired is recorded (senders hear of what expired unread).
+    EXPIRY_INTERVAL_SECONDS: integer(10, 1),
     // A device not seen for this long is unlinked (its pending messages
     // dropped); an account left with no device is deleted. Checked hourly.
     IDLE_DEVICE_DAYS: integer(180, 1),

@@ -62,6 +62,7 @@ export const TABLE_DISTRIBUTION: Record<string, Distribution> = {
   admin_credentials: REFERENCE,
   at_rest_master_key: REFERENCE,
   expiry_day_keys: REFERENCE,
+  expiry_progress: REFERENCE,
   vapid_keys: REFERENCE,
   audit_log: { kind: 'coordinator' },
   purge_log: { kind: 'coordinator' },

@@ -184,9 +184,11 @@ const ACK = preparedStatement(
      WHERE a.expires_at IS NULL
   ), removed AS (
     -- Only the caller's own delivery goes (a foreign id finds its message
-    -- above but no delivery of this device here).
+    -- above but no delivery of this device here), and not once it expired:
+    -- the expiry record has it (or will), and takes it off the queue count.
     DELETE FROM ${D.$table} d USING targets t
     WHERE d.${D.deviceId} = t.device_id AND d.${D.messageSeq} = t.${M.seq} AND d.${D.expiresAt} = t.${M.expiresAt}
+      AND d.${D.expiresAt} > now()
     RETURNING t.index, d.${D.deviceId}, d.${D.messageId}, d.${D.expiresAt}, t.${M.senderAccountId}
   ), gone AS (
     SELECT ${D.messageId}, ${D.expiresAt} FROM removed

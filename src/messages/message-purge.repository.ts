@@ -6,6 +6,7 @@ import {
   deliveries,
   devices,
   expiredMessages,
+  expiryProgress,
   fanoutPending,
   heldMessages,
   legalHolds,
@@ -49,6 +50,7 @@ const U = sqlNames(messageUndelivered);
 const HELD = sqlNames(heldMessages);
 const HOLD = sqlNames(legalHolds);
 const DEVICE = sqlNames(devices);
+const P = sqlNames(expiryProgress);
 
 // At most $1 rows of `table` where `condition` holds (it may end with an
 // ORDER BY), skipping rows that another purge run holds.
@@ -61,10 +63,16 @@ const deleteBatch = (table: string, condition: string) => `
 const statusRecordExpired = (expiresAt: string) =>
   `${expiresAt} <= now() - make_interval(secs => ${STATUS_KEPT_AFTER_EXPIRY_SECONDS})`;
 
-// The partitions the purge may drop: the day each holds is over (a function of migration 0004's).
+// Where the expiry record got (ExpiryRecordsRepository): the purge removes
+// only what is behind it, so nothing goes before it is recorded.
+const RECORDED_UNTIL = `(SELECT ${P.recordedUntil} FROM ${P.$table})`;
+const RECORDED_UNTIL_KEY = `(SELECT ${P.recordedUntil}, ${P.recordedUntilId} FROM ${P.$table})`;
+
+// The partitions the purge may drop: the day each holds is over and recorded
+// (a function of migration 0004's).
 const ENDED_PARTITIONS = statementText(
   'purge-ended-partitions',
-  `SELECT partition_name AS name, parent_name AS parent, attached FROM expiry_partitions_ended_by(now())`,
+  `SELECT partition_name AS name, parent_name AS parent, attached FROM expiry_partitions_ended_by(${RECORDED_UNTIL})`,
 );
 
 // Partitions are named after their parent (migration 0004): messages_pYYYYMMDD.
@@ -99,33 +107,6 @@ const COPY_HELD = statementText(
   SELECT count(*)::int AS count FROM copies`,
 );
 
-const RECORD_EXPIRED_UNREAD = statementText(
-  'purge-record-expired-unread',
-  `
-  WITH recorded AS (
-    INSERT INTO ${E.$table} (${E.messageId}, ${E.senderAccountId}, ${E.expiresAt}, ${E.deviceCount},
-                                  ${E.delivered}, ${E.expiredDevices})
-    SELECT m.${M.id}, m.${M.senderAccountId}, m.${M.expiresAt}, m.${M.deviceCount},
-           COALESCE((SELECT json_agg(json_build_object('deviceId', r.${R.deviceId}, 'ackedAt', r.${R.ackedAt}))
-                       FROM ${R.$table} r
-                      WHERE r.${R.messageId} = m.${M.id} AND r.${R.expiresAt} = m.${M.expiresAt}), '[]'),
-           array_agg(d.${D.deviceId} ORDER BY d.${D.deviceId})
-      FROM ${D.$table} d
-      JOIN ${M.$table} m ON m.${M.id} = d.${D.messageId} AND m.${M.expiresAt} = d.${D.expiresAt}
-     WHERE d.${D.expiresAt} <= now()
-     GROUP BY m.${M.id}, m.${M.senderAccountId}, m.${M.expiresAt}, m.${M.deviceCount}
-    ON CONFLICT DO NOTHING
-    RETURNING 1
-  )
-  SELECT count(*)::int AS count FROM recorded`,
-);
-
-const EXPIRED_DELIVERIES_PER_DEVICE = statementText(
-  'purge-expired-deliveries-per-device',
-  `SELECT ${D.deviceId} AS "deviceId", count(*)::int AS count
-     FROM ${D.$table} WHERE ${D.expiresAt} <= now() GROUP BY ${D.deviceId}`,
-);
-
 const OLDEST_EXPIRY = statementText(
   'purge-oldest-expiry',
   `SELECT min(${M.expiresAt}) AS oldest FROM ${M.$table}`,
@@ -135,7 +116,8 @@ const DELETE_EXPIRED = preparedStatement(
   'messages-delete-expired',
   `
   WITH doomed AS (
-    SELECT ${M.id}, ${M.expiresAt} FROM ${M.$table} WHERE ${M.expiresAt} <= now()
+    SELECT ${M.id}, ${M.expiresAt} FROM ${M.$table}
+     WHERE (${M.expiresAt}, ${M.id}) <= ${RECORDED_UNTIL_KEY} AND ${M.expiresAt} <= ${RECORDED_UNTIL}
     ORDER BY ${M.expiresAt} LIMIT $1 FOR UPDATE SKIP LOCKED
   ), message AS (
     DELETE FROM ${M.$table} m USING doomed WHERE m.${M.id} = doomed.${M.id} AND m.${M.expiresAt} = doomed.${M.expiresAt}
@@ -167,9 +149,10 @@ const DELETE_EXPIRED_SIDE_ROWS = preparedStatement(
 
 /**
  * The purge's statements on the message tables: daily partitions made ahead
- * and dropped whole, held accounts' messages copied aside, expired-unread
- * recorded, and batched deletes of the rest and of the side rows. Exported
- * for retention, which runs the purge (and for the legal-hold export).
+ * and dropped whole, held accounts' messages copied aside, and batched
+ * deletes of the rest and of the side rows, each only behind the expiry
+ * record's progress. Exported for retention, which runs the purge (and for
+ * the legal-hold export).
  */
 @Injectable()
 export class MessagePurgeRepository {
@@ -188,7 +171,7 @@ export class MessagePurgeRepository {
   }
 
   /**
-   * Drops the daily partitions whose whole day is over, one table at a time:
+   * Drops the daily partitions whose whole day is over and recorded, one table at a time:
    * first DETACH (a catalog change: the parent's ACCESS EXCLUSIVE lock is
    * held for milliseconds, and sends queue behind it only that long), then
    * DROP of the detached table, which locks nothing anyone else uses while
@@ -252,25 +235,6 @@ export class MessagePurgeRepository {
     return result.rows[0].count;
   }
 
-  /**
-   * Records, before the purge removes them, the messages that expired with
-   * devices that never acked them (each device still has its delivery):
-   * what the sender's status answers for a week after, and the `expired`
-   * frames owed. Idempotent. Returns how many it recorded.
-   */
-  async recordExpiredUnread(): Promise<number> {
-    const result = await this.scanExpired<{ count: number }>(RECORD_EXPIRED_UNREAD);
-    return result.rows[0].count;
-  }
-
-  /** How many expired deliveries each device has (the purge takes them off the queue counts). */
-  async expiredDeliveriesPerDevice(): Promise<{ deviceId: string; count: number }[]> {
-    const result = await this.scanExpired<{ deviceId: string; count: number }>(
-      EXPIRED_DELIVERIES_PER_DEVICE,
-    );
-    return result.rows;
-  }
-
   /** The earliest expiry of any message still stored (null when none is). */
   async oldestExpiry(): Promise<Date | null> {
     const result = await this.pool.query<{ oldest: Date | null }>(OLDEST_EXPIRY);
@@ -326,9 +290,9 @@ export class MessagePurgeRepository {
   }
 
   /**
-   * Deletes up to `batchSize` expired messages that are not in a dropped
-   * partition (today's, or DEFAULT), with their bodies, deliveries and
-   * receipts; returns how many messages went.
+   * Deletes up to `batchSize` expired and recorded messages that are not in
+   * a dropped partition (today's, or DEFAULT), with their bodies, deliveries
+   * and receipts; returns how many messages went.
    */
   async deleteExpired(batchSize: number): Promise<{ messages: number; bytes: number }> {
     const result = await this.pool.query<{ count: number; bytes: string }>({

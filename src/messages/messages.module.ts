@@ -6,6 +6,7 @@ import { MessagesController } from './messages.controller.js';
 import { MessagesRepository } from './messages.repository.js';
 import { DeliveriesRepository } from './deliveries.repository.js';
 import { MessagePurgeRepository } from './message-purge.repository.js';
+import { ExpiryRecordsRepository } from './expiry-records.repository.js';
 import { SendMessageService } from './send-message.service.js';
 import { InboxService } from './inbox.service.js';
 import { MessageStatusService } from './message-status.service.js';
@@ -24,6 +25,7 @@ import { DayKeys } from './at-rest/day-keys.service.js';
     MessagesRepository,
     DeliveriesRepository,
     MessagePurgeRepository,
+    ExpiryRecordsRepository,
     SendMessageService,
     InboxService,
     MessageStatusService,
@@ -42,6 +44,7 @@ import { DayKeys } from './at-rest/day-keys.service.js';
     FanoutTrackingService,
     // For retention, which runs the purge, and the legal-hold export.
     MessagePurgeRepository,
+    ExpiryRecordsRepository,
     DeviceQueues,
     MessageEvents,
     NoticeNumbers,

@@ -66,3 +66,15 @@ export interface ExpiredUnread {
 
 /** Why a device will never get a message it was addressed to. */
 export type UndeliveredReason = 'device_revoked' | 'device_idle' | 'account_deleted' | 'queue_full';
+
+/** One batch of the expiry record (ExpiryRecordsRepository.recordBatch). */
+export interface ExpiryBatch {
+  /** Expired messages the batch went past. */
+  messages: number;
+  /** Of those, the ones some device never acked (recorded for their senders). */
+  recorded: number;
+  /** Whether the batch was full (more may follow before the cutoff). */
+  more: boolean;
+  /** Expired deliveries per device: what comes off each device's queue count. */
+  released: { deviceId: string; count: number }[];
+}

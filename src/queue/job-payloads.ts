@@ -32,6 +32,7 @@ export interface JobPayloads {
   [JOBS.fanoutMessage]: { messages: FanoutTarget[] } | FanoutTarget;
   [JOBS.purgeExpired]: Record<string, never>;
   [JOBS.purgeSideRows]: Record<string, never>;
+  [JOBS.recordExpiries]: Record<string, never>;
   [JOBS.pushWakeup]: PushWakeup;
   [JOBS.unlinkIdleDevices]: Record<string, never>;
 }

@@ -11,7 +11,7 @@ describe('job handlers checked against the names each queue carries', () => {
 
   it('names a job without a handler, and a handler for a job the queue does not carry', () => {
     expect(handlerMismatch(QUEUES.retention, [JOBS.purgeExpired, JOBS.pushWakeup])).toEqual({
-      unhandled: [JOBS.purgeSideRows, JOBS.unlinkIdleDevices],
+      unhandled: [JOBS.recordExpiries, JOBS.purgeSideRows, JOBS.unlinkIdleDevices],
       unknown: [JOBS.pushWakeup],
     });
     expect(handlerMismatch('no-such-queue', [JOBS.pushWakeup])).toEqual({
@@ -22,7 +22,7 @@ describe('job handlers checked against the names each queue carries', () => {
 
   it('is a compile error to leave a name out or add one (npm run typecheck)', () => {
     const complete: JobHandlers<typeof QUEUES.push> = { [JOBS.pushWakeup]: done };
-    // @ts-expect-error: purge-side-rows and unlink-idle-devices have no handler
+    // @ts-expect-error: record-expiries, purge-side-rows and unlink-idle-devices have no handler
     const missing: JobHandlers<typeof QUEUES.retention> = { [JOBS.purgeExpired]: done };
     const extra: JobHandlers<typeof QUEUES.fanout> = {
       [JOBS.fanoutMessage]: done,

@@ -10,6 +10,7 @@ export const JOBS = {
   fanoutMessage: 'fanout-message',
   purgeExpired: 'purge-expired',
   purgeSideRows: 'purge-side-rows',
+  recordExpiries: 'record-expiries',
   pushWakeup: 'push-wakeup',
   unlinkIdleDevices: 'unlink-idle-devices',
 } as const;
@@ -36,7 +37,12 @@ export type JobName = (typeof JOBS)[keyof typeof JOBS];
 export const QUEUE_JOBS = {
   [QUEUES.fanout]: [JOBS.fanoutMessage],
   [QUEUES.push]: [JOBS.pushWakeup],
-  [QUEUES.retention]: [JOBS.purgeExpired, JOBS.purgeSideRows, JOBS.unlinkIdleDevices],
+  [QUEUES.retention]: [
+    JOBS.recordExpiries,
+    JOBS.purgeExpired,
+    JOBS.purgeSideRows,
+    JOBS.unlinkIdleDevices,
+  ],
 } as const satisfies Record<QueueName, readonly JobName[]>;
 
 export type JobNameOf<Q extends QueueName> = (typeof QUEUE_JOBS)[Q][number];

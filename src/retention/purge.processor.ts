@@ -9,13 +9,16 @@ import { type JobHandlers, LoggedWorkerHost } from '../queue/logged-worker-host.
 import { ExpiryNotifier } from '../sync/expiry.notifier.js';
 import { JOBS, QUEUES } from '../queue/queue-names.js';
 import { ScheduleKeeper } from '../queue/schedule-keeper.js';
-import { PurgeService } from './purge.service.js';
-import type { PurgeResult, SideRowPurgeResult } from './retention.types.js';
+import { ExpiryRecorder } from './expiry-recorder.service.js';
+import { EXPIRY_RECORD_BUDGET_MS, PurgeService } from './purge.service.js';
+import type { ExpiryRecordResult, PurgeResult, SideRowPurgeResult } from './retention.types.js';
 
 export type PurgeRun = PurgeResult & { secrets: number };
 
 /**
- * The purge: expired messages (whole daily partitions dropped, the rest in
+ * The expiry record, every EXPIRY_INTERVAL_SECONDS (`recordExpiriesNow`:
+ * what expired unread is recorded and its senders told). The purge:
+ * expired messages (whole daily partitions dropped, the rest in
  * bounded batches; see PurgeService.purgeExpired) and expired auth secrets,
  * so it never holds locks for long. It also creates the daily partitions
  * ahead. Expired idempotency claims and fan-out marks go in a job
@@ -26,6 +29,7 @@ export type PurgeRun = PurgeResult & { secrets: number };
 @Processor(QUEUES.retention)
 export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
   protected readonly handlers: JobHandlers<typeof QUEUES.retention> = {
+    [JOBS.recordExpiries]: () => this.recordExpiriesNow(),
     [JOBS.purgeExpired]: () => this.purgeNow(),
     [JOBS.purgeSideRows]: () => this.purgeSideRowsNow(),
     [JOBS.unlinkIdleDevices]: () => this.idleDevices.unlinkIdle(),
@@ -33,6 +37,7 @@ export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
 
   constructor(
     private readonly purge: PurgeService,
+    private readonly recorder: ExpiryRecorder,
     private readonly identity: IdentityService,
     private readonly idleDevices: IdleDevicesService,
     private readonly purgeLog: PurgeLog,
@@ -46,6 +51,7 @@ export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
 
   protected override onWorkerReady(): Promise<void> {
     const everyMs = this.env.PURGE_INTERVAL_SECONDS * 1000;
+    this.schedules.keep(this.queue, JOBS.recordExpiries, this.env.EXPIRY_INTERVAL_SECONDS * 1000);
     this.schedules.keep(this.queue, JOBS.purgeExpired, everyMs);
     this.schedules.keep(this.queue, JOBS.purgeSideRows, everyMs);
     this.schedules.keep(
@@ -54,6 +60,22 @@ export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
       this.env.IDLE_CHECK_INTERVAL_SECONDS * 1000,
     );
     return Promise.resolve();
+  }
+
+  /** One run of the expiry record, then the `expired` notices owed (also called directly by tests). */
+  async recordExpiriesNow(): Promise<ExpiryRecordResult & { notified: number }> {
+    const result = await this.recorder.recordExpired(
+      this.env.PURGE_BATCH_SIZE,
+      EXPIRY_RECORD_BUDGET_MS,
+    );
+    if (!result.complete) {
+      this.logger.warn(
+        { messages: result.messages },
+        'expiry: recorded up to the run’s time budget, more left for the next run',
+      );
+    }
+    // Senders hear of what expired unread (owed notices of an earlier run that failed too).
+    return { ...result, notified: await this.expiries.notifyOwed() };
   }
 
   /** One full purge pass (also called directly by tests and the benchmark). */

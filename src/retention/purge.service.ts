@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ENV, type Env } from '../config/env.js';
 import { DayKeys } from '../messages/at-rest/day-keys.service.js';
-import { DeviceQueues } from '../messages/device-queues.js';
 import { MessagePurgeRepository } from '../messages/message-purge.repository.js';
+import { ExpiryRecorder } from './expiry-recorder.service.js';
 import type { PurgeResult, SideRowPurgeResult } from './retention.types.js';
+import { throttledBatches } from './throttled-batches.js';
 
 // How long partition DDL may wait for a table lock (inserts queue behind it meanwhile).
 const DDL_LOCK_TIMEOUT_MS = 2000;
@@ -13,6 +13,10 @@ const DDL_LOCK_TIMEOUT_MS = 2000;
 // leaves per run at the purge benchmark's batch times (docs/delivery.md), and
 // never a core taken from the sends.
 const SIDE_ROW_BUDGET_MS = 10_000;
+// The expiry record's time budget a run (its schedule's or a purge's), at
+// most half of it working: a backlog (after downtime) is caught up over
+// several runs instead of taking PostgreSQL from the sends.
+export const EXPIRY_RECORD_BUDGET_MS = 30_000;
 
 /** Runs `batch` until one comes back short or `maxBatches` ran; returns the totals. */
 async function inBatches(
@@ -35,16 +39,18 @@ async function inBatches(
 export class PurgeService {
   constructor(
     private readonly repository: MessagePurgeRepository,
-    private readonly queues: DeviceQueues,
+    private readonly recorder: ExpiryRecorder,
     private readonly dayKeys: DayKeys,
     @Inject(ENV) private readonly env: Env,
   ) {}
 
   /**
-   * The purge of expired messages: (1) makes sure the daily partitions exist
-   * for everything that can be accepted now; (2) drops the partitions whose
-   * day is over (the bulk, at the cost of a DROP); (3) deletes, in bounded
-   * batches, the expired rows that remain (today's partition and DEFAULT).
+   * The purge of expired messages: (1) records what expired since the
+   * recorder's last run (usually nothing: it runs every few seconds); (2)
+   * makes sure the daily partitions exist for everything that can be
+   * accepted now; (3) drops the partitions whose day is over and recorded
+   * (the bulk, at the cost of a DROP); (4) deletes, in bounded batches, the
+   * recorded expired rows that remain (today's partition and DEFAULT).
    * `maxBatches` bounds that loop (tests use it). Claims and fan-out marks
    * have their own run: `purgeExpiredSideRows`.
    */
@@ -61,14 +67,15 @@ export class PurgeService {
         stepMs[step] = Math.round(performance.now() - started);
       }
     };
+    // Nothing goes before it is recorded: the purge stays behind the record.
+    const recorded = await timed('record', () =>
+      this.recorder.recordExpired(batchSize, EXPIRY_RECORD_BUDGET_MS),
+    );
     const createdDays = await timed('ensure', () =>
       this.repository.ensurePartitions(this.env.MAX_TTL_SECONDS, DDL_LOCK_TIMEOUT_MS),
     );
     // Held accounts' expired messages are copied aside first: the hold keeps them past expiry.
-    const heldCopies = await this.repository.copyHeldBeforePurge();
-    // And what expired unread is recorded: the senders' status and their `expired` frames.
-    const expiredUnread = await this.repository.recordExpiredUnread();
-    const leaving = await this.repository.expiredDeliveriesPerDevice();
+    const heldCopies = await timed('held', () => this.repository.copyHeldBeforePurge());
     // The keys of the days that are over go before their partitions: the
     // rows' copies elsewhere (backups, replicas, WAL) are unreadable from then.
     const dayKeysDestroyed = await this.dayKeys.destroyEnded();
@@ -78,8 +85,6 @@ export class PurgeService {
     const deleted = await timed('delete', () =>
       inBatches(batchSize, maxBatches, (size) => this.repository.deleteExpired(size)),
     );
-    // Off the queue counts: what expired is gone from every device's queue.
-    await Promise.all(leaving.map(({ deviceId, count }) => this.queues.released(deviceId, count)));
     return {
       createdDays,
       droppedPartitions: partitions.length,
@@ -88,7 +93,8 @@ export class PurgeService {
       deletedBytes: deleted.bytes,
       oldestExpiryLeft: await this.repository.oldestExpiry(),
       heldCopies,
-      expiredUnread,
+      expiredUnread: recorded.expiredUnread,
+      recordComplete: recorded.complete,
       dayKeysDestroyed,
       stepMs,
     };
@@ -106,18 +112,12 @@ export class PurgeService {
     batchSize: number,
     budgetMs = SIDE_ROW_BUDGET_MS,
   ): Promise<SideRowPurgeResult> {
-    const started = performance.now();
     let deletedRows = 0;
-    for (;;) {
-      const batchStarted = performance.now();
+    const { complete } = await throttledBatches(budgetMs, async () => {
       const deleted = await this.repository.deleteExpiredSideRows(batchSize);
       deletedRows += deleted;
-      if (deleted < batchSize) return { deletedRows, complete: true };
-      const batchMs = performance.now() - batchStarted;
-      // The pause that follows counts against the budget too.
-      const spentMs = performance.now() - started + batchMs;
-      if (spentMs > budgetMs) return { deletedRows, complete: false };
-      await sleep(batchMs);
-    }
+      return { more: deleted === batchSize };
+    });
+    return { deletedRows, complete };
   }
 }

@@ -71,3 +71,54 @@ describe('messages that expire unread', () => {
     await stream.close();
   }, 60_000);
 });
+
+/**
+ * The expiry record runs on its own schedule, seconds apart, well before the
+ * purge (an hour here): what expired unread is recorded and told while the
+ * message is still stored, and the purge then only removes recorded days.
+ */
+describe('the expiry record, ahead of the purge', () => {
+  let world: TestEnv;
+  let api: ServerProcess;
+  let worker: ServerProcess;
+
+  beforeAll(async () => {
+    world = await createTestEnv({ PURGE_INTERVAL_SECONDS: '3600', EXPIRY_INTERVAL_SECONDS: '1' });
+    [api, worker] = await Promise.all([
+      startServerProcess(world.env, 'api', await freePort()),
+      startServerProcess(world.env, 'worker', 0),
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([api?.stop(), worker?.stop()]);
+    await world?.destroy();
+  });
+
+  it('tells the sender within seconds of the expiry, and an ack after it counts for nothing', async () => {
+    const alice = await newAccount(api.baseUrl, 'alice');
+    const bob = await newAccount(api.baseUrl, 'bob');
+    const notices: ExpiredNotice[] = [];
+    const stream = await alice.connect({
+      onMessage: () => undefined,
+      onExpired: (notice) => notices.push(notice),
+    });
+    const sent = await alice.sendText({ accountId: bob.accountId }, 'too late', {
+      ttlSeconds: 1,
+    });
+
+    await waitFor('the expired-unread notice', () => notices.length >= 1, 20_000);
+    expect(notices).toEqual([{ messageId: sent.messageId, deviceIds: [bob.deviceId] }]);
+    // Not purged yet (the purge runs hourly here): recorded while still stored.
+    const stored = await world.pool.query('SELECT 1 FROM messages WHERE id = $1', [sent.messageId]);
+    expect(stored.rowCount).toBe(1);
+    // Bob's device comes back after the expiry: its ack changes nothing.
+    expect(await bob.ack([sent.messageId])).toBe(0);
+    expect(await alice.messageStatus(sent.messageId)).toMatchObject({
+      delivered: 0,
+      deliveredDevices: [],
+      expired: [bob.deviceId],
+    });
+    await stream.close();
+  }, 60_000);
+});

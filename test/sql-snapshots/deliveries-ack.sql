@@ -33,9 +33,11 @@
      WHERE a.expires_at IS NULL
   ), removed AS (
     -- Only the caller's own delivery goes (a foreign id finds its message
-    -- above but no delivery of this device here).
+    -- above but no delivery of this device here), and not once it expired:
+    -- the expiry record has it (or will), and takes it off the queue count.
     DELETE FROM deliveries d USING targets t
     WHERE d.device_id = t.device_id AND d.message_seq = t.seq AND d.expires_at = t.expires_at
+      AND d.expires_at > now()
     RETURNING t.index, d.device_id, d.message_id, d.expires_at, t.sender_account_id
   ), gone AS (
     SELECT message_id, expires_at FROM removed

@@ -1,7 +1,8 @@
 -- messages-delete-expired: a named prepared statement
 
   WITH doomed AS (
-    SELECT id, expires_at FROM messages WHERE expires_at <= now()
+    SELECT id, expires_at FROM messages
+     WHERE (expires_at, id) <= (SELECT recorded_until, recorded_until_id FROM expiry_progress) AND expires_at <= (SELECT recorded_until FROM expiry_progress)
     ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED
   ), message AS (
     DELETE FROM messages m USING doomed WHERE m.id = doomed.id AND m.expires_at = doomed.expires_at

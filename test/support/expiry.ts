@@ -12,7 +12,13 @@ const MESSAGE_TABLES = {
   fanout_pending: 'message_id',
 } as const;
 
-/** Sets the expiry of the given messages (and of all their rows) to `expiresAt`. */
+/**
+ * Sets the expiry of the given messages (and of all their rows) to
+ * `expiresAt`. A message sent for real never expires behind the expiry
+ * record's progress (the recorder reads only up to what has committed), but
+ * one moved into the past here can: the progress is moved back to just
+ * before it, as if the recorder had not got that far yet.
+ */
 export async function setExpiry(
   pool: pg.Pool,
   messageIds: string[],
@@ -24,6 +30,13 @@ export async function setExpiry(
       expiresAt,
     ]);
   }
+  await pool.query(
+    `UPDATE expiry_progress
+        SET recorded_until = $1::timestamptz - interval '1 millisecond',
+            recorded_until_id = '00000000-0000-0000-0000-000000000000'
+      WHERE recorded_until >= $1::timestamptz`,
+    [expiresAt],
+  );
 }
 
 /** How many rows each message table holds for the given messages. */

@@ -47,7 +47,9 @@ export const messages = pgTable(
   },
   (table) => [
     primaryKey({ columns: [table.id, table.expiresAt] }),
-    index('messages_expires_at_idx').on(table.expiresAt),
+    // In expiry order, ties broken by id: the expiry recorder reads on from
+    // where it stopped (expiry_progress), however many messages share an expiry.
+    index('messages_expires_at_id_idx').on(table.expiresAt, table.id),
   ],
 );
 
@@ -191,6 +193,27 @@ export const expiredMessages = pgTable(
       .on(table.messageId)
       .where(sql`NOT ${table.notified}`),
   ],
+);
+
+/**
+ * How far the expiry recorder got (one row): every message before
+ * (recorded_until, recorded_until_id) in expiry order has had its
+ * expired-unread deliveries recorded in expired_messages and taken off the
+ * queue counts, so the purge may remove it. The purge never removes a
+ * message past this point.
+ */
+export const expiryProgress = pgTable(
+  'expiry_progress',
+  {
+    id: smallint('id').primaryKey().default(1),
+    recordedUntil: timestamptz('recorded_until')
+      .notNull()
+      .default(sql`'-infinity'`),
+    recordedUntilId: uuid('recorded_until_id')
+      .notNull()
+      .default(sql`'00000000-0000-0000-0000-000000000000'`),
+  },
+  (table) => [check('expiry_progress_single_row', sql`${table.id} = 1`)],
 );
 
 /**
