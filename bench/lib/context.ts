@@ -10,21 +10,22 @@ export interface Settings {
   /**
    * In-flight operations of the throughput runs (HTTP requests, or pg
    * transactions for the ceiling): enough that the server, not the load's
-   * round trips, sets the rate. At 32 the API idled a quarter of the time
-   * and ingest was in-flight count ÷ latency; with the lean load client, 256
-   * took the API from 0.87-0.89 cores at 128 to 0.93-0.96 (BENCHMARKS.md).
+   * round trips, sets the rate. With too few the API idled and ingest was
+   * in-flight count ÷ latency; with the lean load client, 256 kept the API
+   * busier than 128 (BENCHMARKS.md, 'Decisions the measurements justify').
    */
   concurrency: number;
   /**
    * Connections of the bare pg clients (raw-insert, raw-http): PostgreSQL
-   * on 2 cores stores the most with 16-32 of them and less with 64;
+   * stored less with many more of them (bench/history/2026-11-25_to_2026-12-01.md);
    * operations beyond these wait for one, as a pool's callers do.
    */
   pgConnections: number;
   /**
    * ROLE=api processes behind the one port (lib/api-cluster.ts). One by
-   * default: on 2 cores a second one left ingest as it was and made live
-   * latency worse (BENCHMARKS.md). idle-sockets always measures one.
+   * default: a second one left ingest as it was and made live latency worse
+   * (BENCHMARKS.md, 'Decisions the measurements justify'). idle-sockets
+   * always measures one.
    */
   apiProcesses: number;
   /** Load processes that share a scenario's client work. */

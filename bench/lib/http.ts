@@ -11,11 +11,11 @@ interface InFlight {
 /**
  * A keep-alive HTTP/1.1 client for load generation, written on bare TCP
  * sockets: one request at a time per connection, the request written in one
- * piece, the answer read by its Content-Length. On a 2-core box the load
- * generator's CPU is taken from the server it measures: with node:http's
- * client, ingest's load processes used 0.46 cores instead of 0.18 while
- * sending a fifth less (BENCHMARKS.md; fetch, undici inside Node, costs
- * more than node:http). It is still HTTP over TCP: the server cannot tell
+ * piece, the answer read by its Content-Length. On a shared box the load
+ * generator's CPU is taken from the server it measures: node:http's client
+ * used more of it while sending less (BENCHMARKS.md, 'Decisions the
+ * measurements justify'; fetch, undici inside Node, costs more than
+ * node:http). It is still HTTP over TCP: the server cannot tell
  * it from any other client. The load processes hand it to the SDK as its
  * `transport`. Kept over undici's Pool because it measurably wins: less
  * client CPU per request and a higher rate at every concurrency tried

@@ -7,8 +7,7 @@ import { senders, sendBackToBack } from './ingest.js';
  * as in ingest, for `serverWarmupMs`, measuring nothing. Without it the
  * first scenario measured a server whose optimizing compiler was still busy
  * (perf showed it among the API's hottest symbols in ingest's window, and
- * gone after 15 s of load; with this warm-up, ingest's window begins 12 s
- * into the load).
+ * gone after a longer load: bench/history/2026-11-25_to_2026-12-01.md).
  */
 export const serverWarmUp: BenchItem = {
   name: 'server-warm-up',

@@ -34,7 +34,7 @@ export const REDACTED_FIELDS = [
  *
  * nestjs-pino's per-request middleware (pino-http: a child logger, a context
  * and a listener for every request) is not used: measured side by side
- * (npm run bench:ab), it cost the send path a quarter of its rate. Requests
+ * with the benchmark (npm run bench:ab), it slowed the send path. Requests
  * are logged by logRequests below instead.
  */
 export const LoggingModule = LoggerModule.forRootAsync({

@@ -16,7 +16,7 @@ export function requestIdFor(header: string | string[] | undefined): string {
  * The id of the request being handled, for work that outlives it (a send's
  * fan-out job and frames log it). Passed by hand rather than through an
  * AsyncLocalStorage: on Node 20 that costs every promise of the process,
- * measured at a fifth of the send path's rate.
+ * which slows the send path (measured with the benchmark).
  */
 export const RequestId = createParamDecorator(
   (_data: unknown, context: ExecutionContext): string =>

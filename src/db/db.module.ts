@@ -29,14 +29,14 @@ export function createPool(env: Env): pg.Pool {
     query_timeout: env.DATABASE_STATEMENT_TIMEOUT_MS + CLIENT_TIMEOUT_MARGIN_MS,
     // The hot statements are named, so PostgreSQL can plan each once per
     // connection. Left to choose, it re-plans them on every call: a custom
-    // plan over the message tables' month of daily partitions costs 3-20 ms
-    // to make, often more than the query. The generic plan prunes partitions
-    // when it runs instead (fanout-1000 and live-latency: PostgreSQL's CPU
-    // about halved).
+    // plan over the message tables' month of daily partitions often costs
+    // more to make than the query. The generic plan prunes partitions when
+    // it runs instead.
     // No JIT: once autoanalyze has given the partitions statistics, a
     // generic plan over all of them is estimated above jit_above_cost, and
-    // PostgreSQL compiles it again on every execution: 0.3-0.4 s for a
-    // 1,000-message page read that runs in 25 ms (docs/delivery.md).
+    // PostgreSQL compiles it again on every execution, for far longer than
+    // the page read itself runs (docs/delivery.md; BENCHMARKS.md, 'Decisions
+    // the measurements justify').
     options: '-c plan_cache_mode=force_generic_plan -c jit=off',
   });
   // A client losing its connection (PostgreSQL restarted, the database

@@ -245,8 +245,10 @@ const openBase64 = (sealed: string, key: Uint8Array): string =>
 /** A row as PENDING_COLUMNS reads it: body and wrapped key still sealed (unless keyDay is null). */
 type SealedPendingRow = PendingMessage & { keyDay: string | null };
 
-// Measured with the benchmark's live-latency: 10 and 25 ms both cut
-// PostgreSQL's CPU by about a third against one event-loop turn.
+// A message's devices ack at nearly the same moment: gathered this long
+// rather than one event-loop turn, their acks update its row in one statement
+// instead of queueing on its lock, which cut PostgreSQL's CPU in the
+// benchmark's live-latency (BENCHMARKS.md, 'Decisions the measurements justify').
 const ACK_LINGER_MS = 10;
 
 /**

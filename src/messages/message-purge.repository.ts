@@ -203,7 +203,7 @@ export class MessagePurgeRepository {
     // Detached, they are tables of their own, dropped one after the other.
     // Most of a drop is the kernel unlinking files of freshly written data
     // (system CPU): dropped side by side they took the cores from the sends,
-    // which stalled (BENCHMARKS.md).
+    // which stalled (BENCHMARKS.md, 'Decisions the measurements justify').
     const dropped: DroppedPartition[] = [];
     for (const { name, partition } of detached) {
       const done = await this.withLockTimeout(lockTimeoutMs, async (client) => {

@@ -51,7 +51,7 @@ export type RoutedEventHandler = (event: RoutedEvent) => void;
 
 /**
  * Reaches the process that holds a device's socket. The one implementation
- * today is Redis pub/sub (see redis-pubsub.router.ts and BENCHMARKS.md);
+ * today is Redis pub/sub (see redis-pubsub.router.ts);
  * BullMQ's Relay could replace it behind this interface.
  */
 export interface DeviceRouter {

@@ -14,9 +14,9 @@ type FanoutJobData = JobPayloads[typeof JOBS.fanoutMessage];
 type AddressedMessage = FanoutTarget & { deviceIds: string[] };
 
 // Accepted messages gather this long into one presence look-up and one job.
-// A job's BullMQ commands cost more than routing its messages: at 1,000
-// msgs/s, 5 ms took the worker from 0.33 to 0.22 cores and Redis from 0.22
-// to 0.14 (BENCHMARKS.md). It delays only devices connected to another
+// A job's BullMQ commands cost more than routing its messages, so fewer,
+// larger jobs spare the worker's and Redis's CPU (BENCHMARKS.md, 'Decisions
+// the measurements justify'). It delays only devices connected to another
 // process, and wake-up pushes: the sockets of the accepting process get their
 // frames at once.
 const FANOUT_LINGER_MS = 5;
@@ -41,10 +41,10 @@ export const fanoutJobId = (firstMessageId: string): string => `fanout-${firstMe
  * FANOUT_LINGER_MS, after their commit, says which is which.
  *
  * Why not always a job, as DESIGN.md first said: under ingest with devices
- * offline, the jobs cost the worker a quarter of a core and Redis a third of
- * its work, for a result (wake-up requests) this process makes with one
- * look-up (BENCHMARKS.md). A crash before the requests leaves the messages in
- * `fanout_pending`, and the reconciler enqueues them then.
+ * offline, the jobs took much of the worker's and Redis's CPU for a result
+ * (wake-up requests) this process makes with one look-up (BENCHMARKS.md,
+ * 'Decisions the measurements justify'). A crash before the requests leaves
+ * the messages in `fanout_pending`, and the reconciler enqueues them then.
  */
 @Injectable()
 export class FanoutProducer implements OnModuleInit {
