@@ -5,6 +5,7 @@ import type { BenchItem, Context } from '../lib/context.js';
 import { progress } from '../lib/progress.js';
 import type { ItemResult } from '../lib/results.js';
 import { freePort, rssKiB, startServer } from '../lib/server.js';
+import { type ServerMemory, serverMemory } from '../lib/server-memory.js';
 import type { BenchDevice } from '../sdk-contract.js';
 import { provisionAccounts, split } from './population.js';
 
@@ -81,6 +82,7 @@ async function measure(
   const s = context.settings;
   await sleep(s.settleMs);
   const before = await rssKiB(pid);
+  const memoryBefore = await serverMemory(baseUrl).catch(() => ({}));
   progress(
     `idle-sockets: opening ${count} streams for ${devices.length} devices (API RSS before ${before} KiB)`,
   );
@@ -89,30 +91,48 @@ async function measure(
       context.spawn('idle-clients', `idle clients#${index + 1}`),
     ),
   );
-  const groups = split(devices, clients.length);
-  const connected = await Promise.all(
-    clients.map((load, index) =>
-      load.call<Connected>(
-        'connectDevices',
-        {
-          baseUrl,
-          // Each process opens its devices' streams through the SDK, round-robin over them.
-          count: Math.round((count * groups[index].length) / devices.length),
-          devices: groups[index],
-          // Other source addresses than the raw ceiling's: no wait on its closed ports.
-          localAddress: loopbackAddress(index + clients.length),
-          concurrency: 100,
-        },
-        300_000,
+  // In two halves, each process its share of each: the second half's cost
+  // is the marginal one, without what the first streams grow once (the
+  // heap's young generation, pools, buffers of the first connection storm).
+  const halves = split(devices, 2);
+  const connected: Connected[] = [];
+  const readings: { open: number; rssKiB: number; memory: Partial<ServerMemory> }[] = [];
+  for (const [half, halfDevices] of halves.entries()) {
+    const groups = split(halfDevices, clients.length);
+    const halfCount = half === 0 ? Math.round(count / 2) : count - Math.round(count / 2);
+    connected.push(
+      ...(await Promise.all(
+        clients.map((load, index) =>
+          load.call<Connected>(
+            'connectDevices',
+            {
+              baseUrl,
+              // Each process opens its devices' streams through the SDK, round-robin over them.
+              count: Math.round((halfCount * groups[index].length) / halfDevices.length),
+              devices: groups[index],
+              // Other source addresses than the raw ceiling's: no wait on its closed ports.
+              localAddress: loopbackAddress(index + clients.length),
+              concurrency: 100,
+            },
+            300_000,
+          ),
+        ),
+      )),
+    );
+    await sleep(s.settleMs);
+    readings.push({
+      open: (await Promise.all(clients.map((load) => load.call<{ open: number }>('open')))).reduce(
+        (total, part) => total + part.open,
+        0,
       ),
-    ),
-  );
-  await sleep(s.settleMs);
-  const after = await rssKiB(pid);
+      rssKiB: await rssKiB(pid),
+      memory: await serverMemory(baseUrl).catch(() => ({})),
+    });
+  }
+  const [halfway, full] = readings;
+  const after = full.rssKiB;
   // Still open after the settle: authenticated (the server closes a bad token with 4401 at once).
-  const open = (
-    await Promise.all(clients.map((load) => load.call<{ open: number }>('open')))
-  ).reduce((total, part) => total + part.open, 0);
+  const open = full.open;
   const failures = connected.reduce((total, part) => total + part.failures, 0);
   const notes: string[] = [];
   if (count < s.idleSockets) {
@@ -150,6 +170,11 @@ async function measure(
     failures,
     rssBeforeKiB: before,
     rssAfterKiB: after,
+    // The second half's RSS per stream, and where the process's memory was at each reading.
+    marginalKiBPerSocket:
+      full.open > halfway.open ? (full.rssKiB - halfway.rssKiB) / (full.open - halfway.open) : null,
+    memoryBefore,
+    readings,
   };
   await Promise.all(clients.map((load) => load.call('closeAll')));
 }
