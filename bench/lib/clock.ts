@@ -6,8 +6,30 @@
  */
 export const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
+// The wall clock's offset from the monotonic one, read again every second:
+// a process's performance.timeOrigin is fixed at its start, so once the host
+// steps its wall clock (a VM's clock sync did, in the middle of a run)
+// timeOrigin + now() no longer matches the time PostgreSQL stamps, and
+// accepted→frame came out negative.
+const ANCHOR_EVERY_MS = 1000;
+let wallOffsetMs = 0;
+let anchoredAtMs = Number.NEGATIVE_INFINITY;
+
+function anchorWallClock(): void {
+  // Date.now() moves in whole milliseconds: at the moment it ticks, it is exact.
+  const before = Date.now();
+  let wall = Date.now();
+  while (wall === before) wall = Date.now();
+  anchoredAtMs = performance.now();
+  wallOffsetMs = wall - anchoredAtMs;
+}
+
 /** Wall-clock epoch milliseconds with sub-millisecond resolution (for server timestamps). */
-export const epochMs = (): number => performance.timeOrigin + performance.now();
+export function epochMs(): number {
+  const now = performance.now();
+  if (now - anchoredAtMs > ANCHOR_EVERY_MS) anchorWallClock();
+  return wallOffsetMs + performance.now();
+}
 
 export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
