@@ -68,6 +68,12 @@ async function settled(queue: Queue, jobId: string, deadline: number): Promise<s
   return state;
 }
 
+// The seeded day's record works at most half the time and tells the
+// senders too: it is waited for at 5,000 msgs/s or more (BENCHMARKS.md has
+// what it took), never less than the purge itself is.
+const recordWaitMs = (s: { purgeRows: number; purgeWaitMs: number }) =>
+  Math.max(s.purgeWaitMs, (s.purgeRows / 5_000) * 1000);
+
 /**
  * The server records messages as they expire, every few seconds, so that
  * the purge of a finished day finds it recorded and only drops it. The
@@ -127,8 +133,9 @@ export const purge: BenchItem = {
   ceilings: ['raw-purge'],
   needsServer: true,
   needs: ['messages'],
-  // Seeding, recording ahead (both about 15,000 rows a second), ingest without and with the purge.
-  maxSeconds: (s) => 60 + s.purgeRows / 7_500 + s.latencyMs / 1000 + s.purgeWaitMs / 1000,
+  // Seeding, recording ahead, ingest without and with the purge.
+  maxSeconds: (s) =>
+    60 + s.purgeRows / 15_000 + recordWaitMs(s) / 1000 + s.latencyMs / 1000 + s.purgeWaitMs / 1000,
   async run(context, result) {
     const s = context.settings;
     const baseUrl = context.server!.baseUrl;
@@ -177,7 +184,7 @@ export const purge: BenchItem = {
         expiredAt,
         queue,
         context.runId,
-        s.purgeWaitMs,
+        recordWaitMs(s),
       );
 
       await load.call('routes', { baseUrl, routes: population.map(routeOf) });
