@@ -5,9 +5,10 @@ import type { ExpiryRecordResult } from './retention.types.js';
 import { throttledBatches } from './throttled-batches.js';
 
 /**
- * Records messages as they expire, in bounded batches (PROTOCOL.md, "Expiry"):
- * which devices never acked each one (its sender's status, and the `expired`
- * frames owed), and what comes off each device's queue count. Run every few
+ * Records messages as they expire, in bounded batches (docs/protocol.md,
+ * "Expiry seen by the sender"): which devices never acked each one (its
+ * sender's status, and the `expired` frames owed), and what comes off each
+ * device's queue count. Run every few
  * seconds on its own schedule and at the start of each purge: the purge then
  * finds a day already recorded and only drops it, instead of scanning
  * millions of rows at the end of the day.

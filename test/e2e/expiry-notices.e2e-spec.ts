@@ -4,31 +4,33 @@ import { freePort, type ServerProcess, startServerProcess } from '../support/pro
 import { createTestEnv, type TestEnv } from '../support/test-env.js';
 import { waitFor } from '../support/wait.js';
 
+/** An API process and a worker on a database of their own, for the enclosing describe. */
+function apiAndWorker(settings: Record<string, string>) {
+  const running = {} as { world: TestEnv; api: ServerProcess; worker: ServerProcess };
+  beforeAll(async () => {
+    running.world = await createTestEnv(settings);
+    [running.api, running.worker] = await Promise.all([
+      startServerProcess(running.world.env, 'api', await freePort()),
+      startServerProcess(running.world.env, 'worker', 0),
+    ]);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([running.api?.stop(), running.worker?.stop()]);
+    await running.world?.destroy();
+  });
+  return running;
+}
+
 /**
  * "Expired undelivered": an API process holds the sender's stream, a worker
  * purges every second and tells it, through the router, what expired unread.
  */
 describe('messages that expire unread', () => {
-  let world: TestEnv;
-  let api: ServerProcess;
-  let worker: ServerProcess;
-
-  beforeAll(async () => {
-    world = await createTestEnv({ PURGE_INTERVAL_SECONDS: '1' });
-    [api, worker] = await Promise.all([
-      startServerProcess(world.env, 'api', await freePort()),
-      startServerProcess(world.env, 'worker', 0),
-    ]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all([api?.stop(), worker?.stop()]);
-    await world?.destroy();
-  });
+  const running = apiAndWorker({ PURGE_INTERVAL_SECONDS: '1' });
 
   it('tells the sender’s connected devices, and the status says expired for a week', async () => {
-    const alice = await newAccount(api.baseUrl, 'alice');
-    const bob = await newAccount(api.baseUrl, 'bob');
+    const alice = await newAccount(running.api.baseUrl, 'alice');
+    const bob = await newAccount(running.api.baseUrl, 'bob');
     const notices: ExpiredNotice[] = [];
     const stream = await alice.connect({
       onMessage: () => undefined,
@@ -53,7 +55,7 @@ describe('messages that expire unread', () => {
     ]);
 
     // The message itself is purged; its status still answers, saying who never got it.
-    const { rowCount } = await world.pool.query('SELECT 1 FROM messages WHERE id = $1', [
+    const { rowCount } = await running.world.pool.query('SELECT 1 FROM messages WHERE id = $1', [
       unread.messageId,
     ]);
     expect(rowCount).toBe(0);
@@ -78,26 +80,11 @@ describe('messages that expire unread', () => {
  * message is still stored, and the purge then only removes recorded days.
  */
 describe('the expiry record, ahead of the purge', () => {
-  let world: TestEnv;
-  let api: ServerProcess;
-  let worker: ServerProcess;
-
-  beforeAll(async () => {
-    world = await createTestEnv({ PURGE_INTERVAL_SECONDS: '3600', EXPIRY_INTERVAL_SECONDS: '1' });
-    [api, worker] = await Promise.all([
-      startServerProcess(world.env, 'api', await freePort()),
-      startServerProcess(world.env, 'worker', 0),
-    ]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all([api?.stop(), worker?.stop()]);
-    await world?.destroy();
-  });
+  const running = apiAndWorker({ PURGE_INTERVAL_SECONDS: '3600', EXPIRY_INTERVAL_SECONDS: '1' });
 
   it('tells the sender within seconds of the expiry, and an ack after it counts for nothing', async () => {
-    const alice = await newAccount(api.baseUrl, 'alice');
-    const bob = await newAccount(api.baseUrl, 'bob');
+    const alice = await newAccount(running.api.baseUrl, 'alice');
+    const bob = await newAccount(running.api.baseUrl, 'bob');
     const notices: ExpiredNotice[] = [];
     const stream = await alice.connect({
       onMessage: () => undefined,
@@ -110,7 +97,9 @@ describe('the expiry record, ahead of the purge', () => {
     await waitFor('the expired-unread notice', () => notices.length >= 1, 20_000);
     expect(notices).toEqual([{ messageId: sent.messageId, deviceIds: [bob.deviceId] }]);
     // Not purged yet (the purge runs hourly here): recorded while still stored.
-    const stored = await world.pool.query('SELECT 1 FROM messages WHERE id = $1', [sent.messageId]);
+    const stored = await running.world.pool.query('SELECT 1 FROM messages WHERE id = $1', [
+      sent.messageId,
+    ]);
     expect(stored.rowCount).toBe(1);
     // Bob's device comes back after the expiry: its ack changes nothing.
     expect(await bob.ack([sent.messageId])).toBe(0);
