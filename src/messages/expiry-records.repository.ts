@@ -111,6 +111,11 @@ const RECORD_BATCH = preparedStatement(
 export class ExpiryRecordsRepository {
   constructor(@Inject(PG_POOL) private readonly pool: pg.Pool) {}
 
+  /** Makes the progress row if it is not there yet (a new database): once per run, before the batches. */
+  async ensureProgress(): Promise<void> {
+    await this.pool.query(ENSURE_PROGRESS);
+  }
+
   /** The latest expiry that every message up to is committed by now (see CUTOFF). */
   async cutoff(): Promise<Date> {
     const result = await this.pool.query<{ cutoff: Date }>(CUTOFF);
@@ -119,7 +124,6 @@ export class ExpiryRecordsRepository {
 
   /** Records the next batch of up to `batchSize` messages that expired by `cutoff`. */
   async recordBatch(batchSize: number, cutoff: Date): Promise<ExpiryBatch> {
-    await this.pool.query(ENSURE_PROGRESS);
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');

@@ -241,9 +241,6 @@ export class MessagePurgeRepository {
     return result.rows[0].oldest;
   }
 
-  // One transaction whose lock waits end after `lockTimeoutMs` (while DDL waits
-  // for a lock, every insert queues behind it): null when one did. Its
-  // statements may run for MAINTENANCE_STATEMENT_TIMEOUT_MS.
   /**
    * A statement over every expired row (a whole day's: millions), which can
    * outlast the pool's statement timeout that bounds the requests: it runs
@@ -255,7 +252,11 @@ export class MessagePurgeRepository {
     return this.inMaintenanceTransaction(undefined, (client) => client.query<R>(maintenance(text)));
   }
 
-  /** `work` under the maintenance timeout and `lockTimeoutMs`; null when a lock was not granted in time. */
+  /**
+   * `work` in one transaction under the maintenance timeout, whose lock waits
+   * end after `lockTimeoutMs` (while DDL waits for a lock, every insert queues
+   * behind it): null when a lock was not granted in time.
+   */
   private async withLockTimeout<T>(
     lockTimeoutMs: number,
     work: (client: pg.PoolClient) => Promise<T>,

@@ -22,6 +22,7 @@ export class ExpiryRecorder {
 
   /** Records, `batchSize` messages at a time, what expired; at most half the time and `budgetMs`. */
   async recordExpired(batchSize: number, budgetMs: number): Promise<ExpiryRecordResult> {
+    await this.records.ensureProgress();
     const cutoff = await this.records.cutoff();
     const total: ExpiryRecordResult = { messages: 0, expiredUnread: 0, complete: false };
     const { complete } = await throttledBatches(budgetMs, async () => {
