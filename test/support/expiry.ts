@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { waitFor } from './wait.js';
 
 // Every row of a message carries its expires_at (the partition key); these
 // helpers move all of them at once, as if the message had been sent to
@@ -17,7 +18,11 @@ const MESSAGE_TABLES = {
  * `expiresAt`. A message sent for real never expires behind the expiry
  * record's progress (the recorder reads only up to what has committed), but
  * one moved into the past here can: the progress is moved back to just
- * before it, as if the recorder had not got that far yet.
+ * before it, as if the recorder had not got that far yet. And the recorder
+ * reads only up to the start of the oldest transaction open (a send's
+ * expiry is its start plus its TTL): this waits until none older than
+ * `expiresAt` is (the app's first purge, say, still making partitions), so
+ * that a purge run next finds the messages recordable.
  */
 export async function setExpiry(
   pool: pg.Pool,
@@ -36,6 +41,18 @@ export async function setExpiry(
             recorded_until_id = '00000000-0000-0000-0000-000000000000'
       WHERE recorded_until >= $1::timestamptz`,
     [expiresAt],
+  );
+  await waitFor(
+    'no transaction older than the new expiry',
+    async () => {
+      const oldest = await pool.query<{ older: boolean }>(
+        `SELECT coalesce(min(xact_start) <= $1::timestamptz, false) AS older FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+        [expiresAt],
+      );
+      return !oldest.rows[0].older;
+    },
+    20_000,
   );
 }
 
