@@ -101,6 +101,10 @@ const SEALED_EXTRA = `(CASE WHEN dl.${D.keyDay} IS NULL THEN 0 ELSE ${SEAL_OVERH
 // primary key; only those rows then meet their messages and bodies. Written
 // as one join, the generic plan joined and encoded every pending row of the
 // device, then sorted and kept a page: a backlog of N cost N per page.
+// The page is a CTE of its own for a second reason: deliveries are placed
+// by device and messages by message (src/db/distribution.ts), and a
+// distributed PostgreSQL hands a CTE's rows on instead of joining the two
+// groups' tables across nodes. The same goes for the read by ids below.
 //
 // The byte cap is applied in PostgreSQL, before any body is encoded or
 // sent: the page's rows (one more than the limit, which tells whether more
@@ -110,14 +114,20 @@ const SEALED_EXTRA = `(CASE WHEN dl.${D.keyDay} IS NULL THEN 0 ELSE ${SEAL_OVERH
 // carry). Node never holds more than the cap of one read.
 const PENDING_BATCH_CAPPED = preparedStatement(
   'deliveries-pending-batch-capped',
-  `WITH d AS MATERIALIZED (
-     SELECT read.index AS read_index, page.*
+  `WITH page AS MATERIALIZED (
+     SELECT read.index AS read_index, read.page_size, read.max_bytes, dl.*
      FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::bigint[]) WITH ORDINALITY
           AS read(device_id, after_seq, page_size, max_bytes, index)
      CROSS JOIN LATERAL (
-       SELECT sized.*, count(*) OVER () AS fetched,
-              row_number() OVER (ORDER BY sized.${D.messageSeq}) AS position,
-              sum(sized.wire_bytes) OVER (ORDER BY sized.${D.messageSeq}) AS running_bytes
+       SELECT * FROM ${D.$table} dl
+       WHERE dl.${D.deviceId} = read.device_id AND dl.${D.messageSeq} > read.after_seq AND dl.${D.expiresAt} > now()
+       ORDER BY dl.${D.messageSeq} LIMIT read.page_size + 1
+     ) dl
+   ), d AS MATERIALIZED (
+     SELECT * FROM (
+       SELECT sized.*, count(*) OVER (PARTITION BY sized.read_index) AS fetched,
+              row_number() OVER in_order AS position,
+              sum(sized.wire_bytes) OVER in_order AS running_bytes
        FROM (
          SELECT dl.*,
                 4 * ((octet_length(dl.${D.wrappedKey}) - ${SEALED_EXTRA} + 2) / 3)
@@ -125,13 +135,12 @@ const PENDING_BATCH_CAPPED = preparedStatement(
                          WHERE b.${B.messageId} = dl.${D.messageId} AND b.${B.expiresAt} = dl.${D.expiresAt}), 0)
                         - ${SEALED_EXTRA} + 2) / 3)
                   AS wire_bytes
-         FROM ${D.$table} dl
-         WHERE dl.${D.deviceId} = read.device_id AND dl.${D.messageSeq} > read.after_seq AND dl.${D.expiresAt} > now()
-         ORDER BY dl.${D.messageSeq} LIMIT read.page_size + 1
+         FROM page dl
        ) sized
-     ) page
-     WHERE page.position = 1
-        OR (page.position <= read.page_size AND page.running_bytes <= read.max_bytes)
+       WINDOW in_order AS (PARTITION BY sized.read_index ORDER BY sized.${D.messageSeq})
+     ) counted
+     WHERE counted.position = 1
+        OR (counted.position <= counted.page_size AND counted.running_bytes <= counted.max_bytes)
    )
    SELECT d.read_index AS "readIndex", d.fetched, ${PENDING_COLUMNS}
    FROM d CROSS JOIN ${PENDING_MESSAGE}
@@ -140,9 +149,12 @@ const PENDING_BATCH_CAPPED = preparedStatement(
 
 const PENDING_BY_IDS = preparedStatement(
   'deliveries-pending-by-ids',
-  `SELECT ${PENDING_COLUMNS}
-   FROM ${D.$table} d CROSS JOIN ${PENDING_MESSAGE}
-   WHERE d.${D.deviceId} = $1 AND d.${D.messageId} = ANY($2::uuid[]) AND d.${D.expiresAt} > now()
+  `WITH d AS MATERIALIZED (
+     SELECT * FROM ${D.$table}
+     WHERE ${D.deviceId} = $1 AND ${D.messageId} = ANY($2::uuid[]) AND ${D.expiresAt} > now()
+   )
+   SELECT ${PENDING_COLUMNS}
+   FROM d CROSS JOIN ${PENDING_MESSAGE}
    ORDER BY d.${D.messageSeq}`,
 );
 

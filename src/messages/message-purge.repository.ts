@@ -78,28 +78,40 @@ const ENDED_PARTITIONS = statementText(
 // Partitions are named after their parent (migration 0004): messages_pYYYYMMDD.
 const MESSAGES_PARTITION_PREFIX = `${M.$table}_p`;
 
+// What a held account received (its devices' deliveries) and sent (its
+// messages' deliveries), copied before the purge takes it. Deliveries are
+// placed by device and messages by message (src/db/distribution.ts): each
+// is read in a CTE of its own, whose rows a distributed PostgreSQL passes
+// on, so no join crosses the two groups.
 const COPY_HELD = statementText(
   'purge-copy-held',
   `
   WITH held AS (SELECT ${HOLD.accountId} FROM ${HOLD.$table}),
   cutoff AS (SELECT now() + interval '1 minute' AS at),
-  copies AS (
-    INSERT INTO ${HELD.$table} (${HELD.heldAccountId}, ${HELD.messageId}, ${HELD.deviceId}, ${HELD.senderAccountId},
-           ${HELD.senderDeviceId}, ${HELD.conversationId}, ${HELD.body}, ${HELD.wrappedKey}, ${HELD.keyDay}, ${HELD.acceptedAt}, ${HELD.expiresAt})
-    SELECT h.${HOLD.accountId}, m.${M.id}, d.${D.deviceId},
-           m.${M.senderAccountId}, m.${M.senderDeviceId}, m.${M.conversationId}, b.${B.body}, d.${D.wrappedKey},
-           d.${D.keyDay}, m.${M.acceptedAt}, m.${M.expiresAt}
+  received AS MATERIALIZED (
+    SELECT h.${HOLD.accountId} AS held_account_id, d.${D.deviceId}, d.${D.messageId}, d.${D.expiresAt},
+           d.${D.wrappedKey}, d.${D.keyDay}
       FROM held h
       JOIN ${DEVICE.$table} dv ON dv.${DEVICE.accountId} = h.${HOLD.accountId}
       JOIN ${D.$table} d ON d.${D.deviceId} = dv.${DEVICE.id} AND d.${D.expiresAt} <= (SELECT at FROM cutoff)
-      JOIN ${M.$table} m ON m.${M.id} = d.${D.messageId} AND m.${M.expiresAt} = d.${D.expiresAt}
-      JOIN ${B.$table} b ON b.${B.messageId} = m.${M.id} AND b.${B.expiresAt} = m.${M.expiresAt}
-    UNION ALL
-    SELECT h.${HOLD.accountId}, m.${M.id}, d.${D.deviceId}, m.${M.senderAccountId}, m.${M.senderDeviceId},
-           m.${M.conversationId}, b.${B.body}, d.${D.wrappedKey}, d.${D.keyDay}, m.${M.acceptedAt}, m.${M.expiresAt}
+  ),
+  sent AS MATERIALIZED (
+    SELECT h.${HOLD.accountId} AS held_account_id, m.${M.id}, m.${M.expiresAt}
       FROM held h
       JOIN ${M.$table} m ON m.${M.senderAccountId} = h.${HOLD.accountId} AND m.${M.expiresAt} <= (SELECT at FROM cutoff)
-      JOIN ${D.$table} d ON d.${D.messageId} = m.${M.id} AND d.${D.expiresAt} = m.${M.expiresAt}
+  ),
+  sent_deliveries AS MATERIALIZED (
+    SELECT s.held_account_id, d.${D.deviceId}, d.${D.messageId}, d.${D.expiresAt}, d.${D.wrappedKey}, d.${D.keyDay}
+      FROM sent s JOIN ${D.$table} d ON d.${D.messageId} = s.${M.id} AND d.${D.expiresAt} = s.${M.expiresAt}
+  ),
+  copies AS (
+    INSERT INTO ${HELD.$table} (${HELD.heldAccountId}, ${HELD.messageId}, ${HELD.deviceId}, ${HELD.senderAccountId},
+           ${HELD.senderDeviceId}, ${HELD.conversationId}, ${HELD.body}, ${HELD.wrappedKey}, ${HELD.keyDay}, ${HELD.acceptedAt}, ${HELD.expiresAt})
+    SELECT c.held_account_id, m.${M.id}, c.${D.deviceId},
+           m.${M.senderAccountId}, m.${M.senderDeviceId}, m.${M.conversationId}, b.${B.body}, c.${D.wrappedKey},
+           c.${D.keyDay}, m.${M.acceptedAt}, m.${M.expiresAt}
+      FROM (SELECT * FROM received UNION ALL SELECT * FROM sent_deliveries) c
+      JOIN ${M.$table} m ON m.${M.id} = c.${D.messageId} AND m.${M.expiresAt} = c.${D.expiresAt}
       JOIN ${B.$table} b ON b.${B.messageId} = m.${M.id} AND b.${B.expiresAt} = m.${M.expiresAt}
     ON CONFLICT DO NOTHING
     RETURNING 1

@@ -130,24 +130,33 @@ const NOT_FANNED_OUT = preparedStatement(
    ORDER BY ${FANOUT.acceptedAt} LIMIT $2`,
 );
 
+// The devices still to take the message are read apart from the message's
+// own rows: deliveries are placed by device, messages by message
+// (src/db/distribution.ts), and a distributed PostgreSQL passes a CTE's
+// result on rather than joining the two groups' tables across nodes.
 const STATUS = preparedStatement(
   'messages-status',
-  `SELECT m.${M.senderAccountId} AS "senderAccountId", m.${M.deviceCount} AS "deviceCount",
+  `WITH message AS MATERIALIZED (
+     SELECT ${M.id}, ${M.senderAccountId}, ${M.deviceCount}, ${M.expiresAt} FROM ${M.$table} WHERE ${M.id} = $1
+   ), pending AS MATERIALIZED (
+     SELECT array_agg(d.${D.deviceId}) AS devices FROM ${D.$table} d
+      WHERE d.${D.messageId} = (SELECT ${M.id} FROM message) AND d.${D.expiresAt} = (SELECT ${M.expiresAt} FROM message)
+   )
+   SELECT m.${M.senderAccountId} AS "senderAccountId", m.${M.deviceCount} AS "deviceCount",
      m.${M.expiresAt} <= now() AS "expired",
-     COALESCE((SELECT array_agg(d.${D.deviceId}) FROM ${D.$table} d
-               WHERE d.${D.messageId} = m.${M.id} AND d.${D.expiresAt} = m.${M.expiresAt}), '{}') AS pending,
+     COALESCE((SELECT devices FROM pending), '{}') AS pending,
      COALESCE((SELECT json_agg(json_build_object('deviceId', r.${R.deviceId}, 'ackedAt', r.${R.ackedAt}))
                FROM ${R.$table} r WHERE r.${R.messageId} = m.${M.id} AND r.${R.expiresAt} = m.${M.expiresAt}), '[]') AS delivered,
      COALESCE((SELECT json_agg(json_build_object('deviceId', u.${U.deviceId}, 'reason', u.${U.reason}))
                FROM ${U.$table} u WHERE u.${U.messageId} = m.${M.id}), '[]') AS undelivered
-   FROM ${M.$table} m WHERE m.${M.id} = $1
+   FROM message m
  UNION ALL
  -- Purged after expiring unread: what was recorded then.
  SELECT e.${E.senderAccountId}, e.${E.deviceCount}, true, e.${E.expiredDevices}, e.${E.delivered}::json,
      COALESCE((SELECT json_agg(json_build_object('deviceId', u.${U.deviceId}, 'reason', u.${U.reason}))
                FROM ${U.$table} u WHERE u.${U.messageId} = e.${E.messageId}), '[]')
    FROM ${E.$table} e
-  WHERE e.${E.messageId} = $1 AND NOT EXISTS (SELECT 1 FROM ${M.$table} m WHERE m.${M.id} = $1)`,
+  WHERE e.${E.messageId} = $1 AND NOT EXISTS (SELECT FROM message)`,
 );
 
 const TAKE_EXPIRED_UNNOTIFIED = preparedStatement(

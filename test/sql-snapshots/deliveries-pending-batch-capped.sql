@@ -1,12 +1,18 @@
 -- deliveries-pending-batch-capped: a named prepared statement
-WITH d AS MATERIALIZED (
-     SELECT read.index AS read_index, page.*
+WITH page AS MATERIALIZED (
+     SELECT read.index AS read_index, read.page_size, read.max_bytes, dl.*
      FROM unnest($1::uuid[], $2::bigint[], $3::int[], $4::bigint[]) WITH ORDINALITY
           AS read(device_id, after_seq, page_size, max_bytes, index)
      CROSS JOIN LATERAL (
-       SELECT sized.*, count(*) OVER () AS fetched,
-              row_number() OVER (ORDER BY sized.message_seq) AS position,
-              sum(sized.wire_bytes) OVER (ORDER BY sized.message_seq) AS running_bytes
+       SELECT * FROM deliveries dl
+       WHERE dl.device_id = read.device_id AND dl.message_seq > read.after_seq AND dl.expires_at > now()
+       ORDER BY dl.message_seq LIMIT read.page_size + 1
+     ) dl
+   ), d AS MATERIALIZED (
+     SELECT * FROM (
+       SELECT sized.*, count(*) OVER (PARTITION BY sized.read_index) AS fetched,
+              row_number() OVER in_order AS position,
+              sum(sized.wire_bytes) OVER in_order AS running_bytes
        FROM (
          SELECT dl.*,
                 4 * ((octet_length(dl.wrapped_key) - (CASE WHEN dl.key_day IS NULL THEN 0 ELSE 40 END) + 2) / 3)
@@ -14,13 +20,12 @@ WITH d AS MATERIALIZED (
                          WHERE b.message_id = dl.message_id AND b.expires_at = dl.expires_at), 0)
                         - (CASE WHEN dl.key_day IS NULL THEN 0 ELSE 40 END) + 2) / 3)
                   AS wire_bytes
-         FROM deliveries dl
-         WHERE dl.device_id = read.device_id AND dl.message_seq > read.after_seq AND dl.expires_at > now()
-         ORDER BY dl.message_seq LIMIT read.page_size + 1
+         FROM page dl
        ) sized
-     ) page
-     WHERE page.position = 1
-        OR (page.position <= read.page_size AND page.running_bytes <= read.max_bytes)
+       WINDOW in_order AS (PARTITION BY sized.read_index ORDER BY sized.message_seq)
+     ) counted
+     WHERE counted.position = 1
+        OR (counted.position <= counted.page_size AND counted.running_bytes <= counted.max_bytes)
    )
    SELECT d.read_index AS "readIndex", d.fetched, d.message_seq AS seq, m.id AS "messageId", m.client_message_id AS "clientMessageId",
   m.sender_account_id AS "senderAccountId", m.sender_device_id AS "senderDeviceId",

@@ -1,11 +1,14 @@
 -- deliveries-pending-by-ids: a named prepared statement
-SELECT d.message_seq AS seq, m.id AS "messageId", m.client_message_id AS "clientMessageId",
+WITH d AS MATERIALIZED (
+     SELECT * FROM deliveries
+     WHERE device_id = $1 AND message_id = ANY($2::uuid[]) AND expires_at > now()
+   )
+   SELECT d.message_seq AS seq, m.id AS "messageId", m.client_message_id AS "clientMessageId",
   m.sender_account_id AS "senderAccountId", m.sender_device_id AS "senderDeviceId",
   m.conversation_id AS "conversationId",
   (SELECT replace(encode(b.body, 'base64'), E'\n', '') FROM message_bodies b
     WHERE b.message_id = d.message_id AND b.expires_at = d.expires_at) AS body,
   replace(encode(d.wrapped_key, 'base64'), E'\n', '') AS "wrappedKey", d.key_day::text AS "keyDay",
   m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt", d.expires_at::text AS "expiresAtKey"
-   FROM deliveries d CROSS JOIN LATERAL (SELECT * FROM messages m WHERE m.id = d.message_id AND m.expires_at = d.expires_at LIMIT 1) m
-   WHERE d.device_id = $1 AND d.message_id = ANY($2::uuid[]) AND d.expires_at > now()
+   FROM d CROSS JOIN LATERAL (SELECT * FROM messages m WHERE m.id = d.message_id AND m.expires_at = d.expires_at LIMIT 1) m
    ORDER BY d.message_seq

@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { messages } from '../../src/db/schema/index.js';
 import { sqlNames } from '../../src/db/sql-names.js';
+import { drizzleStatement, type RegisteredStatement } from '../../src/db/statements.js';
 import {
-  drizzleStatement,
-  type RegisteredStatement,
-  registeredStatements,
-} from '../../src/db/statements.js';
+  loadRegisteredStatements,
+  registeringFiles,
+  sourceFiles,
+} from '../support/registered-statements.js';
 
 // The hand-written SQL of src/ takes its table and column names from the
 // drizzle schema (src/db/sql-names.ts) and registers each statement's final
@@ -22,20 +23,8 @@ import {
 
 const SNAPSHOTS = 'test/sql-snapshots';
 const UPDATE = process.env.UPDATE_SQL_SNAPSHOTS === '1';
-const REGISTRY = join('src', 'db', 'statements.ts');
 
-const sources = (readdirSync('src', { recursive: true }) as string[])
-  .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'))
-  .map((file) => join('src', file));
-
-// Found by their calls, so that a new statement's module cannot be missed.
-const registering = sources.filter(
-  (file) =>
-    file !== REGISTRY &&
-    /\b(preparedStatement|statementText|drizzleStatement)\(/.test(readFileSync(file, 'utf8')),
-);
-for (const file of registering) await import(`../../${file.replace(/\.ts$/, '.js')}`);
-const statements = [...registeredStatements()].sort(([a], [b]) => a.localeCompare(b));
+const statements = await loadRegisteredStatements();
 
 const snapshotFile = (name: string) => join(SNAPSHOTS, `${name}.sql`);
 const snapshotOf = (name: string, { text, prepared }: RegisteredStatement) =>
@@ -50,7 +39,7 @@ if (UPDATE) {
 
 describe('SQL snapshots', () => {
   it('finds the statements of the repositories', () => {
-    expect(registering.length).toBeGreaterThan(5);
+    expect(registeringFiles.length).toBeGreaterThan(5);
     expect(statements.map(([name]) => name)).toEqual(
       expect.arrayContaining([
         'messages-insert-batch',
@@ -76,7 +65,7 @@ describe('SQL snapshots', () => {
   it('leaves no named statement outside the registry', () => {
     // A query config written inline, as they all were before the registry.
     const inline = /\bname:\s*['"`][^'"`]*['"`],\s*text:/;
-    expect(sources.filter((file) => inline.test(readFileSync(file, 'utf8')))).toEqual([]);
+    expect(sourceFiles.filter((file) => inline.test(readFileSync(file, 'utf8')))).toEqual([]);
   });
 });
 
