@@ -12,8 +12,13 @@ import { ScheduleKeeper } from '../queue/schedule-keeper.js';
 import { ExpiryRecorder } from './expiry-recorder.service.js';
 import { EXPIRY_RECORD_BUDGET_MS, PurgeService } from './purge.service.js';
 import type { ExpiryRecordResult, PurgeResult, SideRowPurgeResult } from './retention.types.js';
+import { stepTimer } from './step-timer.js';
 
-export type PurgeRun = PurgeResult & { secrets: number };
+export type PurgeRun = PurgeResult & {
+  secrets: number;
+  /** How long the run's last steps took (after PurgeResult's): expired secrets, the purge log, the notices. */
+  closingMs: Record<'secrets' | 'log' | 'notify', number>;
+};
 
 /**
  * The expiry record, every EXPIRY_INTERVAL_SECONDS (`recordExpiriesNow`:
@@ -80,8 +85,9 @@ export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
 
   /** One full purge pass (also called directly by tests and the benchmark). */
   async purgeNow(): Promise<PurgeRun> {
+    const { ms: closingMs, timed } = stepTimer<keyof PurgeRun['closingMs']>();
     const messages = await this.purge.purgeExpired(this.env.PURGE_BATCH_SIZE);
-    const secrets = await this.identity.deleteExpiredSecrets();
+    const secrets = await timed('secrets', () => this.identity.deleteExpiredSecrets());
     if (messages.droppedPartitions > 0 || messages.deletedMessages > 0) {
       this.logger.log(
         {
@@ -96,10 +102,10 @@ export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
       this.logger.warn('purge: partitions ahead not checked (table lock busy); next run retries');
     }
     // Every run is on the record, those that removed nothing too.
-    await this.purgeLog.record(messages);
+    await timed('log', () => this.purgeLog.record(messages));
     // Senders hear of what expired unread (owed notices of an earlier run that failed too).
-    await this.expiries.notifyOwed();
-    return { ...messages, secrets };
+    await timed('notify', () => this.expiries.notifyOwed());
+    return { ...messages, secrets, closingMs };
   }
 
   /** One run of the side-row purge (also called directly by tests). */

@@ -4,6 +4,7 @@ import { DayKeys } from '../messages/at-rest/day-keys.service.js';
 import { MessagePurgeRepository } from '../messages/message-purge.repository.js';
 import { ExpiryRecorder } from './expiry-recorder.service.js';
 import type { PurgeResult, SideRowPurgeResult } from './retention.types.js';
+import { stepTimer } from './step-timer.js';
 import { throttledBatches } from './throttled-batches.js';
 
 // How long partition DDL may wait for a table lock (inserts queue behind it meanwhile).
@@ -58,15 +59,7 @@ export class PurgeService {
     batchSize: number,
     maxBatches = Number.POSITIVE_INFINITY,
   ): Promise<PurgeResult> {
-    const stepMs = {} as PurgeResult['stepMs'];
-    const timed = async <T>(step: keyof PurgeResult['stepMs'], work: () => Promise<T>) => {
-      const started = performance.now();
-      try {
-        return await work();
-      } finally {
-        stepMs[step] = Math.round(performance.now() - started);
-      }
-    };
+    const { ms: stepMs, timed } = stepTimer<keyof PurgeResult['stepMs']>();
     // Nothing goes before it is recorded: the purge stays behind the record.
     const recorded = await timed('record', () =>
       this.recorder.recordExpired(batchSize, EXPIRY_RECORD_BUDGET_MS),
@@ -78,20 +71,21 @@ export class PurgeService {
     const heldCopies = await timed('held', () => this.repository.copyHeldBeforePurge());
     // The keys of the days that are over go before their partitions: the
     // rows' copies elsewhere (backups, replicas, WAL) are unreadable from then.
-    const dayKeysDestroyed = await this.dayKeys.destroyEnded();
+    const dayKeysDestroyed = await timed('keys', () => this.dayKeys.destroyEnded());
     const partitions = await timed('drop', () =>
       this.repository.dropEndedPartitions(DDL_LOCK_TIMEOUT_MS),
     );
     const deleted = await timed('delete', () =>
       inBatches(batchSize, maxBatches, (size) => this.repository.deleteExpired(size)),
     );
+    const oldestExpiryLeft = await timed('oldest', () => this.repository.oldestExpiry());
     return {
       createdDays,
       droppedPartitions: partitions.length,
       partitions,
       deletedMessages: deleted.messages,
       deletedBytes: deleted.bytes,
-      oldestExpiryLeft: await this.repository.oldestExpiry(),
+      oldestExpiryLeft,
       heldCopies,
       expiredUnread: recorded.expiredUnread,
       recordComplete: recorded.complete,

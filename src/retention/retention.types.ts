@@ -23,7 +23,7 @@ export interface PurgeResult {
   /** The days whose at-rest keys were destroyed (YYYY-MM-DD): their rows are unreadable anywhere. */
   dayKeysDestroyed: string[];
   /** How long each step took, for the log and the benchmark. */
-  stepMs: Record<'record' | 'ensure' | 'held' | 'drop' | 'delete', number>;
+  stepMs: Record<'record' | 'ensure' | 'held' | 'keys' | 'drop' | 'delete' | 'oldest', number>;
 }
 
 export interface SideRowPurgeResult {

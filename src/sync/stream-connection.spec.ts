@@ -154,8 +154,11 @@ class FakeInbox implements StreamDependencies {
   lastNotice = (): Promise<NoticeNumber> => Promise.resolve(this.last);
   /** Thrown by the next reads, one each (PostgreSQL refusing work for now). */
   readErrors: Error[] = [];
+  /** The row count each read asked for, in order. */
+  readLimits: number[] = [];
   pendingAfter = async (_deviceId: string, afterSeq: number, limit: number) => {
     this.reads++;
+    this.readLimits.push(limit);
     await this.gate;
     const error = this.readErrors.shift();
     if (error) throw error;
@@ -280,6 +283,17 @@ describe('StreamConnection', () => {
     stream.notify(next.message.messageId, next);
     await settled();
     expect([live.sentIds, live.transport.writes]).toEqual([['m6'], [1]]);
+  });
+
+  it('reads a backlog’s first frames in a short page, then the rest in whole pages', async () => {
+    const inbox = new FakeInbox();
+    for (let seq = 1; seq <= 1200; seq++) inbox.accept(seq);
+    const { socket } = await connected(inbox);
+    await settled();
+    expect(socket.sentIds).toEqual(Array.from({ length: 1200 }, (_, index) => `m${index + 1}`));
+    // The first frame waits for a read of a few rows, not of a whole page.
+    expect(inbox.readLimits[0]).toBeLessThanOrEqual(50);
+    expect(inbox.readLimits.slice(1)).toEqual([1000, 1000]);
   });
 
   it('ignores a second notice of a message it already sent', async () => {

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { LegalHoldsService } from '../../src/admin/legal-holds.service.js';
 import { InboxService } from '../../src/messages/inbox.service.js';
 import { PurgeProcessor } from '../../src/retention/purge.processor.js';
 import { PurgeService } from '../../src/retention/purge.service.js';
@@ -259,7 +261,10 @@ describe('the purge of a day too large for the requests’ statement timeout', (
     await setExpiry(strict.pool, ids, new Date(Date.now() - 1000));
     // A scan that takes a second (here: waiting that long for a table that
     // another transaction holds, as a day of millions of rows takes to read):
-    // the legal-hold copy reads every expired row at once.
+    // the legal-hold copy reads every expired row at once. It runs while any
+    // account is held (without a hold it is skipped), here one with nothing expired.
+    const carol = await newAccount(strict.baseUrl, 'carol');
+    await strict.app.get(LegalHoldsService).place(randomUUID(), carol.accountId, 'case 1');
     const holder = await strict.pool.connect();
     await holder.query('BEGIN');
     await holder.query('LOCK TABLE held_messages IN ACCESS EXCLUSIVE MODE');
