@@ -225,13 +225,17 @@ export const handlers = {
   },
 
   /** Opens the SDK's stream for each device: messages are decrypted, recorded and acked. */
+  // openingAt: monoMs when the first socket began to open (the SDK client
+  // made, libsodium loaded), from which a catch-up's first frame is timed.
   async connect(options: { baseUrl: string; devices: BenchDevice[]; concurrency: number }) {
+    let openingAt: number | undefined;
     const opened = await mapLimit(options.devices, options.concurrency, async (device) => {
       const client = await clientOf(options.baseUrl, device);
+      openingAt ??= monoMs();
       return client.connect({ onMessage, onError: onStreamError });
     });
     streams.push(...opened);
-    return { open: streams.filter((stream) => stream.isOpen).length };
+    return { open: streams.filter((stream) => stream.isOpen).length, openingAt };
   },
 
   startRecording() {
