@@ -294,6 +294,19 @@ export class DeliveriesRepository {
   ) {}
 
   /**
+   * From now on, every new pool connection plans the page read before it
+   * serves anything: planned cold, over every daily partition, that read
+   * takes several times longer than once planned, and a device coming back
+   * would wait that long for its first message. The empty read is queued
+   * ahead of the request that opened the connection.
+   */
+  planPageReadOnNewConnections(): void {
+    this.pool.on('connect', (client) => {
+      client.query({ ...PENDING_BATCH_CAPPED, values: [[], [], [], []] }).catch(() => undefined);
+    });
+  }
+
+  /**
    * What is still pending for a device, in acceptance order, after `afterSeq`:
    * at most `limit` messages and `maxBytes` of ciphertext as the wire carries
    * it (base64 body and wrapped key), though always the first message.

@@ -17,6 +17,11 @@ export class InboxService {
     @Inject(ENV) private readonly env: Env,
   ) {}
 
+  /** For a process that serves streams: its connections are ready for their reads when they open. */
+  planPageReadOnNewConnections(): void {
+    this.repository.planPageReadOnNewConnections();
+  }
+
   /**
    * Up to `limit` messages pending for the device, oldest first, and at most
    * PAGE_MAX_BYTES of them; `more` when others wait.

@@ -4,6 +4,7 @@ import {
   Injectable,
   Logger,
   OnApplicationBootstrap,
+  OnModuleInit,
   BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
@@ -59,7 +60,9 @@ const SESSION_CHECK_BATCH = 5000;
  * pings them and keeps their presence fresh.
  */
 @Injectable()
-export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class StreamGateway
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown
+{
   private readonly logger = new Logger(StreamGateway.name);
   private readonly server = new WebSocketServer({
     noServer: true,
@@ -91,6 +94,11 @@ export class StreamGateway implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(DEVICE_ROUTER) private readonly router: DeviceRouter,
     @Inject(ENV) private readonly env: Env,
   ) {}
+
+  onModuleInit(): void {
+    // A device coming back waits for its first page: no connection plans it then.
+    this.inbox.planPageReadOnNewConnections();
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const httpServer = this.adapterHost.httpAdapter.getHttpServer() as Server;

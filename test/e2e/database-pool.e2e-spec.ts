@@ -1,4 +1,6 @@
-import { createPool } from '../../src/db/db.module.js';
+import type pg from 'pg';
+import { createPool, PG_POOL } from '../../src/db/db.module.js';
+import { startTestApp } from '../support/test-app.js';
 import { createTestEnv, type TestEnv } from '../support/test-env.js';
 
 describe('the server’s PostgreSQL connections', () => {
@@ -37,6 +39,28 @@ describe('the server’s PostgreSQL connections', () => {
       expect(rows[0].timeout).toBe('200ms');
     } finally {
       await pool.end();
+    }
+  });
+});
+
+describe('a process that serves streams', () => {
+  // Planned cold, the page read over every daily partition takes several
+  // times longer than the read: a device coming back would wait for it.
+  it('has each new connection plan the page read before it serves a request', async () => {
+    const served = await startTestApp();
+    const pool = served.app.get<pg.Pool>(PG_POOL);
+    const held: pg.PoolClient[] = [];
+    try {
+      // Every idle connection and one more: the last is opened now.
+      const idle = pool.idleCount;
+      for (let index = 0; index <= idle; index++) held.push(await pool.connect());
+      const { rows } = await held[idle].query<{ name: string }>(
+        'SELECT name FROM pg_prepared_statements',
+      );
+      expect(rows.map((row) => row.name)).toContain('deliveries-pending-batch-capped');
+    } finally {
+      for (const client of held) client.release();
+      await served.close();
     }
   });
 });
