@@ -23,10 +23,11 @@ function apiAndWorker(settings: Record<string, string>) {
 
 /**
  * "Expired undelivered": an API process holds the sender's stream, a worker
- * purges every second and tells it, through the router, what expired unread.
+ * records expiries and purges every second, and tells it, through the
+ * router, what expired unread.
  */
 describe('messages that expire unread', () => {
-  const running = apiAndWorker({ PURGE_INTERVAL_SECONDS: '1' });
+  const running = apiAndWorker({ PURGE_INTERVAL_SECONDS: '1', EXPIRY_INTERVAL_SECONDS: '1' });
 
   it('tells the sender’s connected devices, and the status says expired for a week', async () => {
     const alice = await newAccount(running.api.baseUrl, 'alice');
