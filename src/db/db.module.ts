@@ -15,7 +15,26 @@ export const DRIZZLE = Symbol('db:drizzle');
 /** How much longer than PostgreSQL's own statement timeout the client waits for an answer. */
 export const CLIENT_TIMEOUT_MARGIN_MS = 5000;
 
-export function createPool(env: Env): pg.Pool {
+/**
+ * Work a new PostgreSQL connection does before the pool hands it to anyone
+ * (as pg-pool's `onConnect`): modules add theirs at start, such as planning
+ * a statement whose first, cold plan would otherwise delay a request. A
+ * step that fails costs only its warm-up, never the connection.
+ */
+@Injectable()
+export class NewConnectionWork {
+  private readonly steps: ((client: pg.ClientBase) => Promise<unknown>)[] = [];
+
+  add(step: (client: pg.ClientBase) => Promise<unknown>): void {
+    this.steps.push(step);
+  }
+
+  async run(client: pg.ClientBase): Promise<void> {
+    for (const step of this.steps) await step(client).catch(() => undefined);
+  }
+}
+
+export function createPool(env: Env, newConnectionWork?: NewConnectionWork): pg.Pool {
   const pool = new pg.Pool({
     connectionString: env.DATABASE_URL,
     max: env.DATABASE_POOL_MAX,
@@ -38,6 +57,10 @@ export function createPool(env: Env): pg.Pool {
     // the page read itself runs (docs/delivery.md; BENCHMARKS.md, 'Decisions
     // the measurements justify').
     options: '-c plan_cache_mode=force_generic_plan -c jit=off',
+    // pg-pool awaits the promise before it hands the connection out (its
+    // `_promiseTry`); @types/pg declares the hook's return as void.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises
+    onConnect: newConnectionWork && ((client) => newConnectionWork.run(client)),
   });
   // A client losing its connection (PostgreSQL restarted, the database
   // dropped) must not crash the process: idle ones report to the pool, and
@@ -63,7 +86,8 @@ class PoolCloser implements OnApplicationShutdown {
 @Global()
 @Module({
   providers: [
-    { provide: PG_POOL, inject: [ENV], useFactory: createPool },
+    NewConnectionWork,
+    { provide: PG_POOL, inject: [ENV, NewConnectionWork], useFactory: createPool },
     {
       provide: DRIZZLE,
       inject: [PG_POOL],
@@ -71,6 +95,6 @@ class PoolCloser implements OnApplicationShutdown {
     },
     PoolCloser,
   ],
-  exports: [PG_POOL, DRIZZLE],
+  exports: [PG_POOL, DRIZZLE, NewConnectionWork],
 })
 export class DbModule {}

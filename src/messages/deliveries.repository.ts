@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import pg from 'pg';
 import { Batcher, groupRowsBy } from '../common/batcher.js';
-import { type Executor, PG_POOL } from '../db/db.module.js';
+import { type Executor, NewConnectionWork, PG_POOL } from '../db/db.module.js';
 import {
   deliveries,
   devices,
@@ -291,19 +291,19 @@ export class DeliveriesRepository {
   constructor(
     @Inject(PG_POOL) private readonly pool: pg.Pool,
     private readonly dayKeys: DayKeys,
+    private readonly newConnections: NewConnectionWork,
   ) {}
 
   /**
    * From now on, every new pool connection plans the page read before it
    * serves anything: planned cold, over every daily partition, that read
    * takes several times longer than once planned, and a device coming back
-   * would wait that long for its first message. The empty read is queued
-   * ahead of the request that opened the connection.
+   * would wait that long for its first message. An empty read plans it.
    */
   planPageReadOnNewConnections(): void {
-    this.pool.on('connect', (client) => {
-      client.query({ ...PENDING_BATCH_CAPPED, values: [[], [], [], []] }).catch(() => undefined);
-    });
+    this.newConnections.add((client) =>
+      client.query({ ...PENDING_BATCH_CAPPED, values: [[], [], [], []] }),
+    );
   }
 
   /**
