@@ -14,10 +14,15 @@ export interface StateSnapshot {
   redisKeys: string[];
 }
 
-// Columns that requests which change nothing still write, by design:
-// devices.last_seen_at is refreshed by any authenticated request (at most
-// once a minute per device), bad ones included, since the token was good.
-const VOLATILE_COLUMNS: Record<string, string[]> = { devices: ['last_seen_at'] };
+// Columns written whatever the requests do, by design:
+// - devices.last_seen_at is refreshed by any authenticated request (at most
+//   once a minute per device), bad ones included, since the token was good;
+// - expiry_progress is moved on by the expiry record's schedule (every
+//   EXPIRY_INTERVAL_SECONDS), with or without anything expired.
+const VOLATILE_COLUMNS: Record<string, string[]> = {
+  devices: ['last_seen_at'],
+  expiry_progress: ['recorded_until', 'recorded_until_id'],
+};
 
 // Redis keys that change without any request changing state:
 // - ratelimit:…  rate-limit counters count every request, bad ones too
