@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { ExpiryRecordsRepository } from '../../src/messages/expiry-records.repository.js';
 import { waitFor } from './wait.js';
 
 // Every row of a message carries its expires_at (the partition key); these
@@ -19,10 +20,10 @@ const MESSAGE_TABLES = {
  * record's progress (the recorder reads only up to what has committed), but
  * one moved into the past here can: the progress is moved back to just
  * before it, as if the recorder had not got that far yet. And the recorder
- * reads only up to the start of the oldest transaction open (a send's
- * expiry is its start plus its TTL): this waits until none older than
- * `expiresAt` is (the app's first purge, say, still making partitions), so
- * that a purge run next finds the messages recordable.
+ * reads only up to its cutoff, the start of the oldest transaction open (a
+ * send's expiry is its start plus its TTL): this waits until that cutoff
+ * has passed `expiresAt` (the app's first purge, say, may still be making
+ * partitions), so that a purge run next finds the messages recordable.
  */
 export async function setExpiry(
   pool: pg.Pool,
@@ -42,16 +43,11 @@ export async function setExpiry(
       WHERE recorded_until >= $1::timestamptz`,
     [expiresAt],
   );
+  const records = new ExpiryRecordsRepository(pool);
   await waitFor(
-    'no transaction older than the new expiry',
-    async () => {
-      const oldest = await pool.query<{ older: boolean }>(
-        `SELECT coalesce(min(xact_start) <= $1::timestamptz, false) AS older FROM pg_stat_activity
-          WHERE datname = current_database() AND pid <> pg_backend_pid()`,
-        [expiresAt],
-      );
-      return !oldest.rows[0].older;
-    },
+    'the expiry record’s cutoff to pass the new expiry',
+    // (An expiry still ahead is the recorder's business later.)
+    async () => expiresAt.getTime() > Date.now() || (await records.cutoff()) >= expiresAt,
     20_000,
   );
 }
