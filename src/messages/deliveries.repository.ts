@@ -77,20 +77,25 @@ const COUNT_OFF_GONE = `gone_per_message AS (
 // The message tables are partitioned by expires_at, which every row copies
 // from its message: looking a row up by its whole key stays inside one
 // partition. A delivery `d` meets its message and body one row at a time (a
-// LATERAL with LIMIT, a scalar subquery): the planner cannot turn that into a
+// LATERAL with LIMIT): the planner cannot turn that into a
 // join of whole tables, which it did with plain joins under generic plans on
 // young partitions that have no statistics yet.
 const PENDING_MESSAGE = `LATERAL (SELECT * FROM ${M.$table} m WHERE m.${M.id} = d.${D.messageId} AND m.${M.expiresAt} = d.${D.expiresAt} LIMIT 1) m`;
+const pendingBody = (delivery: string) =>
+  `LEFT JOIN LATERAL (SELECT b.${B.body} FROM ${B.$table} b WHERE b.${B.messageId} = ${delivery}.${D.messageId} AND b.${B.expiresAt} = ${delivery}.${D.expiresAt} LIMIT 1) b ON true`;
 
 // Ciphertext leaves PostgreSQL already in base64 (the wire's form): half the
 // bytes of bytea's hex text, and no decoding and re-encoding in Node.
 // encode() breaks lines every 76 characters; the wire has none. replace()
 // drops them at less than half the cost of translate().
-const PENDING_COLUMNS = `d.${D.messageSeq} AS seq, m.${M.id} AS "messageId", m.${M.clientMessageId} AS "clientMessageId",
+// The body comes as a column "body" of the row `d` or of the LATERAL `b`,
+// whichever the statement read it into (pendingBody).
+const pendingColumns = (
+  body: 'd' | 'b',
+) => `d.${D.messageSeq} AS seq, m.${M.id} AS "messageId", m.${M.clientMessageId} AS "clientMessageId",
   m.${M.senderAccountId} AS "senderAccountId", m.${M.senderDeviceId} AS "senderDeviceId",
   m.${M.conversationId} AS "conversationId",
-  (SELECT replace(encode(b.${B.body}, 'base64'), E'\\n', '') FROM ${B.$table} b
-    WHERE b.${B.messageId} = d.${D.messageId} AND b.${B.expiresAt} = d.${D.expiresAt}) AS body,
+  replace(encode(${body}.${B.body}, 'base64'), E'\\n', '') AS body,
   replace(encode(d.${D.wrappedKey}, 'base64'), E'\\n', '') AS "wrappedKey", d.${D.keyDay}::text AS "keyDay",
   m.${M.acceptedAt} AS "acceptedAt", m.${M.expiresAt} AS "expiresAt", d.${D.expiresAt}::text AS "expiresAtKey"`;
 
@@ -111,7 +116,10 @@ const SEALED_EXTRA = `(CASE WHEN dl.${D.keyDay} IS NULL THEN 0 ELSE ${SEAL_OVERH
 // wait) carry their size from octet_length, which reads the length from the
 // stored value's header without loading it, and a running sum keeps the
 // rows that fit (less what sealing at rest adds, which the wire does not
-// carry). Node never holds more than the cap of one read.
+// carry). Node never holds more than the cap of one read. The body is looked
+// up once, here, and carried on as stored (a large one as its TOAST pointer,
+// unread until encoded for a row that fits): a second look-up to encode it
+// made the page read a third slower.
 const PENDING_BATCH_CAPPED = preparedStatement(
   'deliveries-pending-batch-capped',
   `WITH page AS MATERIALIZED (
@@ -129,20 +137,18 @@ const PENDING_BATCH_CAPPED = preparedStatement(
               row_number() OVER in_order AS position,
               sum(sized.wire_bytes) OVER in_order AS running_bytes
        FROM (
-         SELECT dl.*,
+         SELECT dl.*, b.${B.body},
                 4 * ((octet_length(dl.${D.wrappedKey}) - ${SEALED_EXTRA} + 2) / 3)
-                + 4 * ((COALESCE((SELECT octet_length(b.${B.body}) FROM ${B.$table} b
-                         WHERE b.${B.messageId} = dl.${D.messageId} AND b.${B.expiresAt} = dl.${D.expiresAt}), 0)
-                        - ${SEALED_EXTRA} + 2) / 3)
+                + 4 * ((COALESCE(octet_length(b.${B.body}), 0) - ${SEALED_EXTRA} + 2) / 3)
                   AS wire_bytes
-         FROM page dl
+         FROM page dl ${pendingBody('dl')}
        ) sized
        WINDOW in_order AS (PARTITION BY sized.read_index ORDER BY sized.${D.messageSeq})
      ) counted
      WHERE counted.position = 1
         OR (counted.position <= counted.page_size AND counted.running_bytes <= counted.max_bytes)
    )
-   SELECT d.read_index AS "readIndex", d.fetched, ${PENDING_COLUMNS}
+   SELECT d.read_index AS "readIndex", d.fetched, ${pendingColumns('d')}
    FROM d CROSS JOIN ${PENDING_MESSAGE}
    ORDER BY d.read_index, d.${D.messageSeq}`,
 );
@@ -153,8 +159,8 @@ const PENDING_BY_IDS = preparedStatement(
      SELECT * FROM ${D.$table}
      WHERE ${D.deviceId} = $1 AND ${D.messageId} = ANY($2::uuid[]) AND ${D.expiresAt} > now()
    )
-   SELECT ${PENDING_COLUMNS}
-   FROM d CROSS JOIN ${PENDING_MESSAGE}
+   SELECT ${pendingColumns('b')}
+   FROM d CROSS JOIN ${PENDING_MESSAGE} ${pendingBody('d')}
    ORDER BY d.${D.messageSeq}`,
 );
 
@@ -254,7 +260,7 @@ const DEVICES_OF_MESSAGES = preparedStatement(
 const openBase64 = (sealed: string, key: Uint8Array): string =>
   open(Buffer.from(sealed, 'base64'), key).toString('base64');
 
-/** A row as PENDING_COLUMNS reads it: body and wrapped key still sealed (unless keyDay is null). */
+/** A row as pendingColumns reads it: body and wrapped key still sealed (unless keyDay is null). */
 type SealedPendingRow = PendingMessage & { keyDay: string | null };
 
 // A message's devices ack at nearly the same moment: gathered this long
@@ -369,7 +375,7 @@ export class DeliveriesRepository {
 
   /**
    * Opens, in place, the body and wrapped key of rows read with
-   * PENDING_COLUMNS (base64 in, base64 out, as the wire carries them). The
+   * pendingColumns (base64 in, base64 out, as the wire carries them). The
    * key day stays on the row: nothing sends it (inboxMessageView picks the
    * wire's fields), and deleting a property on every row read costs more.
    */

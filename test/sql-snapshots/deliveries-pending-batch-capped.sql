@@ -14,13 +14,11 @@ WITH page AS MATERIALIZED (
               row_number() OVER in_order AS position,
               sum(sized.wire_bytes) OVER in_order AS running_bytes
        FROM (
-         SELECT dl.*,
+         SELECT dl.*, b.body,
                 4 * ((octet_length(dl.wrapped_key) - (CASE WHEN dl.key_day IS NULL THEN 0 ELSE 40 END) + 2) / 3)
-                + 4 * ((COALESCE((SELECT octet_length(b.body) FROM message_bodies b
-                         WHERE b.message_id = dl.message_id AND b.expires_at = dl.expires_at), 0)
-                        - (CASE WHEN dl.key_day IS NULL THEN 0 ELSE 40 END) + 2) / 3)
+                + 4 * ((COALESCE(octet_length(b.body), 0) - (CASE WHEN dl.key_day IS NULL THEN 0 ELSE 40 END) + 2) / 3)
                   AS wire_bytes
-         FROM page dl
+         FROM page dl LEFT JOIN LATERAL (SELECT b.body FROM message_bodies b WHERE b.message_id = dl.message_id AND b.expires_at = dl.expires_at LIMIT 1) b ON true
        ) sized
        WINDOW in_order AS (PARTITION BY sized.read_index ORDER BY sized.message_seq)
      ) counted
@@ -30,8 +28,7 @@ WITH page AS MATERIALIZED (
    SELECT d.read_index AS "readIndex", d.fetched, d.message_seq AS seq, m.id AS "messageId", m.client_message_id AS "clientMessageId",
   m.sender_account_id AS "senderAccountId", m.sender_device_id AS "senderDeviceId",
   m.conversation_id AS "conversationId",
-  (SELECT replace(encode(b.body, 'base64'), E'\n', '') FROM message_bodies b
-    WHERE b.message_id = d.message_id AND b.expires_at = d.expires_at) AS body,
+  replace(encode(d.body, 'base64'), E'\n', '') AS body,
   replace(encode(d.wrapped_key, 'base64'), E'\n', '') AS "wrappedKey", d.key_day::text AS "keyDay",
   m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt", d.expires_at::text AS "expiresAtKey"
    FROM d CROSS JOIN LATERAL (SELECT * FROM messages m WHERE m.id = d.message_id AND m.expires_at = d.expires_at LIMIT 1) m
