@@ -140,6 +140,29 @@ describe('Batcher with maxInFlight', () => {
   });
 });
 
+describe('Batcher with maxWeight', () => {
+  it('ends a batch before it would weigh more than maxWeight, an input heavier than that alone', async () => {
+    const batches: number[][] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const batcher = new Batcher(
+      async (sizes: number[]) => {
+        batches.push(sizes);
+        await gate;
+        return sizes;
+      },
+      { maxInFlight: 1, weightOf: (size) => size, maxWeight: 10 },
+    );
+    const first = batcher.load(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    // Waiting while the first runs: 4 + 5 fit in one batch, 3 would make it 12.
+    const waiting = [4, 5, 3, 25, 2].map((size) => batcher.load(size));
+    release();
+    expect(await Promise.all([first, ...waiting])).toEqual([1, 4, 5, 3, 25, 2]);
+    expect(batches).toEqual([[1], [4, 5], [3], [25], [2]]);
+  });
+});
+
 describe('Batcher with maxWaiting', () => {
   it('refuses calls past the bound at once while the backend is slow, and accepts them again once it drains', async () => {
     let release: () => void = () => undefined;

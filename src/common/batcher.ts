@@ -33,6 +33,12 @@ export class Batcher<I, R> {
       lingerMs?: number;
       /** At most this many batches run at once; the rest wait for one to finish. */
       maxInFlight?: number;
+      /**
+       * What an input weighs (default 1 each), and the most a batch may weigh:
+       * a batch stops short of it, but always takes at least one input.
+       */
+      weightOf?: (input: I) => number;
+      maxWeight?: number;
       /** At most this many distinct inputs wait; a call past it is refused with `overloaded()`. */
       maxWaiting?: number;
       overloaded?: () => Error;
@@ -110,14 +116,19 @@ export class Batcher<I, R> {
   }
 
   private takeBatch(): Entry<I, R>[] {
-    if (this.pending.size <= this.maxBatch) {
+    const { weightOf, maxWeight = Number.POSITIVE_INFINITY } = this.options;
+    if (this.pending.size <= this.maxBatch && !weightOf) {
       const entries = [...this.pending.values()];
       this.pending = new Map();
       return entries;
     }
     const entries: Entry<I, R>[] = [];
+    let weight = 0;
     for (const [key, entry] of this.pending) {
       if (entries.length === this.maxBatch) break;
+      const entryWeight = weightOf ? weightOf(entry.input) : 1;
+      if (entries.length > 0 && weight + entryWeight > maxWeight) break;
+      weight += entryWeight;
       entries.push(entry);
       this.pending.delete(key);
     }

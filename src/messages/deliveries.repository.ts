@@ -268,6 +268,9 @@ type SealedPendingRow = PendingMessage & { keyDay: string | null };
 // instead of queueing on its lock, which cut PostgreSQL's CPU in the
 // benchmark's live-latency (BENCHMARKS.md, 'Decisions the measurements justify').
 const ACK_LINGER_MS = 10;
+// A thousand acks take tens of milliseconds in one statement: this many
+// stay far below the statement timeout on a slow host.
+const ACKS_PER_STATEMENT = 5_000;
 
 /**
  * A device's pending deliveries: the reads of its inbox (HTTP pages, the
@@ -295,10 +298,14 @@ export class DeliveriesRepository {
   // row lock, and the one that waited re-checks the row (EvalPlanQual),
   // which sets up its plan over every partition again: with a message to
   // 1,000 devices acked by all of them, that set-up took most of
-  // PostgreSQL's CPU.
+  // PostgreSQL's CPU. A statement takes at most ACKS_PER_STATEMENT ids, so
+  // that what gathers behind a long one (every device draining after an
+  // outage) never makes one that outlasts the statement timeout.
   private readonly acks = new Batcher((requests: AckRequest[]) => this.ackBatch(requests), {
     lingerMs: ACK_LINGER_MS,
     maxInFlight: 1,
+    weightOf: (request) => request.messageIds.length,
+    maxWeight: ACKS_PER_STATEMENT,
   });
 
   constructor(
