@@ -55,7 +55,8 @@ export async function startServerProcess(
       if (child.exitCode !== null) throw new Error(`${role} process exited: ${output}`);
       return ready();
     },
-    20_000,
+    // Three at once with tracing loaded took over 20 s on a loaded CI host.
+    45_000,
   );
   return {
     role,
