@@ -1,6 +1,6 @@
-import { ExpiryRecordsRepository } from '../../src/messages/expiry-records.repository.js';
 import { PurgeProcessor } from '../../src/retention/purge.processor.js';
 import { linkDevice, newAccount } from '../factories/accounts.js';
+import { untilRecordable } from '../support/expiry.js';
 import { LiveInbox } from '../support/live-inbox.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait.js';
@@ -84,18 +84,19 @@ describe('queue limits per device', () => {
       await alice.sendText({ accountId: dave.accountId }, `short ${index}`, { ttlSeconds: 1 });
     const full = await alice.sendText({ accountId: dave.accountId }, 'full');
     expect(full.undelivered).toEqual([{ deviceId: dave.deviceId, reason: 'queue_full' }]);
-    // Expired, and within the expiry record's reach: it reads only up to the
-    // start of the oldest transaction open in the database (the app's own
-    // maintenance, say), and the purge releases only what it recorded.
-    const records = new ExpiryRecordsRepository(world.pool);
-    await waitFor('the short ones to expire and be recordable', async () => {
-      const { rows } = await world.pool.query<{ expired: boolean; last: Date }>(
-        `SELECT max(expires_at) <= now() AS expired, max(expires_at) AS last
-           FROM deliveries WHERE device_id = $1`,
+    const { rows } = await world.pool.query<{ last: Date }>(
+      `SELECT max(expires_at) AS last FROM deliveries WHERE device_id = $1`,
+      [dave.deviceId],
+    );
+    await waitFor('the short ones to expire', async () => {
+      const { rows: left } = await world.pool.query<{ left: number }>(
+        `SELECT count(*)::int AS left FROM deliveries WHERE device_id = $1 AND expires_at > now()`,
         [dave.deviceId],
       );
-      return rows[0].expired && (await records.cutoff()) >= rows[0].last;
+      return left[0].left === 0;
     });
+    // The purge releases only what the expiry record reached (its cutoff).
+    await untilRecordable(world.pool, rows[0].last);
     await world.app.get(PurgeProcessor).purgeNow();
     const fits = await alice.sendText({ accountId: dave.accountId }, 'fits again');
     expect(fits.undelivered).toBeUndefined();

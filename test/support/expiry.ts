@@ -43,11 +43,20 @@ export async function setExpiry(
       WHERE recorded_until >= $1::timestamptz`,
     [expiresAt],
   );
+  // (An expiry still ahead is the recorder's business later.)
+  if (expiresAt.getTime() <= Date.now()) await untilRecordable(pool, expiresAt);
+}
+
+/**
+ * Waits until the expiry record's cutoff (the start of the oldest
+ * transaction open in the database) has passed `expiresAt`, so that a purge
+ * run next can record, and then remove, what expired by then.
+ */
+export async function untilRecordable(pool: pg.Pool, expiresAt: Date): Promise<void> {
   const records = new ExpiryRecordsRepository(pool);
   await waitFor(
-    'the expiry record’s cutoff to pass the new expiry',
-    // (An expiry still ahead is the recorder's business later.)
-    async () => expiresAt.getTime() > Date.now() || (await records.cutoff()) >= expiresAt,
+    'the expiry record’s cutoff to pass the expiry',
+    async () => (await records.cutoff()) >= expiresAt,
     20_000,
   );
 }
