@@ -77,8 +77,12 @@ export interface StreamDependencies {
   /** At most `limit` messages and the configured page bytes; `more` when the page was cut. */
   pendingAfter(deviceId: string, afterSeq: number, limit: number): Promise<PendingPage>;
   pendingByIds(deviceId: string, messageIds: string[]): Promise<PendingMessage[]>;
-  /** Stores an ack; a 429 Problem when the account is over its ack rate. */
-  ack(deviceId: string, messageIds: string[], keys: ReadonlyMap<string, string>): Promise<number>;
+  /** Stores an ack; a 429 Problem when the device's account is over its ack rate. */
+  ack(
+    device: AuthenticatedDevice,
+    messageIds: string[],
+    keys: ReadonlyMap<string, string>,
+  ): Promise<number>;
   /** A drain or an ack failed (the client is told, or the message waits for the next read). */
   onError(error: Error, during: 'drain' | 'ack'): void;
 }
@@ -108,7 +112,8 @@ export class StreamConnection {
   private cursor = 0;
   private draining: Promise<void> | undefined;
   private drainAgain = false;
-  private notified = new Set<string>();
+  // Made on first use, as the maps below: an idle socket holds none of them.
+  private notified: Set<string> | undefined;
   // The notice number up to which everything was sent or read here; unknown
   // (undefined) until a read from the start, and after a read from the cursor.
   private lastNotice: NoticeNumber | undefined;
@@ -119,7 +124,7 @@ export class StreamConnection {
   private acksRetrying = 0;
   private drainFailures = 0;
   private drainRetry: NodeJS.Timeout | undefined;
-  private readonly framesInFlight = new Set<Promise<void>>();
+  private framesInFlight: Set<Promise<void>> | undefined;
 
   constructor(
     readonly socket: WebSocket,
@@ -131,8 +136,9 @@ export class StreamConnection {
     // binaryType is 'nodebuffer' (the default): every frame arrives as one Buffer.
     socket.on('message', (data, isBinary) => {
       const handled = this.onFrame(isBinary ? null : (data as Buffer).toString('utf8'));
-      this.framesInFlight.add(handled);
-      void handled.finally(() => this.framesInFlight.delete(handled));
+      const inFlight = (this.framesInFlight ??= new Set());
+      inFlight.add(handled);
+      void handled.finally(() => inFlight.delete(handled));
     });
     socket.on('pong', () => {
       this.alive = true;
@@ -151,7 +157,7 @@ export class StreamConnection {
 
   /** Resolves when the client frames received so far (acks) have been handled. */
   async framesHandled(): Promise<void> {
-    await Promise.allSettled([...this.framesInFlight]);
+    await Promise.allSettled([...(this.framesInFlight ?? [])]);
   }
 
   /** Sends everything pending from the start (on open, and when routing may have missed something). */
@@ -171,7 +177,7 @@ export class StreamConnection {
       this.send(live.message);
       return;
     }
-    this.notified.add(messageId);
+    (this.notified ??= new Set()).add(messageId);
     this.drainOrRetry();
   }
 
@@ -268,8 +274,8 @@ export class StreamConnection {
   private async drainLoop(): Promise<void> {
     do {
       this.drainAgain = false;
-      const notified = [...this.notified];
-      this.notified.clear();
+      const notified = [...(this.notified ?? [])];
+      this.notified = undefined;
       // While the device keeps up (few frames unacked), read everything still
       // pending from the start: a message that committed behind the cursor is
       // then sent before anything newer, so one sender's sequential messages
@@ -393,7 +399,7 @@ export class StreamConnection {
     const delays = this.limits.ackRetryDelaysMs ?? ACK_RETRY_DELAYS_MS;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.dependencies.ack(this.device.deviceId, messageIds, keys);
+        await this.dependencies.ack(this.device, messageIds, keys);
         return;
       } catch (error) {
         const refusedForNow =

@@ -38,7 +38,13 @@ import {
 import { carryTrace, inCarriedSpan, type TraceCarrier } from '../telemetry/trace-context.js';
 import { countAck } from './ack-rate-limit.js';
 import { LiveRoutingService } from './live-routing.service.js';
-import { closeSoon, type FrameTransport, StreamConnection } from './stream-connection.js';
+import {
+  closeSoon,
+  type FrameTransport,
+  StreamConnection,
+  type StreamDependencies,
+  type StreamLimits,
+} from './stream-connection.js';
 import type { ErrorFrame, ExpiredFrame, MessageFrame, ReceiptFrame } from './stream-frames.js';
 import { checkUpgradeRequest, refusalResponse, type UpgradeRefusal } from './upgrade-request.js';
 
@@ -72,6 +78,23 @@ export class StreamGateway
   // Per device, oldest first (a Set keeps insertion order).
   private readonly connections = new Map<string, Set<StreamConnection>>();
   private readonly sessions = new Map<StreamConnection, TokenSession>();
+  // One of each for all the process's sockets, not a set of closures per
+  // socket: tens of thousands of idle streams each carried its own.
+  private readonly streamLimits: StreamLimits;
+  private readonly streamDependencies: StreamDependencies = {
+    pendingAfter: (deviceId, afterSeq, limit) => this.inbox.pendingAfter(deviceId, afterSeq, limit),
+    pendingByIds: (deviceId, messageIds) => this.inbox.pendingByIds(deviceId, messageIds),
+    lastNotice: (deviceId) => this.noticeNumbers.last(deviceId),
+    ack: async (device, messageIds, keys) => {
+      // Counted per frame, not per id: one frame carries up to 1,000.
+      await countAck(this.rateLimiter, this.env, device.accountId);
+      return this.inbox.ack(device.deviceId, messageIds, keys);
+    },
+    // The message stays pending in PostgreSQL: the next notification or
+    // catch-up sends it; an ack that failed is the client's to send again.
+    onError: (error, during) =>
+      this.logger.warn({ during, error: describeError(error) }, 'stream work failed'),
+  };
   // Upgrades being authenticated: they count against the process's cap too.
   private upgrading = 0;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -93,7 +116,9 @@ export class StreamGateway
     private readonly afterCommit: AfterCommitWork,
     @Inject(DEVICE_ROUTER) private readonly router: DeviceRouter,
     @Inject(ENV) private readonly env: Env,
-  ) {}
+  ) {
+    this.streamLimits = { bufferBytes: env.STREAM_BUFFER_BYTES };
+  }
 
   onModuleInit(): void {
     // A device coming back waits for its first page: no connection plans it then.
@@ -237,23 +262,9 @@ export class StreamGateway
     const connection = new StreamConnection(
       socket,
       device,
-      {
-        pendingAfter: (deviceId, afterSeq, limit) =>
-          this.inbox.pendingAfter(deviceId, afterSeq, limit),
-        pendingByIds: (deviceId, messageIds) => this.inbox.pendingByIds(deviceId, messageIds),
-        lastNotice: (deviceId) => this.noticeNumbers.last(deviceId),
-        ack: async (deviceId, messageIds, keys) => {
-          // Counted per frame, not per id: one frame carries up to 1,000.
-          await countAck(this.rateLimiter, this.env, device.accountId);
-          return this.inbox.ack(deviceId, messageIds, keys);
-        },
-        // The message stays pending in PostgreSQL: the next notification or
-        // catch-up sends it; an ack that failed is the client's to send again.
-        onError: (error, during) =>
-          this.logger.warn({ during, error: describeError(error) }, 'stream work failed'),
-      },
+      this.streamDependencies,
       transport,
-      { bufferBytes: this.env.STREAM_BUFFER_BYTES },
+      this.streamLimits,
     );
     const local = this.connections.get(device.deviceId) ?? new Set();
     local.add(connection);
