@@ -94,10 +94,14 @@ export class AuthService {
     const match = candidates.find((candidate) => constantTimeEqual(candidate.tokenHash, presented));
     if (!match)
       throw Problem.unauthorized('token_invalid', 'The token is unknown, expired or revoked');
-    this.touch(parsed.deviceId);
+    // The device id as PostgreSQL returned it, not the one cut from the
+    // token: a string cut from another keeps the whole of it in memory, and
+    // a stream (or the last-seen map) would hold its token's secret as long.
+    const deviceId = match.deviceId;
+    this.touch(deviceId);
     return {
-      device: { deviceId: parsed.deviceId, accountId: match.accountId },
-      session: { deviceId: parsed.deviceId, tokenHash: presented, expiresAt: match.expiresAt },
+      device: { deviceId, accountId: match.accountId },
+      session: { deviceId, tokenHash: presented, expiresAt: match.expiresAt },
     };
   }
 
