@@ -49,15 +49,22 @@ export async function startServerProcess(
     role === 'worker'
       ? () => output.includes('worker started')
       : () => output.includes('listening on');
-  await waitFor(
-    `${role} process to start`,
-    () => {
-      if (child.exitCode !== null) throw new Error(`${role} process exited: ${output}`);
-      return ready();
-    },
-    // Three at once with tracing loaded took over 20 s on a loaded CI host.
-    45_000,
-  );
+  try {
+    await waitFor(
+      `${role} process to start`,
+      () => {
+        if (child.exitCode !== null) throw new Error(`${role} process exited: ${output}`);
+        return ready();
+      },
+      // Three at once with tracing loaded took over 20 s on a loaded CI host.
+      45_000,
+    );
+  } catch (error) {
+    // A process that did not start in time is not left running behind the failed test.
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    throw error;
+  }
   return {
     role,
     baseUrl,
