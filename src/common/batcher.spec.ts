@@ -1,5 +1,18 @@
 import { Batcher, groupRowsBy } from './batcher.js';
 
+/** A batcher that answers each input with itself once `release()` is called, and records its batches. */
+function gatedEcho(options: ConstructorParameters<typeof Batcher<number, number>>[1]) {
+  const batches: number[][] = [];
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const batcher = new Batcher(async (inputs: number[]) => {
+    batches.push(inputs);
+    await gate;
+    return inputs;
+  }, options);
+  return { batches, release: () => release(), batcher };
+}
+
 describe('Batcher', () => {
   it('answers the calls of one event-loop turn with a single batch call, each with its own result', async () => {
     const batches: number[][] = [];
@@ -117,17 +130,7 @@ describe('Batcher with maxInFlight', () => {
   });
 
   it('splits what waited into batches of at most maxBatch', async () => {
-    const batches: number[][] = [];
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const batcher = new Batcher(
-      async (keys: number[]) => {
-        batches.push(keys);
-        await gate;
-        return keys;
-      },
-      { maxInFlight: 2, maxBatch: 2 },
-    );
+    const { batches, release, batcher } = gatedEcho({ maxInFlight: 2, maxBatch: 2 });
     const all = [1, 2, 3, 4, 5, 6, 7].map((key) => batcher.load(key));
     await new Promise((resolve) => setImmediate(resolve));
     expect(batches).toEqual([
@@ -141,18 +144,22 @@ describe('Batcher with maxInFlight', () => {
 });
 
 describe('Batcher with maxWeight', () => {
+  it('counts each input as 1 without weightOf', async () => {
+    const { batches, release, batcher } = gatedEcho({ maxInFlight: 1, maxWeight: 2 });
+    const first = batcher.load(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const waiting = [2, 3, 4].map((key) => batcher.load(key));
+    release();
+    expect(await Promise.all([first, ...waiting])).toEqual([1, 2, 3, 4]);
+    expect(batches).toEqual([[1], [2, 3], [4]]);
+  });
+
   it('ends a batch before it would weigh more than maxWeight, an input heavier than that alone', async () => {
-    const batches: number[][] = [];
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const batcher = new Batcher(
-      async (sizes: number[]) => {
-        batches.push(sizes);
-        await gate;
-        return sizes;
-      },
-      { maxInFlight: 1, weightOf: (size) => size, maxWeight: 10 },
-    );
+    const { batches, release, batcher } = gatedEcho({
+      maxInFlight: 1,
+      weightOf: (size) => size,
+      maxWeight: 10,
+    });
     const first = batcher.load(1);
     await new Promise((resolve) => setImmediate(resolve));
     // Waiting while the first runs: 4 + 5 fit in one batch, 3 would make it 12.

@@ -117,7 +117,8 @@ export class Batcher<I, R> {
 
   private takeBatch(): Entry<I, R>[] {
     const { weightOf, maxWeight = Number.POSITIVE_INFINITY } = this.options;
-    if (this.pending.size <= this.maxBatch && !weightOf) {
+    // Unweighed, every input weighs 1: what waits fits when its count does.
+    if (!weightOf && this.pending.size <= Math.min(this.maxBatch, maxWeight)) {
       const entries = [...this.pending.values()];
       this.pending = new Map();
       return entries;
