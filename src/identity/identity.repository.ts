@@ -86,6 +86,19 @@ const TOKEN_STATES = preparedStatement(
      LEFT JOIN ${TOKEN.$table} t ON t.${TOKEN.deviceId} = s.device_id AND t.${TOKEN.tokenHash} = s.token_hash`,
 );
 
+// Marks devices seen now, each at most once a minute (the idle-device rule
+// needs no finer grain), so that a device seen by two processes at once is
+// written once.
+const DEVICES_SEEN = preparedStatement(
+  'identity-devices-seen',
+  `UPDATE ${DEVICE.$table} SET ${DEVICE.lastSeenAt} = now()
+    WHERE ${DEVICE.id} = ANY($1::uuid[])
+      AND (${DEVICE.lastSeenAt} IS NULL OR ${DEVICE.lastSeenAt} < now() - interval '1 minute')`,
+);
+
+// The devices marked seen in one statement at most.
+const SEEN_BATCH = 1000;
+
 /** The only code that touches the identity tables. */
 @Injectable()
 export class IdentityRepository {
@@ -103,6 +116,17 @@ export class IdentityRepository {
   private readonly tokenStateReads = new Batcher(
     (tokens: TokenKey[]) => this.queryTokenStates(tokens),
     { keyOf: (token) => `${token.deviceId}:${token.tokenHash.toString('base64')}` },
+  );
+
+  private readonly seenMarks = new Batcher(
+    async (deviceIds: string[]) => {
+      await this.touchDevices(deviceIds);
+      return deviceIds.map(() => undefined);
+    },
+    // One statement at a time: the devices authenticated meanwhile (a
+    // connection storm's) are marked together by the next, instead of one
+    // statement and one pooled connection each.
+    { maxBatch: SEEN_BATCH, maxInFlight: 1 },
   );
 
   constructor(
@@ -160,15 +184,7 @@ export class IdentityRepository {
   /** Marks devices seen now (those holding a stream), at most once a minute each. */
   async touchDevices(deviceIds: string[]): Promise<void> {
     if (deviceIds.length === 0) return;
-    await this.db
-      .update(devices)
-      .set({ lastSeenAt: sql`now()` })
-      .where(
-        and(
-          inArray(devices.id, deviceIds),
-          sql`(${devices.lastSeenAt} IS NULL OR ${devices.lastSeenAt} < now() - interval '1 minute')`,
-        ),
-      );
+    await this.pool.query({ ...DEVICES_SEEN, values: [deviceIds] });
   }
 
   async countCurrentDevices(tx: Executor, accountId: string): Promise<number> {
@@ -291,11 +307,9 @@ export class IdentityRepository {
     await tx.delete(accounts).where(eq(accounts.id, accountId));
   }
 
-  async touchDevice(deviceId: string): Promise<void> {
-    await this.db
-      .update(devices)
-      .set({ lastSeenAt: sql`now()` })
-      .where(eq(devices.id, deviceId));
+  /** Marks the device seen, with the others marked within a moment: one statement for them all. */
+  touchDevice(deviceId: string): Promise<void> {
+    return this.seenMarks.load(deviceId);
   }
 
   // --- challenges ---
