@@ -59,7 +59,7 @@ describe('RateLimiter on Redis', () => {
 
   it('gives each window’s counter an expiry, so that counters do not pile up in Redis', async () => {
     await limiter.hit('send', 'device-1', 10, 60, windowStart);
-    const key = world.keys.key('ratelimit', 'send', 'device-1', String(windowStart / 60_000));
+    const key = world.keys.key('ratelimit', 'send', '{device-1}', String(windowStart / 60_000));
     expect(await world.redis.get(key)).toBe('1');
     const ttl = await world.redis.ttl(key);
     // It outlives the next window, where it is the previous count.

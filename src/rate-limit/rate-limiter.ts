@@ -52,6 +52,18 @@ export function retryAfterSeconds(
   return Math.max(1, Math.ceil(waitFraction * windowSeconds - 1e-9));
 }
 
+// Counts a hit in this window's counter (KEYS[1]; a new one lives ARGV[1]
+// seconds: through the next window, where it is the previous count) and
+// returns it with the previous window's count (KEYS[2]).
+const COUNT_HIT = `
+local current = redis.call('INCR', KEYS[1])
+if current == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {current, tonumber(redis.call('GET', KEYS[2]) or '0')}`;
+
+type WithHitScript = RedisClient & {
+  countHit(key: string, previousKey: string, ttlSeconds: number): Promise<[number, number]>;
+};
+
 /**
  * Sliding-window counters in Redis, shared by every process. `hit` throws a
  * 429 problem with Retry-After once `limit` hits fall inside the last
@@ -59,10 +71,16 @@ export function retryAfterSeconds(
  */
 @Injectable()
 export class RateLimiter {
+  private readonly redis: WithHitScript;
+
   constructor(
-    @Inject(REDIS) private readonly redis: RedisClient,
+    @Inject(REDIS) redis: RedisClient,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
-  ) {}
+  ) {
+    if (!('countHit' in redis))
+      redis.defineCommand('countHit', { numberOfKeys: 2, lua: COUNT_HIT });
+    this.redis = redis as WithHitScript;
+  }
 
   /** Deletes the counters whose subject names one of `ids` (an account that was deleted). */
   forget(ids: string[]): Promise<number> {
@@ -78,19 +96,16 @@ export class RateLimiter {
   ): Promise<void> {
     const windowMs = windowSeconds * 1000;
     const window = Math.floor(nowMs / windowMs);
-    const key = this.keys.key('ratelimit', scope, subject, String(window));
-    const previousKey = this.keys.key('ratelimit', scope, subject, String(window - 1));
-    // Plain commands rather than a MULTI, so that auto-pipelining puts the
-    // hits of one event-loop turn into one write. SET NX gives a new window's
-    // key its expiry before INCR counts; it lives on through the next window,
-    // where it is the previous count.
-    const [, current, previous] = await Promise.all([
-      this.redis.set(key, 0, 'EX', 2 * windowSeconds + 1, 'NX'),
-      this.redis.incr(key),
-      this.redis.get(previousKey),
-    ]);
+    // The subject is the keys' hash tag: on a cluster both windows' counters
+    // share a slot, so that one script reads them.
+    const key = this.keys.key('ratelimit', scope, `{${subject}}`, String(window));
+    const previousKey = this.keys.key('ratelimit', scope, `{${subject}}`, String(window - 1));
+    // One script rather than three commands: every send, stream and request
+    // counts a hit, and each command is a round of work in ioredis and Redis.
+    // A defined command still goes into the auto-pipeline's one write.
+    const [current, previous] = await this.redis.countHit(key, previousKey, 2 * windowSeconds + 1);
     const counts = {
-      previous: Number(previous ?? 0),
+      previous,
       current,
       elapsed: (nowMs % windowMs) / windowMs,
     };
