@@ -12,6 +12,7 @@ export REDIS_CLUSTER_NODES="$nodes"
 trap 'bash scripts/redis-cluster.sh stop >/dev/null' EXIT
 CLUSTER_TESTS=(
   src/messages/notice-numbers.spec.ts
+  src/messages/device-queues.spec.ts
   src/rate-limit/rate-limiter.spec.ts
   test/e2e/messaging.e2e-spec.ts
   test/e2e/live-delivery.e2e-spec.ts

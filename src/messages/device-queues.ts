@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Batcher } from '../common/batcher.js';
 import { ENV, type Env } from '../config/env.js';
 import {
   perSlot,
@@ -8,19 +9,25 @@ import {
   type RedisKeys,
 } from '../redis/redis.module.js';
 
-// Takes `count` messages off a device's queue; the bytes go down in
+// Takes ARGV[i] messages off the queue of KEYS[i]; the bytes go down in
 // proportion (the acks and the purge know how many messages went, not their
-// sizes), and both are exact again whenever the queue empties.
+// sizes), and both are exact again whenever a queue empties. Returns what
+// each queue still holds.
 const RELEASE = `
-local m = tonumber(redis.call('HGET', KEYS[1], 'm') or '0')
-local b = tonumber(redis.call('HGET', KEYS[1], 'b') or '0')
-local count = tonumber(ARGV[1])
-if m <= count then
-  redis.call('DEL', KEYS[1])
-  return 0
+local left = {}
+for i, key in ipairs(KEYS) do
+  local m = tonumber(redis.call('HGET', key, 'm') or '0')
+  local b = tonumber(redis.call('HGET', key, 'b') or '0')
+  local count = tonumber(ARGV[i])
+  if m <= count then
+    redis.call('DEL', key)
+    left[i] = 0
+  else
+    redis.call('HSET', key, 'm', m - count, 'b', math.max(0, b - math.floor(b * count / m)))
+    left[i] = m - count
+  end
 end
-redis.call('HSET', KEYS[1], 'm', m - count, 'b', math.max(0, b - math.floor(b * count / m)))
-return m - count`;
+return left`;
 
 // Takes a place for one message of ARGV[1] bytes in each device's queue that
 // has room (ARGV[2] messages, ARGV[3] bytes at most); returns 1 per key that
@@ -51,7 +58,7 @@ end
 return 0`;
 
 type WithQueueScripts = RedisClient & {
-  releaseQueue(keys: 1, key: string, count: number): Promise<number>;
+  releaseQueues(keyCount: number, ...keysThenCounts: (string | number)[]): Promise<number[]>;
   reserveQueues(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
   unreserveQueues(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number>;
 };
@@ -66,17 +73,25 @@ type WithQueueScripts = RedisClient & {
  * once can each see the last free place, and after Redis loses its data the
  * counts start again from zero while older messages wait.
  */
+interface Release {
+  deviceId: string;
+  count: number;
+}
+
 @Injectable()
 export class DeviceQueues {
   private readonly redis: WithQueueScripts;
+  // Every ack releases its device's places: when many devices ack at once
+  // (a message to a large group), one script call instead of one each.
+  private readonly releases = new Batcher((releases: Release[]) => this.releaseAll(releases));
 
   constructor(
     @Inject(REDIS) redis: RedisClient,
     @Inject(REDIS_KEYS) private readonly keys: RedisKeys,
     @Inject(ENV) private readonly env: Env,
   ) {
-    if (!('releaseQueue' in redis)) {
-      redis.defineCommand('releaseQueue', { lua: RELEASE });
+    if (!('releaseQueues' in redis)) {
+      redis.defineCommand('releaseQueues', { lua: RELEASE });
       redis.defineCommand('reserveQueues', { lua: RESERVE });
       redis.defineCommand('unreserveQueues', { lua: UNRESERVE });
     }
@@ -123,7 +138,20 @@ export class DeviceQueues {
 
   /** `count` of the device's messages went (acked or expired). */
   async released(deviceId: string, count: number): Promise<void> {
-    if (count > 0) await this.redis.releaseQueue(1, this.keyOf(deviceId), count);
+    if (count > 0) await this.releases.load({ deviceId, count });
+  }
+
+  /** The releases of one event-loop turn, summed per device: one call (per slot) for them all. */
+  private async releaseAll(releases: Release[]): Promise<void[]> {
+    const counts = new Map<string, number>();
+    for (const { deviceId, count } of releases) {
+      const key = this.keyOf(deviceId);
+      counts.set(key, (counts.get(key) ?? 0) + count);
+    }
+    await perSlot(this.redis, [...counts.keys()], (keys) =>
+      this.redis.releaseQueues(keys.length, ...keys, ...keys.map((key) => counts.get(key)!)),
+    );
+    return releases.map(() => undefined);
   }
 
   /** The device is gone (revoked): so is its queue. */
