@@ -57,6 +57,11 @@ for i, key in ipairs(KEYS) do
 end
 return 0`;
 
+interface Release {
+  deviceId: string;
+  count: number;
+}
+
 type WithQueueScripts = RedisClient & {
   releaseQueues(keyCount: number, ...keysThenCounts: (string | number)[]): Promise<number[]>;
   reserveQueues(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
@@ -73,11 +78,6 @@ type WithQueueScripts = RedisClient & {
  * once can each see the last free place, and after Redis loses its data the
  * counts start again from zero while older messages wait.
  */
-interface Release {
-  deviceId: string;
-  count: number;
-}
-
 @Injectable()
 export class DeviceQueues {
   private readonly redis: WithQueueScripts;
@@ -149,7 +149,7 @@ export class DeviceQueues {
       counts.set(key, (counts.get(key) ?? 0) + count);
     }
     await perSlot(this.redis, [...counts.keys()], (keys) =>
-      this.redis.releaseQueues(keys.length, ...keys, ...keys.map((key) => counts.get(key)!)),
+      this.redis.releaseQueues(keys.length, ...keys, ...keys.map((key) => counts.get(key) ?? 0)),
     );
     return releases.map(() => undefined);
   }
