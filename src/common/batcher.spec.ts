@@ -143,35 +143,6 @@ describe('Batcher with maxInFlight', () => {
   });
 });
 
-describe('Batcher with startAtOnce', () => {
-  it('starts a call in its own turn while none runs, and gathers only the calls behind a running batch', async () => {
-    const batches: number[][] = [];
-    const finishers: (() => void)[] = [];
-    const batcher = new Batcher(
-      (keys: number[]) =>
-        new Promise<number[]>((resolve) => {
-          batches.push(keys);
-          finishers.push(() => resolve(keys));
-        }),
-      { maxInFlight: 1, startAtOnce: true },
-    );
-    const first = batcher.load(1);
-    expect(batches).toEqual([[1]]);
-    const behind = [2, 3].map((key) => batcher.load(key));
-    await new Promise((resolve) => setImmediate(resolve));
-    const later = batcher.load(4);
-    expect(batches).toEqual([[1]]);
-
-    finishers[0]();
-    expect(await first).toBe(1);
-    // Started as the first one ended: before the turn's end (no setImmediate has run).
-    await new Promise((resolve) => process.nextTick(resolve));
-    expect(batches).toEqual([[1], [2, 3, 4]]);
-    finishers[1]();
-    expect(await Promise.all([...behind, later])).toEqual([2, 3, 4]);
-  });
-});
-
 describe('Batcher with maxWeight', () => {
   it('counts each input as 1 without weightOf', async () => {
     const { batches, release, batcher } = gatedEcho({ maxInFlight: 1, maxWeight: 2 });

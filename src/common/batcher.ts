@@ -34,14 +34,6 @@ export class Batcher<I, R> {
       /** At most this many batches run at once; the rest wait for one to finish. */
       maxInFlight?: number;
       /**
-       * Start a batch at once while fewer than `maxInFlight` run, instead of
-       * at the end of the event-loop turn; calls gather only behind a running
-       * batch. For a call on the way to an answer, where under load the wait
-       * for the turn's end (every ready socket read first) costs more than
-       * the batch saves. Needs `maxInFlight`.
-       */
-      startAtOnce?: boolean;
-      /**
        * What an input weighs (default 1 each), and the most a batch may weigh:
        * a batch stops short of it, but always takes at least one input.
        */
@@ -73,13 +65,7 @@ export class Batcher<I, R> {
           waiters: [{ resolve, reject }],
           caller: this.options.spanName ? activeContext() : undefined,
         });
-      if (
-        this.pending.size >= this.maxBatch ||
-        (this.options.startAtOnce && this.inFlight < (this.options.maxInFlight ?? 1))
-      )
-        this.flush();
-      // Else it waits for the running batch, whose end starts the next.
-      else if (this.options.startAtOnce) return;
+      if (this.pending.size >= this.maxBatch) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
         if (this.options.lingerMs) setTimeout(() => this.flush(), this.options.lingerMs);

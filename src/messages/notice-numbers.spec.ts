@@ -19,18 +19,6 @@ describe('NoticeNumbers on Redis', () => {
     expect(await numbers.last('phone')).toEqual(phoneSecond);
   });
 
-  it('numbers messages accepted at once in the order they were taken, a device named twice twice', async () => {
-    const [first, second, third] = await Promise.all([
-      numbers.take(['watch', 'desk']),
-      numbers.take(['watch']),
-      numbers.take(['desk', 'watch']),
-    ]);
-    expect(first.map((notice) => notice.n)).toEqual([1, 1]);
-    expect(second.map((notice) => notice.n)).toEqual([2]);
-    expect(third.map((notice) => notice.n)).toEqual([2, 3]);
-    expect(await numbers.last('watch')).toEqual(third[1]);
-  });
-
   it('a counter Redis lost begins again under a new epoch, so its numbers never pass for the old ones', async () => {
     const seen = [];
     for (let i = 0; i < 3; i++) seen.push((await numbers.take(['tablet']))[0]);

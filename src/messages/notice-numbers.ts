@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { Batcher } from '../common/batcher.js';
 import {
   perSlot,
   REDIS,
@@ -29,9 +28,8 @@ export function followsDirectly(last: NoticeNumber, next: NoticeNumber): boolean
   return next.epoch === last.epoch && next.n === last.n + 1;
 }
 
-// One call numbers messages for all their devices (the keys, in order: a
-// device named twice gets two numbers); ARGV[1] is the epoch of a counter
-// created now. Returns "epoch:n" per key.
+// One call numbers a message for all its devices (the keys); ARGV[1] is the
+// epoch of a counter created now. Returns "epoch:n" per key.
 const TAKE = `
 local taken = {}
 for i, key in ipairs(KEYS) do
@@ -63,36 +61,17 @@ export class NoticeNumbers {
     this.redis = redis as WithTake;
   }
 
-  // A message is numbered at once when no numbering is under way; the
-  // messages accepted meanwhile (under load, an insert batch's sends resume
-  // together) are numbered in one call when it is done. Not at the end of
-  // the turn: every message's frames wait for their numbers. A batch stops
-  // at about this many devices, so that one call never holds Redis for long.
-  private readonly takes = new Batcher((messages: string[][]) => this.takeAll(messages), {
-    maxInFlight: 1,
-    startAtOnce: true,
-    weightOf: (deviceIds) => deviceIds.length,
-    maxWeight: 2000,
-  });
-
   /** The next number of each device, in the order of `deviceIds`. */
   async take(deviceIds: string[]): Promise<NoticeNumber[]> {
     if (deviceIds.length === 0) return [];
-    return this.takes.load(deviceIds);
-  }
-
-  /** Numbers each message for its devices, in the order of `messages`. */
-  private async takeAll(messages: string[][]): Promise<NoticeNumber[][]> {
-    const keys = messages.flatMap((deviceIds) => deviceIds.map((deviceId) => this.keyOf(deviceId)));
     // Each device's counter stands alone: on a cluster, one call per hash slot.
     const epoch = this.nextEpoch();
-    const taken = await perSlot(this.redis, keys, (slotKeys) =>
-      this.redis.takeNoticeNumbers(slotKeys.length, ...slotKeys, epoch),
+    const taken = await perSlot(
+      this.redis,
+      deviceIds.map((deviceId) => this.keyOf(deviceId)),
+      (keys) => this.redis.takeNoticeNumbers(keys.length, ...keys, epoch),
     );
-    let next = 0;
-    return messages.map((deviceIds) =>
-      taken.slice(next, (next += deviceIds.length)).map(parseNotice),
-    );
+    return taken.map(parseNotice);
   }
 
   /** Forgets a device's counter (it was revoked: nothing is numbered for it again). */
