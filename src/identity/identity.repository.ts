@@ -181,7 +181,7 @@ export class IdentityRepository {
       .limit(limit);
   }
 
-  /** Marks devices seen now (those holding a stream), at most once a minute each. */
+  /** Marks devices seen now (those holding a stream, or a batch of `touchDevice`'s), at most once a minute each. */
   async touchDevices(deviceIds: string[]): Promise<void> {
     if (deviceIds.length === 0) return;
     await this.pool.query({ ...DEVICES_SEEN, values: [deviceIds] });

@@ -98,8 +98,9 @@ export class RateLimiter {
     const window = Math.floor(nowMs / windowMs);
     // The subject is the keys' hash tag: on a cluster both windows' counters
     // share a slot, so that one script reads them.
-    const key = this.keys.key('ratelimit', scope, `{${subject}}`, String(window));
-    const previousKey = this.keys.key('ratelimit', scope, `{${subject}}`, String(window - 1));
+    const tag = `{${subject}}`;
+    const key = this.keys.key('ratelimit', scope, tag, String(window));
+    const previousKey = this.keys.key('ratelimit', scope, tag, String(window - 1));
     // One script rather than three commands: every send, stream and request
     // counts a hit, and each command is a round of work in ioredis and Redis.
     // A defined command still goes into the auto-pipeline's one write.
