@@ -1,21 +1,33 @@
-import sodium from 'libsodium-wrappers';
+import sodium from 'sodium-native';
 
-// libsodium is initialised once at boot (see main.ts / test support) before any use.
-export async function initSodium(): Promise<void> {
-  await sodium.ready;
+// The server's libsodium is sodium-native, a binding to the C library: a
+// sealing at rest, a token's hash or a signature check costs half or less
+// of what libsodium-wrappers' WebAssembly build does with its copies in and
+// out (bench/history/2026-12-04.md). The SDK keeps libsodium-wrappers, which
+// runs in browsers too; both are libsodium, byte for byte.
+
+/** A Buffer over the same bytes (no copy): sodium-native's typings take Buffers. */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export function randomBytes(length: number): Buffer {
-  return Buffer.from(sodium.randombytes_buf(length));
+  const bytes = Buffer.allocUnsafe(length);
+  sodium.randombytes_buf(bytes);
+  return bytes;
 }
 
 /** Hash of a secret (token, challenge, link code) for storage: BLAKE2b-256. */
 export function hashSecret(secret: Uint8Array): Buffer {
-  return Buffer.from(sodium.crypto_generichash(32, secret, null));
+  const hash = Buffer.allocUnsafe(32);
+  sodium.crypto_generichash(hash, asBuffer(secret));
+  return hash;
 }
 
 export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && sodium.memcmp(a, b);
+  return a.length === b.length && sodium.sodium_memcmp(asBuffer(a), asBuffer(b));
 }
 
 export function verifyDetached(
@@ -23,17 +35,21 @@ export function verifyDetached(
   message: Uint8Array,
   publicKey: Uint8Array,
 ): boolean {
-  try {
-    return sodium.crypto_sign_verify_detached(signature, message, publicKey);
-  } catch {
+  // libsodium-wrappers threw on a key or signature of the wrong length; sodium-native asserts.
+  if (
+    signature.length !== sodium.crypto_sign_BYTES ||
+    publicKey.length !== sodium.crypto_sign_PUBLICKEYBYTES
+  )
     return false;
-  }
+  return sodium.crypto_sign_verify_detached(
+    asBuffer(signature),
+    asBuffer(message),
+    asBuffer(publicKey),
+  );
 }
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  return Buffer.concat(
-    parts.map((part) => Buffer.from(part.buffer, part.byteOffset, part.byteLength)),
-  );
+  return Buffer.concat(parts.map(asBuffer));
 }
 
 export const BOX_KEY_CONTEXT = Buffer.from('supernode-boxkey-v1', 'utf8');

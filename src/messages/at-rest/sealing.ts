@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto';
-import sodium from 'libsodium-wrappers';
+import sodium from 'sodium-native';
+import { asBuffer } from '../../common/crypto.js';
 
 // Ciphertext at rest (docs/retention.md, "Crypto-shredding"): what clients
 // sent, sealed once more with XChaCha20-Poly1305 under a key of its UTC day
@@ -50,15 +51,17 @@ export function seal(
   key: Uint8Array,
   associated: Uint8Array | null = null,
 ): Buffer {
-  const nonce = nextNonce();
-  const sealed = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
-    plain,
-    associated,
+  const sealed = Buffer.allocUnsafe(plain.length + SEAL_OVERHEAD_BYTES);
+  nextNonce().copy(sealed);
+  sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
+    sealed.subarray(NONCE_BYTES),
+    asBuffer(plain),
+    associated && asBuffer(associated),
     null,
-    nonce,
-    key,
+    sealed.subarray(0, NONCE_BYTES),
+    asBuffer(key),
   );
-  return Buffer.concat([nonce, sealed]);
+  return sealed;
 }
 
 /** Opens what `seal` made; throws when the key, the associated data or a byte is not the same. */
@@ -68,12 +71,15 @@ export function open(
   associated: Uint8Array | null = null,
 ): Buffer {
   if (sealed.length < SEAL_OVERHEAD_BYTES) throw new Error('sealed value too short');
-  const plain = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
+  const value = asBuffer(sealed);
+  const plain = Buffer.allocUnsafe(sealed.length - SEAL_OVERHEAD_BYTES);
+  sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
+    plain,
     null,
-    sealed.subarray(NONCE_BYTES),
-    associated,
-    sealed.subarray(0, NONCE_BYTES),
-    key,
+    value.subarray(NONCE_BYTES),
+    associated && asBuffer(associated),
+    value.subarray(0, NONCE_BYTES),
+    asBuffer(key),
   );
-  return Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
+  return plain;
 }
