@@ -21,7 +21,10 @@ export function randomBytes(length: number): Buffer {
 
 /** Hash of a secret (token, challenge, link code) for storage: BLAKE2b-256. */
 export function hashSecret(secret: Uint8Array): Buffer {
-  const hash = Buffer.allocUnsafe(32);
+  // In memory of its own, not a slice of Node's shared 8 KiB pool: a hash
+  // may be kept (an open stream holds its token's), and a slice would keep
+  // the whole pool alive, with whatever else was cut from it.
+  const hash = Buffer.allocUnsafeSlow(32);
   sodium.crypto_generichash(hash, asBuffer(secret));
   return hash;
 }
