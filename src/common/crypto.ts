@@ -1,10 +1,11 @@
 import sodium from 'sodium-native';
 
-// The server's libsodium is sodium-native, a binding to the C library: a
-// sealing at rest, a token's hash or a signature check costs half or less
-// of what libsodium-wrappers' WebAssembly build does with its copies in and
-// out (bench/history/2026-12-04.md). The SDK keeps libsodium-wrappers, which
-// runs in browsers too; both are libsodium, byte for byte.
+// The server's libsodium is sodium-native, a binding to the C library:
+// sealing at rest and signature checks cost about half of what
+// libsodium-wrappers' WebAssembly build does with its copies in and out,
+// hashes somewhat less (bench/history/2026-12-04.md). The SDK keeps
+// libsodium-wrappers, which runs in browsers too; both are libsodium, byte
+// for byte (crypto.spec.ts checks it).
 
 /** A Buffer over the same bytes (no copy): sodium-native's typings take Buffers. */
 export function asBuffer(bytes: Uint8Array): Buffer {
