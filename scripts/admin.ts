@@ -10,6 +10,7 @@ import pg from 'pg';
 import { AdminCredentials } from '../src/admin/admin-credentials.js';
 import { ChainedLog, type ChainedTable } from '../src/audit/chained-log.js';
 import { type ChainedRow, verifyChain } from '../src/audit/hash-chain.js';
+import { initSodium } from '../src/common/crypto.js';
 import { loadEnv } from '../src/config/env.js';
 import * as schema from '../src/db/schema/index.js';
 
@@ -44,6 +45,7 @@ credential
   .requiredOption('--name <name>', 'who or what holds it')
   .description('make a credential; it is printed once, only its hash is kept')
   .action(async ({ name }: { name: string }) => {
+    await initSodium();
     const made = await withDatabase((pool) => credentials(pool).create(name));
     console.log(`credential ${made.id} (${name}):\n${made.token}`);
   });

@@ -8,6 +8,7 @@ import { mountApiDocs } from './api-docs/api-docs.js';
 import { AppModule } from './app.module.js';
 import { builtDemoDir, mountDemo } from './demo/demo-page.js';
 import { fastifyTrustProxy } from './common/client-address.js';
+import { initSodium } from './common/crypto.js';
 import { httpServerOptions, prepareHttpEdge } from './common/http-edge.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { ZodValidationPipe } from './common/validation.js';
@@ -30,6 +31,7 @@ function corsOptions(origins: string[] | '*') {
 
 /** Builds the Nest application for the given environment (used by main.ts, tests and benchmarks). */
 export async function createApp(env: Env): Promise<NestFastifyApplication> {
+  await initSodium();
   const adapter = new FastifyAdapter({
     ...httpServerOptions(env),
     trustProxy: fastifyTrustProxy(env.TRUST_PROXY),

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import sodium from 'sodium-native';
-import { asBuffer } from '../common/crypto.js';
+import sodium from 'libsodium-wrappers';
 
 /** What a push tells the device, and nothing more: no sender, no message. */
 export interface PushPayload {
@@ -17,10 +16,7 @@ export interface PushPayload {
  * could strip the Web Push encryption, and our logs never hold the JSON.
  */
 export function sealPushPayload(boxKey: Uint8Array, payload: PushPayload): Buffer {
-  const plain = Buffer.from(JSON.stringify(payload));
-  const sealed = Buffer.allocUnsafe(plain.length + sodium.crypto_box_SEALBYTES);
-  sodium.crypto_box_seal(sealed, plain, asBuffer(boxKey));
-  return sealed;
+  return Buffer.from(sodium.crypto_box_seal(JSON.stringify(payload), boxKey));
 }
 
 /**

@@ -1,6 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import sodium from 'sodium-native';
-import { asBuffer } from '../../common/crypto.js';
+import sodium from 'libsodium-wrappers';
 
 // Ciphertext at rest (docs/retention.md, "Crypto-shredding"): what clients
 // sent, sealed once more with XChaCha20-Poly1305 under a key of its UTC day
@@ -51,17 +50,15 @@ export function seal(
   key: Uint8Array,
   associated: Uint8Array | null = null,
 ): Buffer {
-  const sealed = Buffer.allocUnsafe(plain.length + SEAL_OVERHEAD_BYTES);
-  nextNonce().copy(sealed);
-  sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
-    sealed.subarray(NONCE_BYTES),
-    asBuffer(plain),
-    associated && asBuffer(associated),
+  const nonce = nextNonce();
+  const sealed = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
+    plain,
+    associated,
     null,
-    sealed.subarray(0, NONCE_BYTES),
-    asBuffer(key),
+    nonce,
+    key,
   );
-  return sealed;
+  return Buffer.concat([nonce, sealed]);
 }
 
 /** Opens what `seal` made; throws when the key, the associated data or a byte is not the same. */
@@ -71,15 +68,12 @@ export function open(
   associated: Uint8Array | null = null,
 ): Buffer {
   if (sealed.length < SEAL_OVERHEAD_BYTES) throw new Error('sealed value too short');
-  const value = asBuffer(sealed);
-  const plain = Buffer.allocUnsafe(sealed.length - SEAL_OVERHEAD_BYTES);
-  sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
-    plain,
+  const plain = sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
     null,
-    value.subarray(NONCE_BYTES),
-    associated && asBuffer(associated),
-    value.subarray(0, NONCE_BYTES),
-    asBuffer(key),
+    sealed.subarray(NONCE_BYTES),
+    associated,
+    sealed.subarray(0, NONCE_BYTES),
+    key,
   );
-  return plain;
+  return Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
 }
