@@ -77,6 +77,7 @@ const ENDED_PARTITIONS = statementText(
 
 // Partitions are named after their parent (migration 0004): messages_pYYYYMMDD.
 const MESSAGES_PARTITION_PREFIX = `${M.$table}_p`;
+const isMessagesPartition = (name: string): boolean => name.startsWith(MESSAGES_PARTITION_PREFIX);
 
 // What a held account received (its devices' deliveries) and sent (its
 // messages' deliveries), copied before the purge takes it. Deliveries are
@@ -221,22 +222,34 @@ export class MessagePurgeRepository {
     // Most of a drop is the kernel unlinking files of freshly written data
     // (system CPU): dropped side by side they took the cores from the sends,
     // which stalled (BENCHMARKS.md, 'Decisions the measurements justify').
+    // The messages' partitions go last: the purge log's count of their rows
+    // (a scan of the whole day) runs on a connection of its own while the
+    // other tables' partitions are dropped, instead of before its own drop.
+    const ordered = [
+      ...detached.filter(({ name }) => !isMessagesPartition(name)),
+      ...detached.filter(({ name }) => isMessagesPartition(name)),
+    ];
+    const counts = new Map(
+      ordered
+        .filter(({ name }) => isMessagesPartition(name))
+        .map(({ name, partition }) => [name, this.countRows(partition, lockTimeoutMs)]),
+    );
+    // Awaited in turn below; a failure must not go unhandled while an earlier drop runs.
+    for (const counting of counts.values()) counting.catch(() => undefined);
     const dropped: DroppedPartition[] = [];
-    for (const { name, partition } of detached) {
+    for (const { name, partition } of ordered) {
+      const counted = counts.get(name);
+      const rows = counted === undefined ? undefined : await counted;
+      // Not counted within the lock timeout: the partition waits for the next run, as one not dropped.
+      if (rows === null) continue;
       const done = await this.withLockTimeout(lockTimeoutMs, async (client) => {
-        const measured = await client.query<{ bytes: string; rows: string | null }>(
-          `SELECT pg_total_relation_size('${partition}'::regclass) AS bytes,
-                  ${name.startsWith(MESSAGES_PARTITION_PREFIX) ? `(SELECT count(*) FROM ${partition})` : 'NULL'} AS rows`,
+        const measured = await client.query<{ bytes: string }>(
+          `SELECT pg_total_relation_size('${partition}'::regclass) AS bytes`,
         );
         await client.query(maintenance(`DROP TABLE IF EXISTS ${partition}`));
         return measured.rows[0];
       });
-      if (done !== null)
-        dropped.push({
-          name,
-          bytes: Number(done.bytes),
-          messages: done.rows === null ? undefined : Number(done.rows),
-        });
+      if (done !== null) dropped.push({ name, bytes: Number(done.bytes), messages: rows });
     }
     return dropped;
   }
@@ -271,6 +284,14 @@ export class MessagePurgeRepository {
    */
   private scanExpired<R extends pg.QueryResultRow>(text: string): Promise<pg.QueryResult<R>> {
     return this.inMaintenanceTransaction(undefined, (client) => client.query<R>(maintenance(text)));
+  }
+
+  /** How many rows a detached partition holds; null when it could not be locked in time. */
+  private async countRows(partition: string, lockTimeoutMs: number): Promise<number | null> {
+    const counted = await this.withLockTimeout(lockTimeoutMs, (client) =>
+      client.query<{ rows: string }>(maintenance(`SELECT count(*) AS rows FROM ${partition}`)),
+    );
+    return counted === null ? null : Number(counted.rows[0].rows);
   }
 
   /**

@@ -153,6 +153,14 @@ describe('the purge, without the scheduler racing it', () => {
     const purged = await quiet.app.get(PurgeProcessor).purgeNow();
     // Whole partitions went: nothing was left for the row-by-row path.
     expect(purged).toMatchObject({ droppedPartitions: 4, deletedMessages: 0 });
+    // The purge log counts the messages a dropped partition held.
+    expect(purged.partitions).toContainEqual(
+      expect.objectContaining({ name: `messages_p${day}`, messages: 3 }),
+    );
+    const logged = await quiet.pool.query<{ details: { messages: number } }>(
+      'SELECT details FROM purge_log ORDER BY seq DESC LIMIT 1',
+    );
+    expect(logged.rows[0].details.messages).toBe(3);
     for (const table of PARTITIONED)
       expect(await tableExists(quiet.pool, `${table}_p${day}`)).toBe(false);
     // The claims are the side-row purge's.
