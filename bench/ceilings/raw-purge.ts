@@ -191,17 +191,7 @@ export const rawPurge: BenchItem = {
       // from the start, as its partitions have while messages come in.
       const plain = (count: number) => client.query(plainSql, values(count));
       const parted = (count: number) => second.query(partedSql, values(count));
-      const same = (count: number) =>
-        third.query(sameSql, [
-          randomUUID(),
-          randomUUID(),
-          randomUUID(),
-          randomBytes(1024),
-          count,
-          randomBytes(72),
-          [randomUUID(), randomUUID(), randomUUID()],
-          expiredAt,
-        ]);
+      const same = (count: number) => third.query(sameSql, [...values(count), expiredAt]);
       const seedSeconds = await seedExpired(
         'raw-purge',
         s.purgeRows * copies,
