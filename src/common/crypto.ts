@@ -1,6 +1,6 @@
 import sodium from 'libsodium-wrappers';
 
-// libsodium is initialised once at boot (see main.ts / test support) before any use.
+// libsodium is initialised once before any use: by createApp (src/app.ts) and the admin script.
 export async function initSodium(): Promise<void> {
   await sodium.ready;
 }
@@ -37,9 +37,7 @@ export function verifyDetached(
 }
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  return Buffer.concat(
-    parts.map((part) => Buffer.from(part.buffer, part.byteOffset, part.byteLength)),
-  );
+  return Buffer.concat(parts);
 }
 
 export const BOX_KEY_CONTEXT = Buffer.from('supernode-boxkey-v1', 'utf8');

@@ -225,14 +225,10 @@ export class MessagePurgeRepository {
     // The messages' partitions go last: the purge log's count of their rows
     // (a scan of the whole day) runs on a connection of its own while the
     // other tables' partitions are dropped, instead of before its own drop.
-    const ordered = [
-      ...detached.filter(({ name }) => !isMessagesPartition(name)),
-      ...detached.filter(({ name }) => isMessagesPartition(name)),
-    ];
+    const messagesDays = detached.filter(({ name }) => isMessagesPartition(name));
+    const ordered = [...detached.filter((day) => !messagesDays.includes(day)), ...messagesDays];
     const counts = new Map(
-      ordered
-        .filter(({ name }) => isMessagesPartition(name))
-        .map(({ name, partition }) => [name, this.countRows(partition, lockTimeoutMs)]),
+      messagesDays.map(({ name, partition }) => [name, this.countRows(partition, lockTimeoutMs)]),
     );
     // Awaited in turn below; a failure must not go unhandled while an earlier drop runs.
     for (const counting of counts.values()) counting.catch(() => undefined);
