@@ -16,6 +16,7 @@ import { sqlNames } from '../db/sql-names.js';
 import { drizzleStatement, preparedStatement } from '../db/statements.js';
 import { DayKeys } from './at-rest/day-keys.service.js';
 import { open, SEAL_OVERHEAD_BYTES } from './at-rest/sealing.js';
+import { pagesOfRows, type PendingPageRow } from './pending-pages.js';
 import type {
   AckedMessage,
   PendingMessage,
@@ -120,6 +121,12 @@ const SEALED_EXTRA = `(CASE WHEN dl.${D.keyDay} IS NULL THEN 0 ELSE ${SEAL_OVERH
 // up once, here, and carried on as stored (a large one as its TOAST pointer,
 // unread until encoded for a row that fits): a second look-up to encode it
 // made the page read a third slower.
+//
+// No row carrying a body is sorted: each sort copies its rows into fresh
+// memory, and on the VMs we measure on the page faults of that memory cost
+// more than the rest of the read. The page is put in order before the bodies
+// join it (the nested loop keeps that order for the running sum), and the
+// result comes unsorted: queryPending orders each read's rows by seq.
 const PENDING_BATCH_CAPPED = preparedStatement(
   'deliveries-pending-batch-capped',
   `WITH page AS MATERIALIZED (
@@ -141,7 +148,7 @@ const PENDING_BATCH_CAPPED = preparedStatement(
                 4 * ((octet_length(dl.${D.wrappedKey}) - ${SEALED_EXTRA} + 2) / 3)
                 + 4 * ((COALESCE(octet_length(b.${B.body}), 0) - ${SEALED_EXTRA} + 2) / 3)
                   AS wire_bytes
-         FROM page dl ${pendingBody('dl')}
+         FROM (SELECT * FROM page ORDER BY read_index, ${D.messageSeq}) dl ${pendingBody('dl')}
        ) sized
        WINDOW in_order AS (PARTITION BY sized.read_index ORDER BY sized.${D.messageSeq})
      ) counted
@@ -149,8 +156,7 @@ const PENDING_BATCH_CAPPED = preparedStatement(
         OR (counted.position <= counted.page_size AND counted.running_bytes <= counted.max_bytes)
    )
    SELECT d.read_index AS "readIndex", d.fetched, ${pendingColumns('d')}
-   FROM d CROSS JOIN ${PENDING_MESSAGE}
-   ORDER BY d.read_index, d.${D.messageSeq}`,
+   FROM d CROSS JOIN ${PENDING_MESSAGE}`,
 );
 
 const PENDING_BY_IDS = preparedStatement(
@@ -349,32 +355,17 @@ export class DeliveriesRepository {
   // query serves them all, each device with its own cursor and limits
   // (PENDING_BATCH_CAPPED says how it reads a page).
   private async queryPending(reads: PendingRead[]): Promise<PendingPage[]> {
-    const result = await this.pool.query<SealedPendingRow & { readIndex: number; fetched: string }>(
-      {
-        ...PENDING_BATCH_CAPPED,
-        values: [
-          reads.map((read) => read.deviceId),
-          reads.map((read) => read.afterSeq),
-          reads.map((read) => read.limit),
-          reads.map((read) => read.maxBytes),
-        ],
-      },
-    );
-    // Rows come ordered by read, then seq: each goes straight to its read's page.
-    const pages = reads.map((): PendingPage & { fetched: number } => ({
-      messages: [],
-      more: false,
-      fetched: 0,
-    }));
+    const result = await this.pool.query<PendingPageRow<SealedPendingRow>>({
+      ...PENDING_BATCH_CAPPED,
+      values: [
+        reads.map((read) => read.deviceId),
+        reads.map((read) => read.afterSeq),
+        reads.map((read) => read.limit),
+        reads.map((read) => read.maxBytes),
+      ],
+    });
     await this.openSealed(result.rows);
-    for (const { readIndex, fetched, ...message } of result.rows) {
-      message.seq = Number(message.seq);
-      const page = pages[Number(readIndex) - 1];
-      page.messages.push(message);
-      page.fetched = Number(fetched);
-    }
-    // A row read and not kept (the one past the limit, or those past the byte cap) waits.
-    return pages.map(({ messages, fetched }) => ({ messages, more: fetched > messages.length }));
+    return pagesOfRows(reads.length, result.rows);
   }
 
   /** Which of these messages are still pending for the device, in acceptance order (live delivery's late commits). */

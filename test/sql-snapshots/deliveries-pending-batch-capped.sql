@@ -18,7 +18,7 @@ WITH page AS MATERIALIZED (
                 4 * ((octet_length(dl.wrapped_key) - (CASE WHEN dl.key_day IS NULL THEN 0 ELSE 40 END) + 2) / 3)
                 + 4 * ((COALESCE(octet_length(b.body), 0) - (CASE WHEN dl.key_day IS NULL THEN 0 ELSE 40 END) + 2) / 3)
                   AS wire_bytes
-         FROM page dl LEFT JOIN LATERAL (SELECT b.body FROM message_bodies b WHERE b.message_id = dl.message_id AND b.expires_at = dl.expires_at LIMIT 1) b ON true
+         FROM (SELECT * FROM page ORDER BY read_index, message_seq) dl LEFT JOIN LATERAL (SELECT b.body FROM message_bodies b WHERE b.message_id = dl.message_id AND b.expires_at = dl.expires_at LIMIT 1) b ON true
        ) sized
        WINDOW in_order AS (PARTITION BY sized.read_index ORDER BY sized.message_seq)
      ) counted
@@ -32,4 +32,3 @@ WITH page AS MATERIALIZED (
   replace(encode(d.wrapped_key, 'base64'), E'\n', '') AS "wrappedKey", d.key_day::text AS "keyDay",
   m.accepted_at AS "acceptedAt", m.expires_at AS "expiresAt", d.expires_at::text AS "expiresAtKey"
    FROM d CROSS JOIN LATERAL (SELECT * FROM messages m WHERE m.id = d.message_id AND m.expires_at = d.expires_at LIMIT 1) m
-   ORDER BY d.read_index, d.message_seq
