@@ -122,11 +122,12 @@ const SEALED_EXTRA = `(CASE WHEN dl.${D.keyDay} IS NULL THEN 0 ELSE ${SEAL_OVERH
 // unread until encoded for a row that fits): a second look-up to encode it
 // made the page read a third slower.
 //
-// No row carrying a body is sorted: each sort copies its rows into fresh
-// memory, and on the VMs we measure on the page faults of that memory cost
-// more than the rest of the read. The page is put in order before the bodies
-// join it (the nested loop keeps that order for the running sum), and the
-// result comes unsorted: queryPending orders each read's rows by seq.
+// No row carrying a body is sorted: a sort copies its rows into fresh
+// memory, whose page faults are dear on a virtual machine, and sorting the
+// rows with their bodies was a third of the read's time. The page is put in
+// order before the bodies join it (the nested loop keeps that order for the
+// running sum), and the result comes unsorted: pagesOfRows puts each read's
+// rows in seq order.
 const PENDING_BATCH_CAPPED = preparedStatement(
   'deliveries-pending-batch-capped',
   `WITH page AS MATERIALIZED (
