@@ -226,7 +226,7 @@ export class MessagePurgeRepository {
     // (a scan of the whole day) runs on a connection of its own while the
     // other tables' partitions are dropped, instead of before its own drop.
     const messagesDays = detached.filter(({ name }) => isMessagesPartition(name));
-    const ordered = [...detached.filter((day) => !messagesDays.includes(day)), ...messagesDays];
+    const ordered = [...detached.filter(({ name }) => !isMessagesPartition(name)), ...messagesDays];
     const counts = new Map(
       messagesDays.map(({ name, partition }) => [name, this.countRows(partition, lockTimeoutMs)]),
     );
