@@ -90,9 +90,12 @@ export const rawFrames: BenchItem = {
       ),
     );
     const total = (await server.call<{ count: number }>('clients')).count;
-    progress(`raw-frames: one frame to ${total} clients, ${s.broadcastRounds} rounds`);
+    const warmUp = s.broadcastWarmUpRounds;
+    progress(
+      `raw-frames: one frame to ${total} clients, ${warmUp} rounds to warm up, ${s.broadcastRounds} counted`,
+    );
     await Promise.all(clients.map((load) => load.call('startRecording')));
-    await server.call('broadcast', { rounds: s.broadcastRounds + 1, gapMs: 200 });
+    await server.call('broadcast', { rounds: warmUp + s.broadcastRounds, gapMs: 200 });
     await sleep(300);
     const recordings = await Promise.all(
       clients.map((load) => load.call<Recording>('stopRecording')),
@@ -103,7 +106,8 @@ export const rawFrames: BenchItem = {
         lastByRound.set(round, Math.max(lastByRound.get(round) ?? 0, latest));
       }
     }
-    lastByRound.delete(0); // the first round warms up
+    // The same warm-up rounds as fanout-1000's, not counted.
+    for (let round = 0; round < warmUp; round++) lastByRound.delete(round);
     const broadcast = summarize(new Float64Array(lastByRound.values()));
 
     result.figures.push(
