@@ -40,6 +40,24 @@ describe('store-and-forward messaging through the SDK', () => {
       expect(await aliceLaptop.sync()).toEqual([]);
     });
 
+    it('gives each message a time-ordered id (UUIDv7) that carries the millisecond it was accepted', async () => {
+      const first = await alicePhone.sendText({ accountId: bob.accountId }, 'first');
+      const second = await alicePhone.sendText({ accountId: bob.accountId }, 'second');
+      const millisecondOf = (messageId: string) =>
+        parseInt(messageId.replaceAll('-', '').slice(0, 12), 16);
+      for (const sent of [first, second]) {
+        expect(sent.messageId[14]).toBe('7'); // the version digit
+        expect(
+          Math.abs(millisecondOf(sent.messageId) - Date.parse(sent.acceptedAt)),
+        ).toBeLessThanOrEqual(1);
+      }
+      expect(millisecondOf(second.messageId)).toBeGreaterThanOrEqual(
+        millisecondOf(first.messageId),
+      );
+      await bob.sync();
+      await aliceLaptop.sync();
+    });
+
     it('the status shows which devices have the message', async () => {
       const sent = await alicePhone.sendText({ accountId: bob.accountId }, 'status?');
       expect(await alicePhone.messageStatus(sent.messageId)).toMatchObject({

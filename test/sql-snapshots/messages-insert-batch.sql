@@ -8,7 +8,9 @@
   ), claimed AS (
     -- Idempotency: the claim of (sender device, client message id); a retry claims nothing.
     INSERT INTO message_client_ids (sender_device_id, client_message_id, message_id, accepted_at, expires_at)
-    SELECT sender_device_id, client_message_id, gen_random_uuid(), now(), now() + make_interval(secs => ttl_seconds)
+    SELECT sender_device_id, client_message_id, encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
+    placing substring(int8send(floor(extract(epoch FROM now()) * 1000)::bigint) FROM 3) FROM 1 FOR 6),
+    52, 1), 53, 1), 'hex')::uuid, now(), now() + make_interval(secs => ttl_seconds)
     FROM input ORDER BY index
     ON CONFLICT (sender_device_id, client_message_id) DO NOTHING
     RETURNING sender_device_id, client_message_id, message_id, accepted_at, expires_at
