@@ -58,10 +58,7 @@ export const fanout: BenchItem = {
       `fanout-1000: ${memberDevices.length} devices connected; ${warmUp} rounds to warm up, ${s.broadcastRounds} counted`,
     );
     const sends: SendRecords[] = [];
-    let meter: CpuMeter | undefined;
-    for (let round = 0; round < warmUp + s.broadcastRounds; round++) {
-      // The CPU split covers the counted rounds only.
-      if (round === warmUp) meter = await CpuMeter.start();
+    const sendRound = async (round: number) => {
       sends.push(await sender.call<SendRecords>('sendOne'));
       await Promise.all(
         receivers.map((load, index) =>
@@ -69,8 +66,12 @@ export const fanout: BenchItem = {
         ),
       );
       await sleep(100);
-    }
-    const cores = meter ? await meter.stop(context.cpuGroups()) : undefined;
+    };
+    for (let round = 0; round < warmUp; round++) await sendRound(round);
+    // The CPU split covers the counted rounds only.
+    const meter = await CpuMeter.start();
+    for (let round = warmUp; round < warmUp + s.broadcastRounds; round++) await sendRound(round);
+    const cores = await meter.stop(context.cpuGroups());
     const frames = await Promise.all(
       receivers.map((load) => load.call<FrameRecords>('stopRecording')),
     );
