@@ -1,10 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, count, eq, gt, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
-import { type Database, DRIZZLE, type Executor } from '../db/db.module.js';
+import type pg from 'pg';
+import { Batcher, groupRowsBy } from '../common/batcher.js';
+import { type Database, DRIZZLE, type Executor, PG_POOL } from '../db/db.module.js';
 import { conversationMembers, conversations } from '../db/schema/index.js';
 import { sqlNames } from '../db/sql-names.js';
-import { drizzleStatement } from '../db/statements.js';
+import { drizzleStatement, preparedStatement } from '../db/statements.js';
 
 export type MemberRole = 'owner' | 'member';
 
@@ -48,10 +50,31 @@ const REMOVE_DELETED_ACCOUNT = drizzleStatement(
                       WHERE m.${MEMBER.conversationId} = c.${CONVERSATION.id} AND m.${MEMBER.accountId} <> $1)`,
 );
 
+// Every send to a conversation reads its members (the coverage check).
+const MEMBER_ACCOUNT_IDS = preparedStatement(
+  'conversations-member-account-ids',
+  `SELECT ${MEMBER.conversationId} AS "conversationId", ${MEMBER.accountId} AS "accountId"
+     FROM ${MEMBER.$table} WHERE ${MEMBER.conversationId} = ANY($1::uuid[])`,
+);
+
 /** The only code that touches the conversation tables. */
 @Injectable()
 export class ConversationsRepository {
-  constructor(@Inject(DRIZZLE) private readonly db: Database) {}
+  // Batched per event-loop turn, as the devices the same check reads next.
+  private readonly membersByConversation = new Batcher(async (conversationIds: string[]) => {
+    const result = await this.pool.query<{ conversationId: string; accountId: string }>({
+      ...MEMBER_ACCOUNT_IDS,
+      values: [conversationIds],
+    });
+    return groupRowsBy(conversationIds, result.rows, (row) => row.conversationId).map((rows) =>
+      rows.map((row) => row.accountId),
+    );
+  });
+
+  constructor(
+    @Inject(DRIZZLE) private readonly db: Database,
+    @Inject(PG_POOL) private readonly pool: pg.Pool,
+  ) {}
 
   async create(
     ownerAccountId: string,
@@ -102,12 +125,8 @@ export class ConversationsRepository {
     return row?.role ?? null;
   }
 
-  async memberAccountIds(conversationId: string): Promise<string[]> {
-    const rows = await this.db
-      .select({ accountId: conversationMembers.accountId })
-      .from(conversationMembers)
-      .where(eq(conversationMembers.conversationId, conversationId));
-    return rows.map((row) => row.accountId);
+  memberAccountIds(conversationId: string): Promise<string[]> {
+    return this.membersByConversation.load(conversationId);
   }
 
   /** Adds a member unless the conversation would pass `maxMembers`; false when full. */
