@@ -127,7 +127,8 @@ const ANY_HOLD = statementText(
 
 const OLDEST_EXPIRY = statementText(
   'purge-oldest-expiry',
-  `SELECT min(${M.expiresAt}) AS oldest FROM ${M.$table}`,
+  `SELECT min(${M.expiresAt}) AS oldest, coalesce(min(${M.expiresAt}) <= now(), false) AS passed
+     FROM ${M.$table}`,
 );
 
 const DELETE_EXPIRED = preparedStatement(
@@ -265,10 +266,13 @@ export class MessagePurgeRepository {
     return result.rows[0].count;
   }
 
-  /** The earliest expiry of any message still stored (null when none is). */
-  async oldestExpiry(): Promise<Date | null> {
-    const result = await this.pool.query<{ oldest: Date | null }>(OLDEST_EXPIRY);
-    return result.rows[0].oldest;
+  /**
+   * The earliest expiry of any message still stored (null when none is), and
+   * whether it has passed by PostgreSQL's clock (some stored message has expired).
+   */
+  async oldestExpiry(): Promise<{ oldest: Date | null; passed: boolean }> {
+    const result = await this.pool.query<{ oldest: Date | null; passed: boolean }>(OLDEST_EXPIRY);
+    return result.rows[0];
   }
 
   /**

@@ -1,2 +1,3 @@
 -- purge-oldest-expiry: sent unprepared
-SELECT min(expires_at) AS oldest FROM messages
+SELECT min(expires_at) AS oldest, coalesce(min(expires_at) <= now(), false) AS passed
+     FROM messages
