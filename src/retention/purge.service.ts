@@ -82,9 +82,9 @@ export class PurgeService {
     // then the row-wise delete does not run. Its statement spans every
     // partition of four tables, and the drops just made PostgreSQL plan it
     // again, which alone took longer than every other step after the drops.
-    const stored = await timed('oldest', () => this.repository.oldestExpiry());
+    const expiry = await timed('oldest', () => this.repository.oldestExpiry());
     const { deleted, oldestExpiryLeft } = await timed('delete', async () => {
-      if (!stored.passed) return { deleted: NOTHING_DELETED, oldestExpiryLeft: stored.oldest };
+      if (!expiry.passed) return { deleted: NOTHING_DELETED, oldestExpiryLeft: expiry.oldest };
       const deleted = await inBatches(batchSize, maxBatches, (size) =>
         this.repository.deleteExpired(size),
       );
