@@ -76,7 +76,7 @@ names: ${ITEMS.map((item) => item.name).join(', ')}
 --quick        small sizes and short runs (a smoke run, about a minute)
 --no-ceilings  do not add the ceilings a named scenario is compared with
 --keep         keep the database and Redis keys (for looking into a run)
---budget=S     the whole run's time limit in seconds (default 570, quick 120)
+--budget=S     the whole run's time limit in seconds (default 900, quick 120)
 --concurrency=N, --rate=N   override the in-flight count and the fixed rate
 --api-processes=N           N API processes behind the port (default 1)
 --purge-rows=N              expired messages the purge scenario seeds (default 1,000,000, quick 20,000)`;
