@@ -33,27 +33,9 @@ export class BoundedMap<K, V> {
   }
 }
 
-/** A BoundedMap of keys alone. */
-export class BoundedSet<T> {
-  private readonly entries: BoundedMap<T, true>;
-
-  constructor(capacity: number) {
-    this.entries = new BoundedMap(capacity);
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  has(entry: T): boolean {
-    return this.entries.has(entry);
-  }
-
+/** A BoundedMap of keys alone (one object per owner, not two). */
+export class BoundedSet<T> extends BoundedMap<T, true> {
   add(entry: T): void {
-    this.entries.set(entry, true);
-  }
-
-  delete(entry: T): void {
-    this.entries.delete(entry);
+    this.set(entry, true);
   }
 }

@@ -37,12 +37,13 @@ async function loadEach<T>(batcher: Batcher<string, T[]>, keys: string[]): Promi
   return (await Promise.all(keys.map((key) => batcher.load(key)))).flat();
 }
 
-type LiveToken = { deviceId: string; tokenHash: Buffer; accountId: string; expiresAt: Date };
+type LiveToken = { deviceId: string; tokenHash: Buffer; accountId: string };
 
 /** Where a token stands now: its device revoked (or gone), the token expired (or gone), or live. */
 export type TokenState = 'live' | 'revoked' | 'expired';
 
-type TokenKey = { deviceId: string; tokenHash: Buffer };
+// The token's hash as base64 (TokenSession).
+type TokenKey = { deviceId: string; tokenHash: string };
 
 const DEVICE = sqlNames(devices);
 const TOKEN = sqlNames(authTokens);
@@ -67,9 +68,8 @@ const CURRENT_DEVICE_IDS = currentDevicesByAccount(
 );
 
 const LIVE_TOKENS = preparedStatement(
-  'identity-live-tokens-expiry',
-  `SELECT t.${TOKEN.deviceId} AS "deviceId", t.${TOKEN.tokenHash} AS "tokenHash", d.${DEVICE.accountId} AS "accountId",
-          t.${TOKEN.expiresAt} AS "expiresAt"
+  'identity-live-tokens',
+  `SELECT t.${TOKEN.deviceId} AS "deviceId", t.${TOKEN.tokenHash} AS "tokenHash", d.${DEVICE.accountId} AS "accountId"
      FROM ${TOKEN.$table} t JOIN ${DEVICE.$table} d ON d.${DEVICE.id} = t.${TOKEN.deviceId}
     WHERE t.${TOKEN.deviceId} = ANY($1::uuid[]) AND t.${TOKEN.expiresAt} > now() AND d.${DEVICE.revokedAt} IS NULL`,
 );
@@ -115,7 +115,7 @@ export class IdentityRepository {
   // Every new stream checks its token again, and every heartbeat all of them.
   private readonly tokenStateReads = new Batcher(
     (tokens: TokenKey[]) => this.queryTokenStates(tokens),
-    { keyOf: (token) => `${token.deviceId}:${token.tokenHash.toString('base64')}` },
+    { keyOf: (token) => `${token.deviceId}:${token.tokenHash}` },
   );
 
   private readonly seenMarks = new Batcher(
@@ -361,7 +361,10 @@ export class IdentityRepository {
   private async queryTokenStates(tokens: TokenKey[]): Promise<TokenState[]> {
     const result = await this.pool.query<{ index: string; state: TokenState }>({
       ...TOKEN_STATES,
-      values: [tokens.map((token) => token.deviceId), tokens.map((token) => token.tokenHash)],
+      values: [
+        tokens.map((token) => token.deviceId),
+        tokens.map((token) => Buffer.from(token.tokenHash, 'base64')),
+      ],
     });
     const states = tokens.map((): TokenState => 'revoked');
     for (const row of result.rows) states[Number(row.index) - 1] = row.state;
