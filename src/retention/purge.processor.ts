@@ -15,19 +15,23 @@ import type { ExpiryRecordResult, PurgeResult, SideRowPurgeResult } from './rete
 import { stepTimer } from './step-timer.js';
 
 export type PurgeRun = PurgeResult & {
+  /** How long the run's last step took (after PurgeResult's): the purge log. */
+  closingMs: Record<'log', number>;
+};
+
+export type SideRowPurgeRun = SideRowPurgeResult & {
+  /** Expired auth challenges, tokens and link codes deleted. */
   secrets: number;
-  /** How long the run's last steps took (after PurgeResult's): expired secrets, the purge log. */
-  closingMs: Record<'secrets' | 'log', number>;
 };
 
 /**
  * The expiry record, every EXPIRY_INTERVAL_SECONDS (`recordExpiriesNow`:
- * what expired unread is recorded and its senders told). The purge:
- * expired messages (whole daily partitions dropped, the rest in
- * bounded batches; see PurgeService.purgeExpired) and expired auth secrets,
- * so it never holds locks for long. It also creates the daily partitions
- * ahead. Expired idempotency claims and fan-out marks go in a job
- * of their own (`purgeSideRowsNow`), throttled.
+ * what expired unread is recorded and its senders told). The purge of
+ * expired messages (whole daily partitions dropped, the rest in bounded
+ * batches; see PurgeService.purgeExpired), so it never holds locks for
+ * long. It also creates the daily partitions ahead. Expired idempotency
+ * claims and fan-out marks (throttled), then expired auth secrets, go in a
+ * job of their own (`purgeSideRowsNow`): the messages never wait for them.
  * Scheduled with a job scheduler, so one run happens per interval however
  * many workers there are.
  */
@@ -87,7 +91,6 @@ export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
   async purgeNow(): Promise<PurgeRun> {
     const { ms: closingMs, timed } = stepTimer<keyof PurgeRun['closingMs']>();
     const messages = await this.purge.purgeExpired(this.env.PURGE_BATCH_SIZE);
-    const secrets = await timed('secrets', () => this.identity.deleteExpiredSecrets());
     if (messages.droppedPartitions > 0 || messages.deletedMessages > 0) {
       this.logger.log(
         {
@@ -106,11 +109,11 @@ export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
     // The senders hear of what this run recorded from the record's next run
     // (EXPIRY_INTERVAL_SECONDS), which sends every notice owed: told here too,
     // a day's worth of them would lengthen the purge job.
-    return { ...messages, secrets, closingMs };
+    return { ...messages, closingMs };
   }
 
   /** One run of the side-row purge (also called directly by tests). */
-  async purgeSideRowsNow(): Promise<SideRowPurgeResult> {
+  async purgeSideRowsNow(): Promise<SideRowPurgeRun> {
     const result = await this.purge.purgeExpiredSideRows(this.env.PURGE_BATCH_SIZE);
     if (!result.complete) {
       this.logger.warn(
@@ -118,6 +121,7 @@ export class PurgeProcessor extends LoggedWorkerHost<typeof QUEUES.retention> {
         'purge: expired claims and fan-out marks deleted, more left for the next run',
       );
     }
-    return result;
+    // A few rows a run (one per login, token and link code made): not batched.
+    return { ...result, secrets: await this.identity.deleteExpiredSecrets() };
   }
 }

@@ -124,6 +124,14 @@ describe('the purge, without the scheduler racing it', () => {
     fanout_pending: 0,
   };
 
+  const countRows = async (table: string, column: string, id: string) =>
+    (
+      await quiet.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${table} WHERE ${column} = $1`,
+        [id],
+      )
+    ).rows[0].n;
+
   const sendMany = async (count: number) => {
     const alice = await newAccount(quiet.baseUrl, 'alice');
     const aliceLaptop = await linkDevice(alice, 'laptop');
@@ -187,6 +195,44 @@ describe('the purge, without the scheduler racing it', () => {
       [alice.deviceId],
     );
     expect(left.rows[0].n).toBe(0);
+  });
+
+  it('the side-row run deletes expired login challenges, tokens and link codes, and keeps live ones', async () => {
+    const alice = await newAccount(quiet.baseUrl, 'alice');
+    const bob = await newAccount(quiet.baseUrl, 'bob');
+    // Each account has its token; each begins a login and makes a link code.
+    for (const client of [alice, bob]) {
+      const challenge = await fetch(new URL('/v1/auth/challenge', quiet.baseUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ deviceId: client.deviceId }),
+      });
+      expect(challenge.status).toBe(200);
+      await client.createLinkCode();
+    }
+    const secretsOf = async (client: { accountId: string; deviceId: string }) => ({
+      challenges: await countRows('auth_challenges', 'device_id', client.deviceId),
+      tokens: await countRows('auth_tokens', 'device_id', client.deviceId),
+      linkCodes: await countRows('link_codes', 'account_id', client.accountId),
+    });
+    const ONE_OF_EACH = { challenges: 1, tokens: 1, linkCodes: 1 };
+    expect(await secretsOf(alice)).toEqual(ONE_OF_EACH);
+    for (const [table, owner, id] of [
+      ['auth_challenges', 'device_id', alice.deviceId],
+      ['auth_tokens', 'device_id', alice.deviceId],
+      ['link_codes', 'account_id', alice.accountId],
+    ])
+      await quiet.pool.query(
+        `UPDATE ${table} SET expires_at = now() - interval '1 second' WHERE ${owner} = $1`,
+        [id],
+      );
+
+    const run = await quiet.app.get(PurgeProcessor).purgeSideRowsNow();
+    expect(run.secrets).toBeGreaterThanOrEqual(3);
+    expect(await secretsOf(alice)).toEqual({ challenges: 0, tokens: 0, linkCodes: 0 });
+    expect(await secretsOf(bob)).toEqual(ONE_OF_EACH);
+    // Bob's token still opens his inbox.
+    expect((await bob.fetchInbox()).messages).toEqual([]);
   });
 
   it('the side-row purge deletes every expired claim in one run, however many batches that takes', async () => {
