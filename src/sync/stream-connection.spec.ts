@@ -177,6 +177,7 @@ class FakeInbox implements StreamDependencies {
     if (!this.reported) throw error;
     this.reported.push({ error, during });
   };
+  onClosed = () => undefined;
 }
 
 function open(

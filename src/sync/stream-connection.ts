@@ -85,6 +85,8 @@ export interface StreamDependencies {
   ): Promise<number>;
   /** A drain or an ack failed (the client is told, or the message waits for the next read). */
   onError(error: Error, during: 'drain' | 'ack'): void;
+  /** The socket closed: its owner forgets the connection. */
+  onClosed(connection: StreamConnection): void;
 }
 
 export interface StreamLimits {
@@ -117,8 +119,9 @@ export class StreamConnection {
   // The notice number up to which everything was sent or read here; unknown
   // (undefined) until a read from the start, and after a read from the cursor.
   private lastNotice: NoticeNumber | undefined;
-  private readonly sent = new BoundedMap<string, string>(MAX_REMEMBERED);
-  private readonly recentlyAcked = new BoundedSet<string>(MAX_RECENTLY_ACKED);
+  // Made on first use too: an idle socket holds neither.
+  private sent: BoundedMap<string, string> | undefined;
+  private recentlyAcked: BoundedSet<string> | undefined;
   private unreadErrorFrames = 0;
   private acksInFlight = 0;
   private acksRetrying = 0;
@@ -143,6 +146,9 @@ export class StreamConnection {
     socket.on('pong', () => {
       this.alive = true;
     });
+    // Here rather than where the socket is registered: the three listeners
+    // share one closure context, which an idle stream keeps as long as it is open.
+    socket.on('close', () => this.dependencies.onClosed(this));
   }
 
   /**
@@ -170,7 +176,7 @@ export class StreamConnection {
   notify(messageId: string, live?: LiveCopy): void {
     // A second notice (the accepting process's own, then the fan-out's) or a
     // notice after the message went: nothing left to send for it.
-    if (this.sent.has(messageId) || this.recentlyAcked.has(messageId)) return;
+    if (this.sentOrAcked(messageId)) return;
     if (live && this.maySendFromMemory(live.notice)) {
       this.lastNotice = live.notice;
       this.cursor = Math.max(this.cursor, live.message.seq);
@@ -281,7 +287,7 @@ export class StreamConnection {
       // then sent before anything newer, so one sender's sequential messages
       // never overtake each other. A device far behind pages from the cursor.
       this.lastNotice = undefined; // until this read is done
-      let after = this.sent.size <= REREAD_BELOW ? 0 : this.cursor;
+      let after = (this.sent?.size ?? 0) <= REREAD_BELOW ? 0 : this.cursor;
       // Every number up to this one was taken after its message committed,
       // so before this read began: the read covers them all. A read from the
       // cursor does not (a late commit behind it comes by id, later).
@@ -305,9 +311,7 @@ export class StreamConnection {
       }
       // Notified, yet neither sent nor acked here: committed behind the cursor
       // (a late commit). Whatever of it is still pending goes now, in order.
-      const unseen = notified.filter(
-        (messageId) => !this.sent.has(messageId) && !this.recentlyAcked.has(messageId),
-      );
+      const unseen = notified.filter((messageId) => !this.sentOrAcked(messageId));
       // A few at a time: a read by ids has no byte cap of its own.
       for (let start = 0; start < unseen.length && this.isOpen(); start += LATE_READ_BATCH) {
         const ids = unseen.slice(start, start + LATE_READ_BATCH);
@@ -333,15 +337,19 @@ export class StreamConnection {
   }
 
   private forgetAcked(messageId: string): void {
-    this.sent.delete(messageId);
-    this.recentlyAcked.add(messageId);
+    this.sent?.delete(messageId);
+    (this.recentlyAcked ??= new BoundedSet(MAX_RECENTLY_ACKED)).add(messageId);
+  }
+
+  private sentOrAcked(messageId: string): boolean {
+    return (this.sent?.has(messageId) ?? false) || (this.recentlyAcked?.has(messageId) ?? false);
   }
 
   private send(message: PendingMessage): void {
     // A read that began before an ack committed can still return its message.
-    if (this.sent.has(message.messageId) || this.recentlyAcked.has(message.messageId)) return;
+    if (this.sentOrAcked(message.messageId)) return;
     if (!this.isOpen()) return;
-    this.sent.set(message.messageId, message.expiresAtKey);
+    (this.sent ??= new BoundedMap(MAX_REMEMBERED)).set(message.messageId, message.expiresAtKey);
     this.sendFrame({ type: 'message', message: inboxMessageView(message) });
   }
 
@@ -373,7 +381,7 @@ export class StreamConnection {
     try {
       const keys = new Map<string, string>();
       for (const messageId of frame.data.messageIds) {
-        const key = this.sent.get(messageId);
+        const key = this.sent?.get(messageId);
         if (key !== undefined) keys.set(messageId, key);
       }
       await this.storeAck(frame.data.messageIds, keys);

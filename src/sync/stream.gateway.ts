@@ -97,6 +97,8 @@ export class StreamGateway
     // catch-up sends it; an ack that failed is the client's to send again.
     onError: (error, during) =>
       this.logger.warn({ during, error: describeError(error) }, 'stream work failed'),
+    // Its last acks and its wake-up check finish before a shutdown closes the pool.
+    onClosed: (connection) => void this.afterCommit.track(this.closed(connection)),
   };
   // Upgrades being authenticated: they count against the process's cap too.
   private upgrading = 0;
@@ -277,8 +279,6 @@ export class StreamGateway
     this.connections.set(device.deviceId, local);
     this.tokenHashes.set(connection, session.tokenHash);
     this.metrics.streamConnections.inc();
-    // Its last acks and its wake-up check finish before a shutdown closes the pool.
-    socket.on('close', () => void this.afterCommit.track(this.closed(connection)));
     socket.on('error', terminateSocket);
     for (const oldest of replaced) closeSoon(oldest.socket, CLOSE_REPLACED, 'replaced');
     try {
