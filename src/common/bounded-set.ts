@@ -1,27 +1,26 @@
 /**
  * A map that holds at most `capacity` entries: setting a new key in a full
- * one forgets the oldest. Its storage is made on the first set, so an idle
- * owner (one per open socket) costs next to nothing.
+ * one forgets the oldest. (An owner with many idle instances makes it on
+ * first use, as StreamConnection does.)
  */
 export class BoundedMap<K, V> {
-  private entries: Map<K, V> | undefined;
+  private readonly entries = new Map<K, V>();
 
   constructor(private readonly capacity: number) {}
 
   get size(): number {
-    return this.entries?.size ?? 0;
+    return this.entries.size;
   }
 
   has(key: K): boolean {
-    return this.entries?.has(key) ?? false;
+    return this.entries.has(key);
   }
 
   get(key: K): V | undefined {
-    return this.entries?.get(key);
+    return this.entries.get(key);
   }
 
   set(key: K, value: V): void {
-    this.entries ??= new Map();
     if (this.entries.has(key)) return;
     if (this.entries.size >= this.capacity)
       this.entries.delete(this.entries.keys().next().value as K);
@@ -29,7 +28,7 @@ export class BoundedMap<K, V> {
   }
 
   delete(key: K): void {
-    this.entries?.delete(key);
+    this.entries.delete(key);
   }
 }
 

@@ -202,12 +202,7 @@ describe('the purge, without the scheduler racing it', () => {
     const bob = await newAccount(quiet.baseUrl, 'bob');
     // Each account has its token; each begins a login and makes a link code.
     for (const client of [alice, bob]) {
-      const challenge = await fetch(new URL('/v1/auth/challenge', quiet.baseUrl), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ deviceId: client.deviceId }),
-      });
-      expect(challenge.status).toBe(200);
+      await client.request('POST', '/v1/auth/challenge', { deviceId: client.deviceId });
       await client.createLinkCode();
     }
     const secretsOf = async (client: { accountId: string; deviceId: string }) => ({
