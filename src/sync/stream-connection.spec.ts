@@ -5,10 +5,12 @@ import { Problem } from '../common/problem.js';
 import { waitFor } from '../../test/support/wait.js';
 import {
   CLOSE_POLICY_VIOLATION,
+  type LiveCopy,
   MAX_UNREAD_ERROR_FRAMES,
   StreamConnection,
   type StreamDependencies,
 } from './stream-connection.js';
+import { messageFrameTexts } from './stream-frames.js';
 
 // The ordering logic of one socket, against an in-memory inbox. The real
 // PostgreSQL and Redis paths are covered end to end in test/e2e/live-delivery.
@@ -143,12 +145,13 @@ class FakeInbox implements StreamDependencies {
   }
 
   /** A message committed and numbered for the device (its notice may still be on its way). */
-  accept(seq: number): { message: PendingMessage; notice: NoticeNumber } {
+  accept(seq: number): LiveCopy {
     const accepted = message(seq);
     this.pending.push(accepted);
     this.pending.sort((a, b) => a.seq - b.seq);
     this.last = { epoch: this.last.epoch, n: this.last.n + 1 };
-    return { message: accepted, notice: this.last };
+    const frameText = messageFrameTexts(accepted)(accepted.wrappedKey);
+    return { message: accepted, notice: this.last, frameText };
   }
 
   lastNotice = (): Promise<NoticeNumber> => Promise.resolve(this.last);

@@ -69,6 +69,8 @@ export interface FrameTransport {
 export interface LiveCopy {
   notice: NoticeNumber;
   message: PendingMessage;
+  /** The message's frame for this device (messageFrameTexts), built with its other devices'. */
+  frameText: string;
 }
 
 export interface StreamDependencies {
@@ -180,7 +182,7 @@ export class StreamConnection {
     if (live && this.maySendFromMemory(live.notice)) {
       this.lastNotice = live.notice;
       this.cursor = Math.max(this.cursor, live.message.seq);
-      this.send(live.message);
+      this.send(live.message, live.frameText);
       return;
     }
     (this.notified ??= new Set()).add(messageId);
@@ -214,8 +216,13 @@ export class StreamConnection {
 
   sendFrame(frame: ServerFrame, written?: () => void): void {
     if (!this.isOpen()) return;
+    this.sendText(JSON.stringify(frame), written);
+  }
+
+  /** A frame's JSON text: a ServerFrame's, stringified by sendFrame or messageFrameTexts. */
+  private sendText(text: string, written?: () => void): void {
     this.coalesceThisTurn();
-    this.socket.send(JSON.stringify(frame), written);
+    this.socket.send(text, written);
   }
 
   /**
@@ -345,12 +352,14 @@ export class StreamConnection {
     return (this.sent?.has(messageId) ?? false) || (this.recentlyAcked?.has(messageId) ?? false);
   }
 
-  private send(message: PendingMessage): void {
+  private send(message: PendingMessage, frameText?: string): void {
     // A read that began before an ack committed can still return its message.
     if (this.sentOrAcked(message.messageId)) return;
     if (!this.isOpen()) return;
     (this.sent ??= new BoundedMap(MAX_REMEMBERED)).set(message.messageId, message.expiresAtKey);
-    this.sendFrame({ type: 'message', message: inboxMessageView(message) });
+    if (frameText === undefined)
+      this.sendFrame({ type: 'message', message: inboxMessageView(message) });
+    else this.sendText(frameText);
   }
 
   private async drained(): Promise<void> {

@@ -41,11 +41,18 @@ import { LiveRoutingService } from './live-routing.service.js';
 import {
   closeSoon,
   type FrameTransport,
+  type LiveCopy,
   StreamConnection,
   type StreamDependencies,
   type StreamLimits,
 } from './stream-connection.js';
-import type { ErrorFrame, ExpiredFrame, MessageFrame, ReceiptFrame } from './stream-frames.js';
+import {
+  type ErrorFrame,
+  type ExpiredFrame,
+  type MessageFrame,
+  messageFrameTexts,
+  type ReceiptFrame,
+} from './stream-frames.js';
 import { checkUpgradeRequest, refusalResponse, type UpgradeRefusal } from './upgrade-request.js';
 
 // Close codes: docs/protocol.md lists them all.
@@ -409,12 +416,18 @@ export class StreamGateway
   ): void {
     if (!deviceIds.some((deviceId) => this.connections.has(deviceId))) return;
     let streams = 0;
+    let frameTextFor: ((wrappedKey: string) => string) | undefined;
     inCarriedSpan('stream: message frames', trace, { 'supernode.message_id': messageId }, () => {
       deviceIds.forEach((deviceId, index) => {
         const connections = this.connections.get(deviceId);
         if (!connections) return;
         const notice = notices?.[index];
-        const live = notice && copyFor ? { notice, message: copyFor(deviceId) } : undefined;
+        let live: LiveCopy | undefined;
+        if (notice && copyFor) {
+          const message = copyFor(deviceId);
+          frameTextFor ??= messageFrameTexts(message);
+          live = { notice, message, frameText: frameTextFor(message.wrappedKey) };
+        }
         for (const connection of connections) connection.notify(messageId, live);
         streams += connections.length;
       });
