@@ -45,9 +45,9 @@ const WRAPPED_KEY_MARK = '\u0000wrapped-key\u0000';
 /**
  * The text of a message's frame for each device it goes to: the copies differ
  * only in the wrapped key, so the rest is stringified once per message, not
- * once per device (in bench fanout-1000, stringifying 1,000 frames took the
- * accepting process about as long as a frame's trip to its device). A wrapped
- * key is base64, which JSON carries as it is.
+ * once per device (in bench fanout-1000 the sender's answer waits while the
+ * accepting process writes the frames of all 1,000 devices). A wrapped key
+ * is base64, which JSON carries as it is.
  */
 export function messageFrameTexts(message: PendingMessage): (wrappedKey: string) => string {
   const frame: MessageFrame = {
