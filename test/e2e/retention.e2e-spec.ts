@@ -205,18 +205,22 @@ describe('the purge, without the scheduler racing it', () => {
       await client.request('POST', '/v1/auth/challenge', { deviceId: client.deviceId });
       await client.createLinkCode();
     }
-    const secretsOf = async (client: { accountId: string; deviceId: string }) => ({
-      challenges: await countRows('auth_challenges', 'device_id', client.deviceId),
-      tokens: await countRows('auth_tokens', 'device_id', client.deviceId),
-      linkCodes: await countRows('link_codes', 'account_id', client.accountId),
-    });
+    // Each kind of secret: its table, and the column and id of its owner.
+    const secretTables = (client: { accountId: string; deviceId: string }) =>
+      ({
+        challenges: ['auth_challenges', 'device_id', client.deviceId],
+        tokens: ['auth_tokens', 'device_id', client.deviceId],
+        linkCodes: ['link_codes', 'account_id', client.accountId],
+      }) as const;
+    const secretsOf = async (client: { accountId: string; deviceId: string }) => {
+      const counts: Record<string, number> = {};
+      for (const [kind, [table, owner, id]] of Object.entries(secretTables(client)))
+        counts[kind] = await countRows(table, owner, id);
+      return counts;
+    };
     const ONE_OF_EACH = { challenges: 1, tokens: 1, linkCodes: 1 };
     expect(await secretsOf(alice)).toEqual(ONE_OF_EACH);
-    for (const [table, owner, id] of [
-      ['auth_challenges', 'device_id', alice.deviceId],
-      ['auth_tokens', 'device_id', alice.deviceId],
-      ['link_codes', 'account_id', alice.accountId],
-    ])
+    for (const [table, owner, id] of Object.values(secretTables(alice)))
       await quiet.pool.query(
         `UPDATE ${table} SET expires_at = now() - interval '1 second' WHERE ${owner} = $1`,
         [id],
