@@ -103,7 +103,7 @@ export class RateLimiter {
     const previousKey = this.keys.key('ratelimit', scope, tag, String(window - 1));
     // One script rather than three commands: every send, stream and request
     // counts a hit, and each command is a round of work in ioredis and Redis.
-    // A defined command still goes into the auto-pipeline's one write.
+    // A defined command still shares its turn's one write (writes-per-turn.ts).
     const [current, previous] = await this.redis.countHit(key, previousKey, 2 * windowSeconds + 1);
     const counts = {
       previous,

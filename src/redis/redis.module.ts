@@ -3,6 +3,7 @@ import { AfterCommitWork } from '../common/after-commit.js';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { ENV, type Env } from '../config/env.js';
+import { writeOncePerTurn } from './writes-per-turn.js';
 
 export const REDIS = Symbol('redis:client');
 
@@ -136,10 +137,12 @@ export function createRedis(
   options: { forWorker?: boolean; subscriber?: boolean } = {},
 ): RedisClient {
   const base = connectionOptions({ forWorker: options.forWorker || options.subscriber });
-  // Commands issued in the same event-loop turn go out in one write.
-  const enableAutoPipelining = !options.subscriber;
-  if (env.REDIS_CLUSTER_NODES.length === 0)
-    return new Redis(env.REDIS_URL, { ...base, enableAutoPipelining });
+  if (env.REDIS_CLUSTER_NODES.length === 0) {
+    const redis = new Redis(env.REDIS_URL, { ...base, enableAutoPipelining: false });
+    // Commands issued in the same event-loop turn go out in one write.
+    if (!options.subscriber) writeOncePerTurn(redis);
+    return redis;
+  }
   const cluster: ClusterOptions = {
     redisOptions: base,
     enableOfflineQueue: base.enableOfflineQueue,
