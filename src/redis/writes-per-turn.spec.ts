@@ -32,7 +32,7 @@ describe('the commands of a Redis connection of ours', () => {
 
   beforeAll(async () => {
     // The server's own connection, as createRedis configures it for a standalone Redis.
-    redis = createRedis(loadEnv(process.env)) as Redis;
+    redis = createRedis(loadEnv({ ...process.env, REDIS_CLUSTER_NODES: '' })) as Redis;
     await new Promise((resolve) => redis.once('ready', resolve));
   });
   afterAll(() => redis.disconnect());

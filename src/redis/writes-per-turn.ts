@@ -11,8 +11,8 @@ import type { Redis } from 'ioredis';
  * setImmediate and keeps one pipeline in flight: a command waited for the
  * rest of the poll phase and for the replies of the pipeline before it, and
  * each write built a Pipeline object. Measured side by side (BENCHMARKS.md,
- * "Decisions the measurements justify"); without either, a write per command
- * doubled the median answer to a send.
+ * "Decisions the measurements justify"); with neither, a write per command,
+ * the median answer to a send was longer.
  */
 export function writeOncePerTurn(redis: Redis): void {
   const sendCommand = redis.sendCommand.bind(redis);
