@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { inboxMessageView } from '../messages/inbox-message.view.js';
 import type { PendingMessage } from '../messages/messages.types.js';
 import type { NoticeNumber } from '../messages/notice-numbers.js';
 import { Problem } from '../common/problem.js';
@@ -150,7 +151,8 @@ class FakeInbox implements StreamDependencies {
     this.pending.push(accepted);
     this.pending.sort((a, b) => a.seq - b.seq);
     this.last = { epoch: this.last.epoch, n: this.last.n + 1 };
-    const frameText = messageFrameTexts(accepted)(accepted.wrappedKey);
+    const frame = { type: 'message' as const, message: inboxMessageView(accepted) };
+    const frameText = messageFrameTexts(frame)(accepted.wrappedKey);
     return { message: accepted, notice: this.last, frameText };
   }
 

@@ -11,7 +11,6 @@ import {
   clientFrame,
   type ErrorFrame,
   type ExpiredFrame,
-  type MessageFrame,
   type ReceiptFrame,
   type ServerFrame,
 } from './stream-frames.js';
@@ -158,9 +157,9 @@ export class StreamConnection {
    * (it has no place in it), and dropped when the socket is not reading,
    * since it is worth nothing late.
    */
-  sendEphemeral(frame: MessageFrame): void {
-    if (this.socket.bufferedAmount > this.limits.bufferBytes) return;
-    this.sendFrame(frame);
+  sendEphemeral(frameText: string): void {
+    if (this.socket.bufferedAmount > this.limits.bufferBytes || !this.isOpen()) return;
+    this.sendText(frameText);
   }
 
   /** Resolves when the client frames received so far (acks) have been handled. */
@@ -219,7 +218,7 @@ export class StreamConnection {
     this.sendText(JSON.stringify(frame), written);
   }
 
-  /** A frame's JSON text: a ServerFrame's, stringified by sendFrame or messageFrameTexts. */
+  /** A ServerFrame's JSON text, stringified by sendFrame or messageFrameTexts. */
   private sendText(text: string, written?: () => void): void {
     this.coalesceThisTurn();
     this.socket.send(text, written);

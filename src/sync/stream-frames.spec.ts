@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { inboxMessageView } from '../messages/inbox-message.view.js';
 import type { PendingMessage } from '../messages/messages.types.js';
-import { messageFrameTexts } from './stream-frames.js';
+import { type MessageFrame, messageFrameTexts } from './stream-frames.js';
 
 const pendingMessage = fc.record({
   seq: fc.nat(),
@@ -20,16 +20,21 @@ const pendingMessage = fc.record({
 }) satisfies fc.Arbitrary<PendingMessage>;
 
 describe('messageFrameTexts', () => {
-  it('gives each device the text JSON.stringify makes of its own frame', () => {
+  it('gives each device the text JSON.stringify makes of its own frame, stored or ephemeral', () => {
     fc.assert(
       fc.property(
         pendingMessage,
+        fc.boolean(),
         fc.array(fc.base64String(), { maxLength: 4 }),
-        (message, keys) => {
-          const frameText = messageFrameTexts(message);
+        (message, ephemeral, keys) => {
+          const frameOf = (wrappedKey: string): MessageFrame => ({
+            type: 'message',
+            ...(ephemeral ? { ephemeral: true as const } : {}),
+            message: inboxMessageView({ ...message, wrappedKey }),
+          });
+          const frameText = messageFrameTexts(frameOf(message.wrappedKey));
           for (const wrappedKey of [message.wrappedKey, ...keys]) {
-            const own = { type: 'message', message: inboxMessageView({ ...message, wrappedKey }) };
-            expect(frameText(wrappedKey)).toBe(JSON.stringify(own));
+            expect(frameText(wrappedKey)).toBe(JSON.stringify(frameOf(wrappedKey)));
           }
         },
       ),

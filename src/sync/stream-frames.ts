@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { uuidString } from '../common/validation.js';
-import { inboxMessageView, type InboxMessage } from '../messages/inbox-message.view.js';
-import type { PendingMessage } from '../messages/messages.types.js';
+import type { InboxMessage } from '../messages/inbox-message.view.js';
 
 // The frames of GET /v1/stream, both ways. Every frame the server sends is
 // one of ServerFrame (the connection's senders take nothing else), and the
@@ -43,20 +42,20 @@ export type ServerFrame = MessageFrame | ReceiptFrame | ExpiredFrame | ErrorFram
 const WRAPPED_KEY_MARK = '\u0000wrapped-key\u0000';
 
 /**
- * The text of a message's frame for each device it goes to: the copies differ
- * only in the wrapped key, so the rest is stringified once per message, not
- * once per device (in bench fanout-1000 the sender's answer waits while the
- * accepting process writes the frames of all 1,000 devices). A wrapped key
- * is base64, which JSON carries as it is.
+ * The text of a message's frame (stored or ephemeral) for each device it goes
+ * to: the copies differ only in the wrapped key, so the rest is stringified
+ * once per message, not once per device (in bench fanout-1000 the sender's
+ * answer waits while the accepting process writes the frames of all 1,000
+ * devices). A wrapped key is base64, which JSON carries as it is. `frame`'s
+ * own wrapped key is not used.
  */
-export function messageFrameTexts(message: PendingMessage): (wrappedKey: string) => string {
-  const frame: MessageFrame = {
-    type: 'message',
-    message: { ...inboxMessageView(message), wrappedKey: WRAPPED_KEY_MARK },
-  };
-  const text = JSON.stringify(frame);
+export function messageFrameTexts(frame: MessageFrame): (wrappedKey: string) => string {
+  const text = JSON.stringify({
+    ...frame,
+    message: { ...frame.message, wrappedKey: WRAPPED_KEY_MARK },
+  });
   const mark = JSON.stringify(WRAPPED_KEY_MARK);
-  const at = text.lastIndexOf(mark); // the fields after the key are dates
+  const at = text.lastIndexOf(mark); // no field after the key holds free text: dates at most
   const head = text.slice(0, at + 1);
   const tail = text.slice(at + mark.length - 1);
   return (wrappedKey) => head + wrappedKey + tail;

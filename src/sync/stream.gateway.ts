@@ -25,6 +25,7 @@ import {
 import { DeviceLifecycle } from '../identity/device-lifecycle.js';
 import { type AcceptedEvent, MessageEvents } from '../messages/message-events.js';
 import { EphemeralSendService } from '../messages/ephemeral-send.service.js';
+import { inboxMessageView } from '../messages/inbox-message.view.js';
 import { InboxService } from '../messages/inbox.service.js';
 import { NoticeNumbers } from '../messages/notice-numbers.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -49,7 +50,6 @@ import {
 import {
   type ErrorFrame,
   type ExpiredFrame,
-  type MessageFrame,
   messageFrameTexts,
   type ReceiptFrame,
 } from './stream-frames.js';
@@ -363,13 +363,14 @@ export class StreamGateway
         return;
       }
       if (event.kind === 'ephemeral') {
+        const frameText = messageFrameTexts({
+          type: 'message',
+          ephemeral: true,
+          message: { ...event.message, wrappedKey: '' },
+        });
         for (const [deviceId, wrappedKey] of Object.entries(event.wrappedKeys)) {
-          const frame: MessageFrame = {
-            type: 'message',
-            ephemeral: true,
-            message: { ...event.message, wrappedKey },
-          };
-          for (const connection of this.connectionsOf([deviceId])) connection.sendEphemeral(frame);
+          const text = frameText(wrappedKey);
+          for (const connection of this.connectionsOf([deviceId])) connection.sendEphemeral(text);
         }
         return;
       }
@@ -425,7 +426,10 @@ export class StreamGateway
         let live: LiveCopy | undefined;
         if (notice && copyFor) {
           const message = copyFor(deviceId);
-          frameTextFor ??= messageFrameTexts(message);
+          frameTextFor ??= messageFrameTexts({
+            type: 'message',
+            message: inboxMessageView(message),
+          });
           live = { notice, message, frameText: frameTextFor(message.wrappedKey) };
         }
         for (const connection of connections) connection.notify(messageId, live);
