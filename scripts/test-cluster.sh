@@ -11,6 +11,7 @@ nodes=$(bash scripts/redis-cluster.sh start | sed -n 's/^REDIS_CLUSTER_NODES=//p
 export REDIS_CLUSTER_NODES="$nodes"
 trap 'bash scripts/redis-cluster.sh stop >/dev/null' EXIT
 CLUSTER_TESTS=(
+  src/redis/writes-per-turn.spec.ts
   src/messages/notice-numbers.spec.ts
   src/messages/device-queues.spec.ts
   src/rate-limit/rate-limiter.spec.ts

@@ -42,8 +42,8 @@ export class PresenceService {
    */
   async refresh(deviceIds: string[]): Promise<string[]> {
     if (deviceIds.length === 0) return [];
-    // One command per key (a cluster spreads them over its nodes); on a
-    // standalone Redis they leave in one write (writes-per-turn.ts).
+    // One command per key (a cluster spreads them over its nodes); those
+    // to one Redis (or one node) leave in one write (writes-per-turn.ts).
     const previous = await Promise.all(
       deviceIds.map((deviceId) =>
         this.redis.set(this.keyOf(deviceId), this.processId, 'EX', this.ttlSeconds, 'GET'),

@@ -156,7 +156,11 @@ export function createRedis(
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 300,
   };
-  return new Cluster(clusterSeeds(env.REDIS_CLUSTER_NODES), cluster);
+  const redis = new Cluster(clusterSeeds(env.REDIS_CLUSTER_NODES), cluster);
+  // Each node's connection, as it is made (failovers make new ones), writes
+  // the commands of one event-loop turn in one write, as a standalone one does.
+  if (!options.subscriber) redis.on('+node', (node: Redis) => writeOncePerTurn(node));
+  return redis;
 }
 
 /** Waits for the first connection; a Redis that is down does not stop the boot (readiness says 503). */

@@ -1,7 +1,7 @@
 import { loadEnv } from '../config/env.js';
 import { useRedisWorld } from '../../test/support/redis-world.js';
 import { createRedis } from './redis.module.js';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 // Busy for half a second inside Redis, then answers 1.
 const SLOW_SCRIPT = `
@@ -14,7 +14,9 @@ type Writable = { _write: (...args: unknown[]) => void; _writev?: (...args: unkn
 
 /** Notes 'write' each time the connection hands bytes to its socket. */
 function recordWrites(redis: Redis, events: string[]): void {
-  const socket = redis.stream as unknown as Writable;
+  const socket = redis.stream as unknown as Writable | undefined;
+  // A cluster's node that nothing was sent to yet has no socket.
+  if (!socket) return;
   for (const method of ['_write', '_writev'] as const) {
     const original = socket[method]!.bind(socket);
     socket[method] = (...args: unknown[]) => {
@@ -63,5 +65,30 @@ describe('the commands of a Redis connection of ours', () => {
     expect(events).toEqual(['write', 'write']);
     expect(await Promise.all([slow, ping])).toEqual([1, 'PONG']);
     expect(events).toEqual(['write', 'write', 'slow reply', 'ping reply']);
+  });
+});
+
+// Runs on a Redis Cluster only (npm run test:cluster sets REDIS_CLUSTER_NODES).
+const onCluster = process.env.REDIS_CLUSTER_NODES ? describe : describe.skip;
+
+onCluster('the commands of a Redis Cluster connection of ours', () => {
+  const world = useRedisWorld('writes-cluster');
+  let cluster: Cluster;
+
+  beforeAll(async () => {
+    cluster = createRedis(loadEnv(process.env)) as Cluster;
+    await new Promise((resolve) => cluster.once('ready', resolve));
+  });
+  afterAll(() => cluster.disconnect());
+
+  it('leave a node in one write when issued in one turn, each with its own reply', async () => {
+    const key = world.keys.key('counter');
+    // Its node's connection is made by the first command sent to it.
+    await cluster.incr(key);
+    const events: string[] = [];
+    for (const node of cluster.nodes('master')) recordWrites(node, events);
+    const replies = await Promise.all(Array.from({ length: 10 }, () => cluster.incr(key)));
+    expect(replies).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(events).toEqual(['write']);
   });
 });
