@@ -28,13 +28,18 @@ function recordWrites(redis: Redis, events: string[]): void {
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-describe('the commands of a Redis connection of ours', () => {
+// The standalone block runs in npm test, the cluster block in npm run
+// test:cluster: each world's keys are on the Redis its block speaks to.
+const onStandalone = process.env.REDIS_CLUSTER_NODES ? describe.skip : describe;
+const onCluster = process.env.REDIS_CLUSTER_NODES ? describe : describe.skip;
+
+onStandalone('the commands of a Redis connection of ours', () => {
   const world = useRedisWorld('writes');
   let redis: Redis;
 
   beforeAll(async () => {
     // The server's own connection, as createRedis configures it for a standalone Redis.
-    redis = createRedis(loadEnv({ ...process.env, REDIS_CLUSTER_NODES: '' })) as Redis;
+    redis = createRedis(loadEnv(process.env)) as Redis;
     await new Promise((resolve) => redis.once('ready', resolve));
   });
   afterAll(() => redis.disconnect());
@@ -67,9 +72,6 @@ describe('the commands of a Redis connection of ours', () => {
     expect(events).toEqual(['write', 'write', 'slow reply', 'ping reply']);
   });
 });
-
-// Runs on a Redis Cluster only (npm run test:cluster sets REDIS_CLUSTER_NODES).
-const onCluster = process.env.REDIS_CLUSTER_NODES ? describe : describe.skip;
 
 onCluster('the commands of a Redis Cluster connection of ours', () => {
   const world = useRedisWorld('writes-cluster');
