@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The tests that lean on Redis hardest, run against a local Redis Cluster
 # (scripts/redis-cluster.sh: 3 masters, 3 replicas on loopback): delivery
-# across processes, presence, notice numbers, queue limits, rate limits and
-# BullMQ on hash-tagged keys, sharded pub/sub; then a master killed under
+# across processes, writes per event-loop turn, presence, notice numbers,
+# queue limits, rate limits and BullMQ on hash-tagged keys, sharded
+# pub/sub; then a master killed under
 # load (cluster-failover). Paths given replace the list (set
 # REDIS_CLUSTER_FAILOVER=1 to include the failover test).
 set -euo pipefail

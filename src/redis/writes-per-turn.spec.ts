@@ -1,7 +1,7 @@
 import { loadEnv } from '../config/env.js';
 import { useRedisWorld } from '../../test/support/redis-world.js';
-import { createRedis } from './redis.module.js';
-import type { Cluster, Redis } from 'ioredis';
+import { createRedis, type RedisClient } from './redis.module.js';
+import { Cluster, type Redis } from 'ioredis';
 
 // Busy for half a second inside Redis, then answers 1.
 const SLOW_SCRIPT = `
@@ -28,69 +28,52 @@ function recordWrites(redis: Redis, events: string[]): void {
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-// The standalone block runs in npm test, the cluster block in npm run
-// test:cluster: each world's keys are on the Redis its block speaks to.
-const onStandalone = process.env.REDIS_CLUSTER_NODES ? describe.skip : describe;
-const onCluster = process.env.REDIS_CLUSTER_NODES ? describe : describe.skip;
+// On a standalone Redis in npm test, on a cluster in npm run test:cluster.
+const onCluster = Boolean(process.env.REDIS_CLUSTER_NODES);
 
-onStandalone('the commands of a Redis connection of ours', () => {
+describe('the commands of a Redis connection of ours', () => {
   const world = useRedisWorld('writes');
-  let redis: Redis;
+  let redis: RedisClient;
 
   beforeAll(async () => {
-    // The server's own connection, as createRedis configures it for a standalone Redis.
-    redis = createRedis(loadEnv(process.env)) as Redis;
+    // The server's own connection, as createRedis configures it.
+    redis = createRedis(loadEnv(process.env));
     await new Promise((resolve) => redis.once('ready', resolve));
   });
   afterAll(() => redis.disconnect());
 
-  it('leave in one write when issued in one turn, each with its own reply', async () => {
+  it('leave a Redis (a cluster: a node) in one write when issued in one turn, each with its own reply', async () => {
     const key = world.keys.key('counter');
+    // A cluster makes the connection to a key's node with the first command sent to it.
+    await redis.incr(key);
     const events: string[] = [];
-    recordWrites(redis, events);
+    for (const connection of redis instanceof Cluster ? redis.nodes('master') : [redis])
+      recordWrites(connection, events);
     const replies = await Promise.all(Array.from({ length: 10 }, () => redis.incr(key)));
-    expect(replies).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(events).toEqual(['write']);
-  });
-
-  it('are written at once, without waiting for the replies to earlier ones', async () => {
-    const events: string[] = [];
-    recordWrites(redis, events);
-    const slow = redis.eval(SLOW_SCRIPT, 0).then((reply) => {
-      events.push('slow reply');
-      return reply;
-    });
-    await nextTurn();
-    const ping = redis.ping().then((reply) => {
-      events.push('ping reply');
-      return reply;
-    });
-    await nextTurn();
-    // The script still runs, and the ping has gone out behind it.
-    expect(events).toEqual(['write', 'write']);
-    expect(await Promise.all([slow, ping])).toEqual([1, 'PONG']);
-    expect(events).toEqual(['write', 'write', 'slow reply', 'ping reply']);
-  });
-});
-
-onCluster('the commands of a Redis Cluster connection of ours', () => {
-  const world = useRedisWorld('writes-cluster');
-  let cluster: Cluster;
-
-  beforeAll(async () => {
-    cluster = createRedis(loadEnv(process.env)) as Cluster;
-    await new Promise((resolve) => cluster.once('ready', resolve));
-  });
-  afterAll(() => cluster.disconnect());
-
-  it('leave a node in one write when issued in one turn, each with its own reply', async () => {
-    const key = world.keys.key('counter');
-    // Its node's connection is made by the first command sent to it.
-    await cluster.incr(key);
-    const events: string[] = [];
-    for (const node of cluster.nodes('master')) recordWrites(node, events);
-    const replies = await Promise.all(Array.from({ length: 10 }, () => cluster.incr(key)));
     expect(replies).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     expect(events).toEqual(['write']);
   });
+
+  // A script and a command without keys may go to different nodes of a cluster.
+  (onCluster ? it.skip : it)(
+    'are written at once, without waiting for the replies to earlier ones',
+    async () => {
+      const events: string[] = [];
+      recordWrites(redis as Redis, events);
+      const slow = redis.eval(SLOW_SCRIPT, 0).then((reply) => {
+        events.push('slow reply');
+        return reply;
+      });
+      await nextTurn();
+      const ping = redis.ping().then((reply) => {
+        events.push('ping reply');
+        return reply;
+      });
+      await nextTurn();
+      // The script still runs, and the ping has gone out behind it.
+      expect(events).toEqual(['write', 'write']);
+      expect(await Promise.all([slow, ping])).toEqual([1, 'PONG']);
+      expect(events).toEqual(['write', 'write', 'slow reply', 'ping reply']);
+    },
+  );
 });
