@@ -3,9 +3,8 @@
 # (scripts/redis-cluster.sh: 3 masters, 3 replicas on loopback): delivery
 # across processes, writes per event-loop turn, presence, notice numbers,
 # queue limits, rate limits and BullMQ on hash-tagged keys, sharded
-# pub/sub; then a master killed under
-# load (cluster-failover). Paths given replace the list (set
-# REDIS_CLUSTER_FAILOVER=1 to include the failover test).
+# pub/sub; then a master killed under load (cluster-failover). Paths given
+# replace the list (set REDIS_CLUSTER_FAILOVER=1 to include the failover test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nodes=$(bash scripts/redis-cluster.sh start | sed -n 's/^REDIS_CLUSTER_NODES=//p')
